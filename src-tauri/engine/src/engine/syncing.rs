@@ -1,0 +1,91 @@
+//! The engine side of syncing: outbox transitions and what the sync client learns from the
+//! server (which projects it has, pull cursors). Each transition is one small transaction.
+
+use super::Engine;
+use crate::error::Result;
+use crate::store::outbox::{self, OutboxOp};
+use crate::store::{now_rfc3339, projects};
+use iskra_protocol::Project;
+use rusqlite::TransactionBehavior;
+use serde_json::Value;
+use uuid::Uuid;
+
+impl Engine {
+    /// Operations waiting to be sent, oldest first (due or backing off).
+    pub fn pending_ops(&self) -> Result<Vec<OutboxOp>> {
+        outbox::pending(&self.db().conn)
+    }
+
+    /// Runs `f` on each op id in one transaction.
+    fn ops_tx(&self, ops: &[Uuid], f: impl Fn(&rusqlite::Connection, Uuid) -> Result<()>) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for op in ops {
+            f(&tx, *op)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks operations as carried by a request in progress.
+    pub fn ops_in_flight(&self, ops: &[Uuid]) -> Result<()> {
+        self.ops_tx(ops, |c, op| outbox::set_in_flight(c, &[op]))
+    }
+
+    /// The server applied these operations: they leave the outbox.
+    pub fn ops_done(&self, ops: &[Uuid]) -> Result<()> {
+        self.ops_tx(ops, outbox::complete)
+    }
+
+    /// A transient failure: try again not before `next_ms`, counting an attempt.
+    pub fn ops_retry_later(&self, ops: &[Uuid], next_ms: u64, error: &Value) -> Result<()> {
+        self.ops_tx(ops, |c, op| outbox::schedule_retry(c, op, next_ms, error))
+    }
+
+    /// Not sent on purpose (e.g. uploads paused): try again not before `next_ms`.
+    pub fn ops_postpone(&self, ops: &[Uuid], next_ms: u64, error: &Value) -> Result<()> {
+        self.ops_tx(ops, |c, op| outbox::postpone(c, op, next_ms, error))
+    }
+
+    /// A permanent refusal, kept with the server's error for the user to see.
+    pub fn ops_reject(&self, ops: &[Uuid], error: &Value) -> Result<()> {
+        self.ops_tx(ops, |c, op| outbox::reject(c, op, error))
+    }
+
+    /// Records that the server has the project.
+    pub fn mark_project_remote(&self, id: Uuid) -> Result<()> {
+        projects::set_remote(&self.db().conn, id)
+    }
+
+    /// Ids of the projects the server is known to have.
+    pub fn remote_project_ids(&self) -> Result<Vec<Uuid>> {
+        projects::remote_ids(&self.db().conn)
+    }
+
+    /// The pull cursor of a project.
+    pub fn sync_cursor(&self, id: Uuid) -> Result<Option<String>> {
+        projects::cursor(&self.db().conn, id)
+    }
+
+    /// Takes in a project the server listed; true when it was new on this device.
+    pub fn adopt_remote_project(&self, project: &Project) -> Result<bool> {
+        let new = projects::adopt(&self.db().conn, project)?;
+        if new {
+            tracing::info!(id = %project.id, name = %project.name, "project from another device");
+        }
+        Ok(new)
+    }
+
+    /// Records a finished sync (time) or its failure (message) for the status line.
+    pub fn record_sync_result(&self, error: Option<&str>) -> Result<()> {
+        use crate::store::settings;
+        let db = self.db();
+        match error {
+            None => {
+                settings::set(&db.conn, settings::LAST_SYNC_AT, &now_rfc3339())?;
+                settings::remove(&db.conn, settings::LAST_SYNC_ERROR)
+            }
+            Some(e) => settings::set(&db.conn, settings::LAST_SYNC_ERROR, e),
+        }
+    }
+}

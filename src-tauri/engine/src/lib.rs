@@ -1,0 +1,20 @@
+//! `iskra-engine`: everything the Iskra desktop app does without a window, shared by the Tauri
+//! shell and the `iskra` CLI (X4).
+//!
+//! - [`store`]: the SQLite store (WAL, `synchronous=FULL`, embedded migrations).
+//! - [`Engine`]: projects, canvas edits with HLC clocks, undo/redo, assets, the outbox; every
+//!   edit is durable before the call returns (D3, X1).
+//! - [`snapshot`]: the 10-second compacted snapshots, off the caller's path.
+//! - [`sync`]: the outbox flush and the HTTP/SSE client of the sync server (D4, S3).
+//! - [`secret`]: where session tokens live (never a plaintext file, D6).
+
+pub mod engine;
+pub mod error;
+pub mod media;
+pub mod secret;
+pub mod snapshot;
+pub mod store;
+pub mod sync;
+
+pub use engine::{Edit, EditReceipt, Engine, NewElement, OpenProject};
+pub use error::{EngineError, Result};

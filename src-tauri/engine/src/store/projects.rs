@@ -1,0 +1,225 @@
+//! The `projects` table: create, rename, hard delete, listing with image/video counts (D2).
+//!
+//! Listing reuses the wire type [`iskra_protocol::Project`] so the desktop, the CLI and the
+//! server describe a project the same way. Deleting a project cascades to its elements,
+//! viewport, journal, snapshot and cursor; the outbox keeps the server-bound delete.
+
+use crate::error::Result;
+use iskra_protocol::Project;
+use rusqlite::{Connection, OptionalExtension, Row};
+use uuid::Uuid;
+
+/// Prefix of default project names (`Iskra 01`, `Iskra 02`, …).
+pub const DEFAULT_NAME_PREFIX: &str = "Iskra ";
+
+const SELECT: &str = "SELECT p.id, p.name, p.created_at, p.updated_at,
+        (SELECT count(*) FROM elements e
+          WHERE e.project_id = p.id AND e.visible = 1 AND e.kind = 'image'),
+        (SELECT count(*) FROM elements e
+          WHERE e.project_id = p.id AND e.visible = 1 AND e.kind = 'video'),
+        (SELECT json_extract(e.props, '$.assetId') FROM elements e
+          WHERE e.project_id = p.id AND e.visible = 1 AND e.kind = 'image'
+            AND json_extract(e.props, '$.assetId') IS NOT NULL
+          ORDER BY json_extract(e.props, '$.z') DESC LIMIT 1)
+     FROM projects p";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Project> {
+    let id: String = r.get(0)?;
+    Ok(Project {
+        id: Uuid::parse_str(&id).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        name: r.get(1)?,
+        created_at: r.get(2)?,
+        updated_at: r.get(3)?,
+        image_count: r.get(4)?,
+        video_count: r.get(5)?,
+        thumbnail_asset_id: r.get(6)?,
+    })
+}
+
+/// Inserts a project; `remote` says whether the server already has it.
+pub fn insert(conn: &Connection, id: Uuid, name: &str, now: &str, remote: bool) -> Result<()> {
+    conn.execute(
+        "INSERT INTO projects (id, name, created_at, updated_at, remote)
+         VALUES (?1, ?2, ?3, ?3, ?4)",
+        (id.to_string(), name, now, remote),
+    )?;
+    Ok(())
+}
+
+/// Renames a project; false when it does not exist.
+pub fn rename(conn: &Connection, id: Uuid, name: &str, now: &str) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE projects SET name = ?2, updated_at = ?3 WHERE id = ?1",
+        (id.to_string(), name, now),
+    )?;
+    Ok(n == 1)
+}
+
+/// Marks a project modified now.
+pub fn touch(conn: &Connection, id: Uuid, now: &str) -> Result<()> {
+    conn.execute("UPDATE projects SET updated_at = ?2 WHERE id = ?1", (id.to_string(), now))?;
+    Ok(())
+}
+
+/// Hard-deletes a project and everything of it (cascade); false when it did not exist.
+pub fn delete(conn: &Connection, id: Uuid) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM projects WHERE id = ?1", [id.to_string()])? == 1)
+}
+
+/// True when the project exists on this device.
+pub fn exists(conn: &Connection, id: Uuid) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM projects WHERE id = ?1", [id.to_string()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// One project with its counts.
+pub fn get(conn: &Connection, id: Uuid) -> Result<Option<Project>> {
+    let sql = format!("{SELECT} WHERE p.id = ?1");
+    Ok(conn.query_row(&sql, [id.to_string()], from_row).optional()?)
+}
+
+/// Every project, most recently modified first.
+pub fn list(conn: &Connection) -> Result<Vec<Project>> {
+    let sql = format!("{SELECT} ORDER BY p.updated_at DESC, p.name ASC");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records that the server has the project (its create was accepted).
+pub fn set_remote(conn: &Connection, id: Uuid) -> Result<()> {
+    conn.execute("UPDATE projects SET remote = 1 WHERE id = ?1", [id.to_string()])?;
+    Ok(())
+}
+
+/// Ids of projects the server is known to have.
+pub fn remote_ids(conn: &Connection) -> Result<Vec<Uuid>> {
+    let mut stmt = conn.prepare("SELECT id FROM projects WHERE remote = 1")?;
+    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(ids
+        .filter_map(|s| s.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+        .collect())
+}
+
+/// The pull cursor of a project (`None` before its first pull).
+pub fn cursor(conn: &Connection, id: Uuid) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT cursor FROM sync_cursors WHERE project_id = ?1", [id.to_string()], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// Stores the pull cursor of a project (ignored when the project is gone).
+pub fn set_cursor(conn: &Connection, id: Uuid, cursor: &str, now: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sync_cursors (project_id, cursor, synced_at)
+         SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?1)
+         ON CONFLICT(project_id) DO UPDATE SET cursor = excluded.cursor,
+           synced_at = excluded.synced_at",
+        (id.to_string(), cursor, now),
+    )?;
+    Ok(())
+}
+
+/// Takes in a project listed by the server: inserted when unknown here; renamed when the
+/// server's name differs and no local rename is queued. Returns true when it was new.
+pub fn adopt(conn: &Connection, p: &Project) -> Result<bool> {
+    let id = p.id.to_string();
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO projects (id, name, created_at, updated_at, remote)
+         VALUES (?1, ?2, ?3, ?4, 1)",
+        (&id, &p.name, &p.created_at, &p.updated_at),
+    )? == 1;
+    if !inserted {
+        conn.execute(
+            "UPDATE projects SET name = ?2, remote = 1 WHERE id = ?1 AND name != ?2
+               AND NOT EXISTS (SELECT 1 FROM outbox
+                               WHERE project_id = ?1 AND kind = 'project.rename')",
+            (&id, &p.name),
+        )?;
+    }
+    Ok(inserted)
+}
+
+/// The default name for a new project: `Iskra NN` with the smallest number not in use.
+pub fn next_default_name(conn: &Connection) -> Result<String> {
+    let mut stmt = conn.prepare("SELECT name FROM projects WHERE name LIKE 'Iskra %'")?;
+    let used: std::collections::HashSet<u32> = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .filter_map(|n| n.ok())
+        .filter_map(|n| parse_default_number(&n))
+        .collect();
+    let n = (1..).find(|n| !used.contains(n)).unwrap_or(1);
+    Ok(format!("{DEFAULT_NAME_PREFIX}{n:02}"))
+}
+
+/// The number of a default name (`Iskra 07` → 7); `None` for any other name.
+fn parse_default_number(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix(DEFAULT_NAME_PREFIX)?;
+    if digits.len() < 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_take_the_next_free_number() {
+        let conn = crate::store::open_in_memory().unwrap();
+        assert_eq!(next_default_name(&conn).unwrap(), "Iskra 01");
+        for name in ["Iskra 01", "Iskra 02", "Iskra 04", "Iskra 5", "Iskraxx"] {
+            insert(&conn, Uuid::new_v4(), name, "t", false).unwrap();
+        }
+        assert_eq!(next_default_name(&conn).unwrap(), "Iskra 03");
+        insert(&conn, Uuid::new_v4(), "Iskra 03", "t", false).unwrap();
+        assert_eq!(next_default_name(&conn).unwrap(), "Iskra 05");
+        assert_eq!(parse_default_number("Iskra 100"), Some(100));
+    }
+
+    #[test]
+    fn rename_delete_and_list_order() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        insert(&conn, a, "A", "2025-01-01T00:00:00.000Z", false).unwrap();
+        insert(&conn, b, "B", "2025-01-02T00:00:00.000Z", false).unwrap();
+        assert_eq!(list(&conn).unwrap().iter().map(|p| p.id).collect::<Vec<_>>(), [b, a]);
+        assert!(rename(&conn, a, "A2", "2025-01-03T00:00:00.000Z").unwrap());
+        let listed = list(&conn).unwrap();
+        assert_eq!((listed[0].id, listed[0].name.as_str()), (a, "A2"));
+        assert!(delete(&conn, a).unwrap());
+        assert!(!delete(&conn, a).unwrap());
+        assert!(get(&conn, a).unwrap().is_none());
+        assert!(!rename(&conn, a, "x", "t").unwrap());
+    }
+
+    #[test]
+    fn adopt_inserts_unknown_and_follows_remote_names() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let mut p = Project {
+            id: Uuid::new_v4(),
+            name: "Remote".into(),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+            image_count: 0,
+            video_count: 0,
+            thumbnail_asset_id: None,
+        };
+        assert!(adopt(&conn, &p).unwrap());
+        assert_eq!(remote_ids(&conn).unwrap(), [p.id]);
+        p.name = "Renamed elsewhere".into();
+        assert!(!adopt(&conn, &p).unwrap());
+        assert_eq!(get(&conn, p.id).unwrap().unwrap().name, "Renamed elsewhere");
+        assert_eq!(cursor(&conn, p.id).unwrap(), None);
+        set_cursor(&conn, p.id, "c1", "t").unwrap();
+        set_cursor(&conn, Uuid::new_v4(), "c1", "t").unwrap();
+        assert_eq!(cursor(&conn, p.id).unwrap().as_deref(), Some("c1"));
+    }
+}

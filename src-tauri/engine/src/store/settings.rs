@@ -1,0 +1,77 @@
+//! Device settings: a small key/value table (HLC node id, sync client id, server URL, the last
+//! clock issued, sync status that the CLI shows across runs). Never holds a token (D6).
+
+use crate::error::Result;
+use rusqlite::{Connection, OptionalExtension};
+
+/// HLC node id of this device (random, generated once).
+pub const NODE_ID: &str = "node_id";
+/// `clientId` sent with every sync (a UUID, generated once).
+pub const CLIENT_ID: &str = "client_id";
+/// The last HLC issued or observed, so a clock set back cannot reorder this device's edits.
+pub const HLC_LAST: &str = "hlc_last";
+/// Server base URL last used.
+pub const SERVER_URL: &str = "server_url";
+/// RFC 3339 time of the last successful sync.
+pub const LAST_SYNC_AT: &str = "sync.last_at";
+/// Message of the last sync error (absent after a success).
+pub const LAST_SYNC_ERROR: &str = "sync.last_error";
+/// Unix millis until which asset uploads are paused (storage quota exceeded).
+pub const UPLOADS_PAUSED_UNTIL: &str = "sync.uploads_paused_until_ms";
+/// Why uploads are paused (the server's message).
+pub const UPLOADS_PAUSED_REASON: &str = "sync.uploads_paused_reason";
+/// Id of the last server-sent event seen, for `Last-Event-ID` on reconnect.
+pub const LAST_EVENT_ID: &str = "sync.last_event_id";
+
+/// Reads a setting.
+pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Writes a setting.
+pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )?;
+    Ok(())
+}
+
+/// Removes a setting.
+pub fn remove(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+    Ok(())
+}
+
+/// Reads a setting, creating it with `make()` the first time.
+pub fn get_or_init(conn: &Connection, key: &str, make: impl FnOnce() -> String) -> Result<String> {
+    if let Some(v) = get(conn, key)? {
+        return Ok(v);
+    }
+    let v = make();
+    conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)", (key, &v))?;
+    // Another connection may have won the race; the stored value rules.
+    Ok(get(conn, key)?.unwrap_or(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_get_remove_and_init_once() {
+        let conn = crate::store::open_in_memory().unwrap();
+        assert_eq!(get(&conn, "k").unwrap(), None);
+        set(&conn, "k", "1").unwrap();
+        set(&conn, "k", "2").unwrap();
+        assert_eq!(get(&conn, "k").unwrap().as_deref(), Some("2"));
+        remove(&conn, "k").unwrap();
+        assert_eq!(get(&conn, "k").unwrap(), None);
+        let a = get_or_init(&conn, NODE_ID, || "a".into()).unwrap();
+        let b = get_or_init(&conn, NODE_ID, || "b".into()).unwrap();
+        assert_eq!((a.as_str(), b.as_str()), ("a", "a"));
+    }
+}

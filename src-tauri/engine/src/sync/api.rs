@@ -1,0 +1,213 @@
+//! HTTP client of the sync server's API v1 (API.md), typed with `iskra-protocol`. One method per
+//! endpoint the engine uses; every non-2xx answer becomes a classified [`SyncError`] carrying the
+//! server's `{"error":{…}}` body. Uploads stream the file from disk (never whole in memory).
+
+use super::error::SyncError;
+use iskra_protocol::{
+    Asset, ChangesResponse, ErrorBody, Me, NewProject, Page, Project, ProjectPatch, SyncRequest,
+    SyncResponse,
+};
+use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Time allowed to open a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest silence on an open connection; above the server's 15 s SSE heartbeat.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(45);
+/// Whole-request limit for JSON calls (not uploads or the event stream).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Page size asked for when listing.
+const PAGE_LIMIT: u32 = 100;
+
+/// An authenticated client of one server.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+/// Reads the error body of a failed response and classifies it.
+pub async fn error_from(resp: Response) -> SyncError {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = resp.text().await.unwrap_or_default();
+    let detail = serde_json::from_str::<ErrorBody>(&text).map(|b| b.error).unwrap_or_else(|_| {
+        let snippet: String = text.chars().take(200).collect();
+        SyncError::synthetic_detail(status, format!("HTTP {status} {snippet}").trim().to_owned())
+    });
+    match status {
+        401 => SyncError::Unauthenticated { error: detail },
+        429 => SyncError::RateLimited { retry_after, error: detail },
+        500..=599 => SyncError::Server { status, message: detail.message },
+        _ => SyncError::Rejected { status, error: detail },
+    }
+}
+
+impl ApiClient {
+    /// A client for the server at `base` (e.g. `http://127.0.0.1:8787`) with a bearer token.
+    pub fn new(base: &str, token: &str) -> Result<Self, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(concat!("iskra-engine/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SyncError::Network(format!("cannot build HTTP client: {e}")))?;
+        Ok(Self { http, base: base.trim_end_matches('/').to_owned(), token: token.to_owned() })
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A request to `path` (starting with `/`) with the bearer token.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+
+    /// Sends a request; a non-2xx answer becomes an error.
+    pub async fn send(&self, req: RequestBuilder) -> Result<Response, SyncError> {
+        let resp = req.send().await?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(error_from(resp).await)
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, SyncError> {
+        let resp = self.send(req.timeout(REQUEST_TIMEOUT)).await?;
+        let bytes = resp.bytes().await?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
+    }
+
+    /// `GET /v1/me`: checks the session.
+    pub async fn me(&self) -> Result<Me, SyncError> {
+        self.json(self.request(Method::GET, "/v1/me")).await
+    }
+
+    /// `POST /v1/projects` with the client-chosen id (idempotent: 200 when it exists).
+    pub async fn create_project(&self, id: Uuid, name: &str, op: Uuid) -> Result<Project, SyncError> {
+        let body = NewProject { id: Some(id), name: Some(name.to_owned()) };
+        let req = self.request(Method::POST, "/v1/projects").header("Idempotency-Key", op.to_string());
+        self.json(req.json(&body)).await
+    }
+
+    /// `PATCH /v1/projects/{id}`.
+    pub async fn rename_project(&self, id: Uuid, name: &str) -> Result<Project, SyncError> {
+        let req = self.request(Method::PATCH, &format!("/v1/projects/{id}"));
+        self.json(req.json(&ProjectPatch { name: name.to_owned() })).await
+    }
+
+    /// `DELETE /v1/projects/{id}`; a project the server does not have counts as deleted.
+    pub async fn delete_project(&self, id: Uuid) -> Result<(), SyncError> {
+        let req = self.request(Method::DELETE, &format!("/v1/projects/{id}"));
+        ok_or_gone(self.send(req.timeout(REQUEST_TIMEOUT)).await)
+    }
+
+    /// `GET /v1/projects`, every page.
+    pub async fn list_projects(&self) -> Result<Vec<Project>, SyncError> {
+        self.list_all("/v1/projects").await
+    }
+
+    /// `POST /v1/projects/{id}/sync`: push changes, pull what others changed since `since`.
+    pub async fn sync(&self, project: Uuid, req: &SyncRequest) -> Result<SyncResponse, SyncError> {
+        let r = self.request(Method::POST, &format!("/v1/projects/{project}/sync"));
+        self.json(r.json(req)).await
+    }
+
+    /// `GET /v1/projects/{id}/changes?since=`.
+    pub async fn changes(
+        &self,
+        project: Uuid,
+        since: Option<&str>,
+    ) -> Result<ChangesResponse, SyncError> {
+        let mut r = self.request(Method::GET, &format!("/v1/projects/{project}/changes"));
+        if let Some(since) = since {
+            r = r.query(&[("since", since)]);
+        }
+        self.json(r).await
+    }
+
+    /// `HEAD /v1/assets/{sha256}`: true when the server has it for this user.
+    pub async fn has_asset(&self, sha256: &str) -> Result<bool, SyncError> {
+        let req = self.request(Method::HEAD, &format!("/v1/assets/{sha256}"));
+        match self.send(req.timeout(REQUEST_TIMEOUT)).await {
+            Ok(_) => Ok(true),
+            Err(SyncError::Rejected { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `PUT /v1/assets/{sha256}`, streaming the file with its MIME type.
+    pub async fn upload_asset(&self, sha256: &str, file: &Path, mime: &str) -> Result<Asset, SyncError> {
+        let f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| SyncError::Local(crate::EngineError::io(format!("opening {}", file.display()), e)))?;
+        let len = f.metadata().await.map(|m| m.len()).ok();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(f));
+        let mut req = self
+            .request(Method::PUT, &format!("/v1/assets/{sha256}"))
+            .header(header::CONTENT_TYPE, mime)
+            .body(body);
+        if let Some(len) = len {
+            req = req.header(header::CONTENT_LENGTH, len);
+        }
+        let resp = self.send(req).await?;
+        let bytes = resp.bytes().await?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
+    }
+
+    /// `DELETE /v1/assets/{id}`; an asset the server does not have counts as deleted.
+    pub async fn delete_asset(&self, sha256: &str) -> Result<(), SyncError> {
+        let req = self.request(Method::DELETE, &format!("/v1/assets/{sha256}"));
+        ok_or_gone(self.send(req.timeout(REQUEST_TIMEOUT)).await)
+    }
+
+    /// `GET /v1/assets`, every page.
+    pub async fn list_assets(&self) -> Result<Vec<Asset>, SyncError> {
+        self.list_all("/v1/assets").await
+    }
+
+    async fn list_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, SyncError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut req = self.request(Method::GET, path).query(&[("limit", PAGE_LIMIT)]);
+            if let Some(c) = &cursor {
+                req = req.query(&[("cursor", c)]);
+            }
+            let page: Page<T> = self.json(req).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) if cursor.as_ref() != Some(&next) => cursor = Some(next),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+fn ok_or_gone(r: Result<Response, SyncError>) -> Result<(), SyncError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(SyncError::Rejected { status, .. }) if status == StatusCode::NOT_FOUND.as_u16() => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}

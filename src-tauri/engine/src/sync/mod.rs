@@ -1,0 +1,1 @@
+//! Sync client (in progress).

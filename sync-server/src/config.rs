@@ -1,0 +1,267 @@
+//! Server configuration: defaults, an optional TOML file (`ISKRA_CONFIG`) and `ISKRA_*`
+//! environment variables, which win. Nested settings use `__` in the environment
+//! (`ISKRA_TIERS__FREE__IMAGES=200`).
+//!
+//! Everything a deployment tunes lives here, including tier limits and rate-limit windows, so
+//! operators never need a rebuild to change a number.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use iskra_limiter::{Rule, Window};
+use iskra_protocol::Tier;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How bearer tokens are verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Tokens minted by `iskra-server token`; loopback only.
+    Dev,
+    /// Clerk session tokens and OAuth access tokens verified against the instance JWKS.
+    Clerk,
+}
+
+/// Storage limits of one tier (-1 = unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierLimits {
+    pub images: i64,
+    pub videos: i64,
+    pub bytes: i64,
+}
+
+/// Storage limits per tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tiers {
+    pub free: TierLimits,
+    pub pro: TierLimits,
+    pub enterprise: TierLimits,
+}
+
+impl Tiers {
+    pub fn get(&self, tier: Tier) -> TierLimits {
+        match tier {
+            Tier::Free => self.free,
+            Tier::Pro => self.pro,
+            Tier::Enterprise => self.enterprise,
+        }
+    }
+}
+
+/// Per-minute, per-hour and per-day counts (-1 = unlimited, 0 = window not used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Windows {
+    pub minute: i64,
+    pub hour: i64,
+    pub day: i64,
+}
+
+impl Windows {
+    /// The limiter rules of the windows in use.
+    pub fn rules(&self) -> Vec<Rule> {
+        [(Window::Minute, self.minute), (Window::Hour, self.hour), (Window::Day, self.day)]
+            .into_iter()
+            .filter(|(_, limit)| *limit != 0)
+            .map(|(window, limit)| Rule { window, limit })
+            .collect()
+    }
+}
+
+/// Generation windows of one tier (enforced by the generation pipeline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationWindows {
+    pub standard: Windows,
+    pub video: Windows,
+}
+
+/// Rate limits (S6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimits {
+    /// General requests per authenticated user.
+    pub user: Windows,
+    /// General requests per client IP (keyed by a salted SHA-256 of the IP).
+    pub ip: Windows,
+    pub generation_free: GenerationWindows,
+    pub generation_pro: GenerationWindows,
+    pub generation_enterprise: GenerationWindows,
+    /// Anonymous generation (keyed by the hashed IP).
+    pub generation_anonymous: Windows,
+}
+
+impl RateLimits {
+    pub fn generation(&self, tier: Tier) -> GenerationWindows {
+        match tier {
+            Tier::Free => self.generation_free,
+            Tier::Pro => self.generation_pro,
+            Tier::Enterprise => self.generation_enterprise,
+        }
+    }
+}
+
+/// The whole configuration; see `.env.example` and `iskra-server.example.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub database_url: Option<String>,
+    pub storage_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub auth_mode: AuthMode,
+    pub clerk_issuer: Option<String>,
+    pub clerk_jwks_url: Option<String>,
+    /// Comma-separated list of allowed `azp` values.
+    pub clerk_authorized_parties: Option<String>,
+    pub max_upload_bytes: u64,
+    pub max_json_bytes: usize,
+    pub max_image_pixels: u64,
+    pub signed_url_ttl_secs: u64,
+    /// HMAC key for signed file URLs and dev tokens; generated into the data dir when absent.
+    pub signing_secret: Option<String>,
+    pub fal_key: Option<String>,
+    pub fal_queue_url: String,
+    pub clerk_webhook_secret: Option<String>,
+    pub stripe_webhook_secret: Option<String>,
+    pub upgrade_url: String,
+    /// `json` (default) or `pretty`.
+    pub log_format: String,
+    /// Seconds a request may take before it is answered 503 (uploads and SSE excepted).
+    pub request_timeout_secs: u64,
+    pub tiers: Tiers,
+    pub rate_limits: RateLimits,
+}
+
+/// 25 MiB, the default upload limit of API.md.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 26_214_400;
+const MB: i64 = 1_000_000;
+
+impl Default for Config {
+    fn default() -> Self {
+        let std_gen = |day| Windows { minute: 5, hour: 15, day };
+        let video = Windows { minute: 2, hour: 4, day: 8 };
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            data_dir: default_data_dir(),
+            public_url: None,
+            database_url: None,
+            storage_url: None,
+            redis_url: None,
+            auth_mode: AuthMode::Dev,
+            clerk_issuer: None,
+            clerk_jwks_url: None,
+            clerk_authorized_parties: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_json_bytes: 1_048_576,
+            max_image_pixels: 100_000_000,
+            signed_url_ttl_secs: 900,
+            signing_secret: None,
+            fal_key: None,
+            fal_queue_url: "https://queue.fal.run".into(),
+            clerk_webhook_secret: None,
+            stripe_webhook_secret: None,
+            upgrade_url: "iskra://upgrade".into(),
+            log_format: "json".into(),
+            request_timeout_secs: 30,
+            tiers: Tiers {
+                free: TierLimits { images: 100, videos: 20, bytes: 500 * MB },
+                pro: TierLimits { images: 1_000, videos: 200, bytes: 5_000 * MB },
+                enterprise: TierLimits { images: 10_000, videos: 2_000, bytes: 50_000 * MB },
+            },
+            rate_limits: RateLimits {
+                user: Windows { minute: 1_200, hour: 0, day: 0 },
+                ip: Windows { minute: 2_400, hour: 0, day: 0 },
+                generation_free: GenerationWindows { standard: std_gen(10), video },
+                generation_pro: GenerationWindows { standard: std_gen(50), video },
+                generation_enterprise: GenerationWindows {
+                    standard: Windows { minute: 5, hour: 15, day: -1 },
+                    video: Windows { minute: 2, hour: 4, day: -1 },
+                },
+                generation_anonymous: Windows { minute: 0, hour: 0, day: 1 },
+            },
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("iskra-server");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/iskra-server"),
+        None => PathBuf::from(".iskra-data"),
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then the TOML file named by `ISKRA_CONFIG` (if any), then `ISKRA_*` variables.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = std::env::var_os("ISKRA_CONFIG") {
+            fig = fig.merge(Toml::file_exact(PathBuf::from(path)));
+        }
+        fig = fig.merge(Env::prefixed("ISKRA_").ignore(&["config"]).split("__"));
+        let cfg: Config = fig.extract().map_err(Box::new)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks cross-field rules (Clerk mode needs an issuer; dev mode stays on loopback).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.auth_mode == AuthMode::Dev && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "dev auth mode only listens on a loopback address, not {}; \
+                 set ISKRA_AUTH_MODE=clerk for a public server",
+                self.listen
+            )));
+        }
+        if self.auth_mode == AuthMode::Clerk && self.clerk_issuer.is_none() {
+            return Err(ConfigError::Invalid("ISKRA_CLERK_ISSUER is required in clerk mode".into()));
+        }
+        if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
+            return Err(ConfigError::Invalid("body limits must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// The allowed `azp` values.
+    pub fn authorized_parties(&self) -> Vec<String> {
+        self.clerk_authorized_parties
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = Config::default();
+        assert_eq!(c.tiers.free, TierLimits { images: 100, videos: 20, bytes: 500 * MB });
+        assert_eq!(c.rate_limits.generation_free.standard.rules().len(), 3);
+        assert_eq!(c.rate_limits.generation_anonymous.rules().len(), 1);
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn dev_mode_refuses_public_addresses() {
+        let c = Config { listen: "0.0.0.0:8787".parse().unwrap(), ..Config::default() };
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,142 @@
+//! `ApiError`: every way a request can fail, mapped to status + API.md error body in one place.
+//!
+//! Handlers return `Result<_, ApiError>` and use `?`; internal failures are logged with the
+//! request's span (which carries the request id) and answered with a bare `INTERNAL`.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use iskra_protocol::{ErrorBody, ErrorCode, ErrorDetail, StorageQuota};
+use serde_json::{Map, Value};
+
+/// Details of a refused rate-limited request (headers and body of the 429).
+#[derive(Debug, Clone)]
+pub struct RateLimitInfo {
+    pub code: ErrorCode,
+    pub window: &'static str,
+    pub limit: i64,
+    pub used: i64,
+    pub resets_at: chrono::DateTime<chrono::Utc>,
+    pub retry_after_secs: u64,
+    pub tier: Option<&'static str>,
+    pub upgrade_url: String,
+}
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Validation { message: String, fields: Map<String, Value> },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    InvalidMedia(String),
+    #[error("storage quota exceeded")]
+    StorageQuota(Box<StorageQuota>),
+    #[error("rate limited")]
+    RateLimited(Box<RateLimitInfo>),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422 naming one invalid field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut fields = Map::new();
+        fields.insert(field.to_owned(), Value::String(message.clone()));
+        Self::Validation { message: format!("{field}: {message}"), fields }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    /// The wire error (code, message, details) of this error.
+    pub fn detail(&self) -> ErrorDetail {
+        use ApiError::*;
+        match self {
+            BadRequest(m) => ErrorDetail::new(ErrorCode::BadRequest, m),
+            Validation { message, fields } => ErrorDetail::new(ErrorCode::ValidationFailed, message)
+                .with("fields", Value::Object(fields.clone())),
+            Unauthenticated(m) => ErrorDetail::new(ErrorCode::Unauthenticated, m),
+            Forbidden(m) => ErrorDetail::new(ErrorCode::Forbidden, m),
+            NotFound(_) => ErrorDetail::new(ErrorCode::NotFound, self.to_string()),
+            Conflict(m) => ErrorDetail::new(ErrorCode::Conflict, m),
+            PayloadTooLarge { limit } => ErrorDetail::new(ErrorCode::PayloadTooLarge, self.to_string())
+                .with("limitBytes", *limit),
+            UnsupportedMediaType(m) => ErrorDetail::new(ErrorCode::UnsupportedMediaType, m),
+            InvalidMedia(m) => ErrorDetail::new(ErrorCode::InvalidMedia, m),
+            StorageQuota(q) => ErrorDetail::new(
+                ErrorCode::StorageQuotaExceeded,
+                "storage limit reached: delete assets or upgrade to upload more",
+            )
+            .with("storage", serde_json::to_value(q).unwrap_or(Value::Null)),
+            RateLimited(info) => ErrorDetail::new(
+                info.code,
+                format!("{} limit of {} reached; retry after {} s", info.window, info.limit, info.retry_after_secs),
+            )
+            .with("window", info.window)
+            .with("limit", info.limit)
+            .with("used", info.used)
+            .with("remaining", 0)
+            .with("resetsAt", info.resets_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .with("tier", info.tier.map_or(Value::Null, Value::from))
+            .with("upgradeUrl", info.upgrade_url.clone()),
+            Unavailable(m) => ErrorDetail::new(ErrorCode::GenerationUnavailable, m),
+            Internal(_) => ErrorDetail::new(ErrorCode::Internal, "internal error; see the server log for this request id"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "internal error");
+        }
+        let detail = self.detail();
+        let status = StatusCode::from_u16(detail.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut headers = HeaderMap::new();
+        if let ApiError::RateLimited(info) = &self {
+            let reset = (info.resets_at - chrono::Utc::now()).num_seconds().max(0);
+            for (name, value) in [
+                ("retry-after", info.retry_after_secs as i64),
+                ("ratelimit-limit", info.limit),
+                ("ratelimit-remaining", 0),
+                ("ratelimit-reset", reset),
+            ] {
+                headers.insert(name, HeaderValue::from(value));
+            }
+        }
+        (status, headers, Json(ErrorBody { error: detail })).into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<crate::blobs::BlobError> for ApiError {
+    fn from(e: crate::blobs::BlobError) -> Self {
+        Self::Internal(format!("storage: {e}"))
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,116 @@
+//! `iskra-server`: run the sync server, mint dev tokens, manage users, migrate.
+
+use clap::{Parser, Subcommand};
+use iskra_protocol::Tier;
+use iskra_server::config::{AuthMode, Config};
+use iskra_server::state::open_store;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "iskra-server", version, about = "The Iskra sync server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Print a dev-mode bearer token for a user (creating the user).
+    Token {
+        #[arg(long)]
+        user: String,
+        /// Also set the user's tier.
+        #[arg(long)]
+        tier: Option<Tier>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Hours until the token expires.
+        #[arg(long, default_value_t = 720)]
+        ttl_hours: u64,
+    },
+    /// Manage users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Set a user's tier (free, pro, enterprise).
+    SetTier { user: String, tier: Tier },
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "pretty" {
+        builder.init();
+    } else {
+        builder.json().flatten_event(true).init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load()?;
+    init_logging(&config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(config.listen).await?;
+            tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "iskra-server listening");
+            iskra_server::serve(config, listener, shutdown_signal()).await?;
+        }
+        Command::Token { user, tier, email, ttl_hours } => {
+            anyhow::ensure!(config.auth_mode == AuthMode::Dev, "dev tokens exist only in dev auth mode");
+            let store = open_store(&config).await?;
+            store.ensure_user(&user, email.as_deref()).await?;
+            if let Some(tier) = tier {
+                store.set_tier(&user, tier).await?;
+            }
+            let secret = iskra_server::signing::load_or_create_secret(config.signing_secret.as_deref(), &config.data_dir)?;
+            let dev = iskra_auth::DevAuth::new(iskra_server::signing::derive(&secret, b"iskra dev tokens"));
+            println!("{}", dev.mint(&user, email.as_deref(), Duration::from_secs(ttl_hours * 3600)));
+        }
+        Command::Users { command: UsersCommand::SetTier { user, tier } } => {
+            open_store(&config).await?.set_tier(&user, tier).await?;
+            println!("{user}: {}", tier.as_str());
+        }
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("migrations applied");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("iskra-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

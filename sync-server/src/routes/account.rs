@@ -1,0 +1,33 @@
+//! Account and quota: `GET /v1/me`, `GET /v1/quota` (also anonymous).
+
+use crate::error::ApiResult;
+use crate::extract::{client_ip, Auth, MaybeAuth};
+use crate::quota;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::Extensions;
+use axum::Json;
+use iskra_protocol::{ErrorBody, Me, Quota};
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/v1/me", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(auth: Auth) -> Json<Me> {
+    Json(Me {
+        id: auth.user.id.clone(),
+        email: auth.user.email.clone(),
+        tier: auth.user.tier(),
+        created_at: crate::store::rfc3339(auth.user.created_at),
+    })
+}
+
+/// Storage and generation quota of the caller (anonymous without a token).
+#[utoipa::path(get, path = "/v1/quota", tag = "account",
+    responses((status = 200, body = Quota), (status = 401, body = ErrorBody)))]
+pub async fn get_quota(State(state): State<AppState>, MaybeAuth(auth): MaybeAuth, extensions: Extensions) -> ApiResult<Json<Quota>> {
+    let q = match auth {
+        Some(auth) => quota::for_user(&state, &auth.user).await?,
+        None => quota::anonymous(&state, client_ip(&extensions)).await?,
+    };
+    Ok(Json(q))
+}

@@ -1,0 +1,53 @@
+//! Operations endpoints: `GET`/`HEAD /health`, `GET /metrics`.
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use iskra_protocol::{Health, HealthChecks};
+
+async fn checks(state: &AppState) -> (bool, HealthChecks) {
+    let database = state.store.ping().await.is_ok();
+    let storage = state.blobs.check().await.is_ok();
+    let word = |ok: bool| if ok { "ok" } else { "down" }.to_owned();
+    let fal = if state.config.fal_key.is_some() { "ok" } else { "unconfigured" }.to_owned();
+    (database && storage, HealthChecks { database: word(database), storage: word(storage), fal })
+}
+
+/// Health of the server and its dependencies.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> Response {
+    let (ok, checks) = checks(&state).await;
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = Health {
+        status: if ok { "ok" } else { "degraded" }.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        checks,
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Health as a status code only.
+#[utoipa::path(head, path = "/health", tag = "operations",
+    responses((status = 200, description = "healthy"), (status = 503, description = "unhealthy")))]
+pub async fn health_head(State(state): State<AppState>) -> StatusCode {
+    if checks(&state).await.0 {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    metrics::gauge!("iskra_event_channels").set(state.events.channels() as f64);
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::handle().render(),
+    )
+        .into_response()
+}

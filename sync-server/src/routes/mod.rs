@@ -1,0 +1,60 @@
+//! The HTTP surface: every route with its OpenAPI description (utoipa-axum collects the docs
+//! from the same handlers that are mounted, so `/openapi.json` describes exactly what is served).
+
+pub mod account;
+pub mod assets;
+pub mod events;
+pub mod files;
+pub mod health;
+pub mod projects;
+pub mod sync;
+
+use crate::state::AppState;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Iskra sync server", description = "HTTP API v1 of the Iskra sync server."),
+    modifiers(&Security),
+    components(schemas(iskra_protocol::ErrorBody, iskra_protocol::Change, iskra_protocol::Element))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme("apiKey", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+    }
+}
+
+/// Routes answered within the request timeout, with the JSON body limit.
+pub fn json_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health, health::health_head))
+        .routes(routes!(health::metrics))
+        .routes(routes!(account::me))
+        .routes(routes!(account::get_quota))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::rename, projects::delete))
+        .routes(routes!(sync::sync))
+        .routes(routes!(sync::changes))
+        .routes(routes!(assets::list))
+}
+
+/// Long-running routes: uploads, downloads and the event stream (no request timeout).
+pub fn stream_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(assets::head, assets::put, assets::get, assets::delete))
+        .routes(routes!(assets::content))
+        .routes(routes!(files::file))
+        .routes(routes!(events::events))
+}

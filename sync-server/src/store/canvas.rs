@@ -1,0 +1,312 @@
+//! Canvas state and sync: applying a batch of property changes under the project's row lock,
+//! the change log behind cursors, and the materialised canvas.
+//!
+//! A push runs in one transaction that first bumps the project's `seq` (taking its row lock, so
+//! pushes to one project commit in `seq` order on both backends), then records op ids (repeats
+//! are skipped), merges with [`ObjectState`] and writes elements and change-log rows in bulk:
+//! a handful of statements per batch whatever its size. A batch that changes nothing is rolled
+//! back, so repeating a push leaves state and cursor untouched.
+
+use super::Store;
+use iskra_protocol::merge::ObjectState;
+use iskra_protocol::{
+    Canvas, Change, ChangeAction, ErrorCode, ErrorDetail, RejectedOp, Target, Viewport, VIEWPORT_ID,
+};
+use sqlx::{Any, Transaction};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Most change-log rows one pull returns; the cursor then stops at the last whole batch.
+pub const MAX_PULL_ROWS: i64 = 50_000;
+
+/// Result of a sync request.
+#[derive(Debug, Clone)]
+pub struct SyncOutcome {
+    pub cursor: i64,
+    pub changes: Vec<Change>,
+    pub rejected: Vec<RejectedOp>,
+    /// True when this push changed the canvas (and so advanced the cursor).
+    pub advanced: bool,
+}
+
+/// `($a, $b, …), (…)` for `rows` rows of `cols` placeholders starting after `start`.
+fn placeholders(rows: usize, cols: usize, start: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (0..cols).map(|c| format!("${}", start + r * cols + c + 1)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn reject(op_id: Uuid, message: String) -> RejectedOp {
+    RejectedOp { op_id, error: ErrorDetail::new(ErrorCode::ValidationFailed, message) }
+}
+
+impl Store {
+    /// Applies `changes` from `client` to a project and returns what others changed since
+    /// `since`; `None` when the user has no such project.
+    pub async fn sync_project(
+        &self,
+        user: &str,
+        project: Uuid,
+        client: Uuid,
+        since: i64,
+        changes: &[Change],
+    ) -> Result<Option<SyncOutcome>, sqlx::Error> {
+        let mut rejected = Vec::new();
+        let mut valid = Vec::with_capacity(changes.len());
+        for change in changes {
+            match change.validate() {
+                Ok((target, action)) => valid.push((change, target, action)),
+                Err(msg) => rejected.push(reject(change.op_id, msg)),
+            }
+        }
+        let pid = project.to_string();
+        let pushed = if valid.is_empty() {
+            None
+        } else {
+            let mut tx = self.pool().begin().await?;
+            let Some((seq,)) = sqlx::query_as::<_, (i64,)>(
+                "UPDATE projects SET seq = seq + 1, updated_at = $1 WHERE user_id = $2 AND id = $3 RETURNING seq",
+            )
+            .bind(super::now_ms())
+            .bind(user)
+            .bind(&pid)
+            .fetch_optional(&mut *tx)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let written = apply_batch(&mut tx, user, &pid, client, seq, &valid).await?;
+            if written {
+                refresh_counts(&mut tx, user, &pid).await?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            Some(written)
+        };
+        let Some(cursor) = self.project_seq(user, &pid).await? else {
+            return Ok(None);
+        };
+        let since = if since > cursor { 0 } else { since };
+        let (cursor, changes) = self.changes_between(user, &pid, Some(client), since, cursor).await?;
+        Ok(Some(SyncOutcome { cursor, changes, rejected, advanced: pushed == Some(true) }))
+    }
+
+    async fn project_seq(&self, user: &str, pid: &str) -> Result<Option<i64>, sqlx::Error> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT seq FROM projects WHERE user_id = $1 AND id = $2")
+            .bind(user)
+            .bind(pid)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|(s,)| s))
+    }
+
+    /// Changes with `since < seq <= upto` (not from `exclude`), and the cursor they bring to.
+    async fn changes_between(
+        &self,
+        user: &str,
+        pid: &str,
+        exclude: Option<Uuid>,
+        since: i64,
+        upto: i64,
+    ) -> Result<(i64, Vec<Change>), sqlx::Error> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, change FROM changes WHERE user_id = $1 AND project_id = $2 AND seq > $3 \
+             AND seq <= $4 AND client_id <> $5 ORDER BY seq, idx LIMIT $6",
+        )
+        .bind(user)
+        .bind(pid)
+        .bind(since)
+        .bind(upto)
+        .bind(exclude.map(|c| c.to_string()).unwrap_or_default())
+        .bind(MAX_PULL_ROWS + 1)
+        .fetch_all(self.pool())
+        .await?;
+        let mut cursor = upto;
+        let mut rows = rows;
+        if rows.len() as i64 > MAX_PULL_ROWS {
+            cursor = rows[MAX_PULL_ROWS as usize].0 - 1;
+            rows.retain(|(seq, _)| *seq <= cursor);
+        }
+        let changes = rows.iter().filter_map(|(_, c)| serde_json::from_str(c).ok()).collect();
+        Ok((cursor, changes))
+    }
+
+    /// `GET /changes`: every change since the cursor; `None` when there is no such project.
+    pub async fn changes_since(&self, user: &str, project: Uuid, since: i64) -> Result<Option<(i64, Vec<Change>)>, sqlx::Error> {
+        let pid = project.to_string();
+        let Some(upto) = self.project_seq(user, &pid).await? else {
+            return Ok(None);
+        };
+        let since = if since > upto { 0 } else { since };
+        Ok(Some(self.changes_between(user, &pid, None, since, upto).await?))
+    }
+
+    /// The materialised canvas of a project (visible elements by z, and the viewport).
+    pub async fn canvas(&self, user: &str, project: Uuid) -> Result<Canvas, sqlx::Error> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, state FROM elements WHERE user_id = $1 AND project_id = $2",
+        )
+        .bind(user)
+        .bind(project.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let mut viewport = Viewport::default();
+        let mut elements = Vec::with_capacity(rows.len());
+        for (id, state) in rows {
+            let Ok(state) = serde_json::from_str::<ObjectState>(&state) else { continue };
+            if id == VIEWPORT_ID {
+                viewport = state.to_viewport();
+            } else if let (Ok(uuid), true) = (Uuid::parse_str(&id), state.is_visible()) {
+                elements.push(state.to_element(uuid));
+            }
+        }
+        elements.sort_by(|a, b| a.z.cmp(&b.z).then(a.id.cmp(&b.id)));
+        Ok(Canvas { elements, viewport })
+    }
+}
+
+/// Records op ids, merges and writes one batch; false when nothing changed.
+async fn apply_batch(
+    tx: &mut Transaction<'static, Any>,
+    user: &str,
+    pid: &str,
+    client: Uuid,
+    seq: i64,
+    valid: &[(&Change, Target, ChangeAction<'_>)],
+) -> Result<bool, sqlx::Error> {
+    // Record op ids; RETURNING names only the new ones, so repeats are skipped atomically.
+    let mut ids: Vec<String> = valid.iter().map(|(c, ..)| c.op_id.to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    let sql = format!(
+        "INSERT INTO ops (user_id, op_id) VALUES {} ON CONFLICT (user_id, op_id) DO NOTHING RETURNING op_id",
+        placeholders(ids.len(), 2, 0)
+    );
+    let mut q = sqlx::query_as::<_, (String,)>(&sql);
+    for id in &ids {
+        q = q.bind(user).bind(id.clone());
+    }
+    let fresh: HashSet<String> = q.fetch_all(&mut **tx).await?.into_iter().map(|(id,)| id).collect();
+    let mut seen = HashSet::new();
+    let todo: Vec<_> = valid
+        .iter()
+        .filter(|(c, ..)| fresh.contains(&c.op_id.to_string()) && seen.insert(c.op_id))
+        .collect();
+    if todo.is_empty() {
+        return Ok(false);
+    }
+
+    // Load the current state of every element the batch touches.
+    let mut keys: Vec<String> = todo.iter().map(|(c, ..)| c.element_id.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    let list: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT id, state FROM elements WHERE user_id = $1 AND project_id = $2 AND id IN ({})",
+        list.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(user).bind(pid);
+    for k in &keys {
+        q = q.bind(k.clone());
+    }
+    let mut states: HashMap<String, ObjectState> = q
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|(id, s)| (id, serde_json::from_str(&s).unwrap_or_default()))
+        .collect();
+
+    // Merge; keep what won as the change-log entries.
+    let mut log = Vec::new();
+    let mut dirty = HashSet::new();
+    for (change, _target, action) in todo {
+        let state = states.entry(change.element_id.clone()).or_default();
+        let won = match action {
+            ChangeAction::Set(set) => {
+                let won = state.apply_set(set, &change.clock);
+                (!won.is_empty()).then(|| Change { set: Some(won), ..(*change).clone() })
+            }
+            ChangeAction::Delete => state.apply_delete(&change.clock).then(|| (*change).clone()),
+        };
+        if let Some(entry) = won {
+            dirty.insert(change.element_id.clone());
+            log.push(entry);
+        }
+    }
+    if log.is_empty() {
+        return Ok(false);
+    }
+
+    // Write the changed elements.
+    let dirty: Vec<&String> = keys.iter().filter(|k| dirty.contains(*k)).collect();
+    let sql = format!(
+        "INSERT INTO elements (user_id, project_id, id, state, visible, kind, asset_id, z) VALUES {} \
+         ON CONFLICT (user_id, project_id, id) DO UPDATE SET state = excluded.state, \
+         visible = excluded.visible, kind = excluded.kind, asset_id = excluded.asset_id, z = excluded.z",
+        placeholders(dirty.len(), 8, 0)
+    );
+    let mut q = sqlx::query(&sql);
+    for id in dirty {
+        let state = &states[id];
+        let (kind, asset, z) = match Uuid::parse_str(id) {
+            Ok(uuid) => {
+                let el = state.to_element(uuid);
+                let kind = serde_json::to_value(el.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
+                (kind, el.asset_id, Some(el.z))
+            }
+            Err(_) => (None, None, None),
+        };
+        q = q
+            .bind(user)
+            .bind(pid)
+            .bind(id.clone())
+            .bind(serde_json::to_string(state).unwrap_or_default())
+            .bind(i64::from(state.is_visible()))
+            .bind(kind)
+            .bind(asset)
+            .bind(z);
+    }
+    q.execute(&mut **tx).await?;
+
+    // Append the change log of this batch.
+    let sql = format!(
+        "INSERT INTO changes (user_id, project_id, seq, idx, client_id, change) VALUES {}",
+        placeholders(log.len(), 6, 0)
+    );
+    let mut q = sqlx::query(&sql);
+    for (idx, entry) in log.iter().enumerate() {
+        q = q
+            .bind(user)
+            .bind(pid)
+            .bind(seq)
+            .bind(idx as i64)
+            .bind(client.to_string())
+            .bind(serde_json::to_string(entry).unwrap_or_default());
+    }
+    q.execute(&mut **tx).await?;
+    Ok(true)
+}
+
+/// Recomputes the project's image/video counts and thumbnail from its visible elements.
+async fn refresh_counts(tx: &mut Transaction<'static, Any>, user: &str, pid: &str) -> Result<(), sqlx::Error> {
+    let count = |kind: &str| {
+        format!(
+            "(SELECT COUNT(*) FROM elements WHERE user_id = $1 AND project_id = $2 AND visible = 1 AND kind = '{kind}')"
+        )
+    };
+    let sql = format!(
+        "UPDATE projects SET image_count = {}, video_count = {}, thumbnail_asset_id = \
+         (SELECT asset_id FROM elements WHERE user_id = $1 AND project_id = $2 AND visible = 1 \
+          AND kind = 'image' AND asset_id IS NOT NULL ORDER BY z DESC, id DESC LIMIT 1) \
+         WHERE user_id = $1 AND id = $2",
+        count("image"),
+        count("video")
+    );
+    sqlx::query(&sql).bind(user).bind(pid).execute(&mut **tx).await.map(|_| ())
+}
+

@@ -1,0 +1,81 @@
+//! Users: created on first authenticated request, with their tier and storage counters.
+//!
+//! `used_bytes`, `image_count` and `video_count` are the quota counters; they change only
+//! together with the asset rows they count (see `assets`), so they are always exact.
+
+use super::{now_ms, Store};
+use iskra_protocol::Tier;
+use sqlx::FromRow;
+
+/// A user row.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: Option<String>,
+    pub tier: String,
+    pub created_at: i64,
+    pub used_bytes: i64,
+    pub image_count: i64,
+    pub video_count: i64,
+}
+
+impl UserRow {
+    /// The tier; an unknown stored value counts as free.
+    pub fn tier(&self) -> Tier {
+        self.tier.parse().unwrap_or(Tier::Free)
+    }
+}
+
+const COLUMNS: &str = "id, email, tier, created_at, used_bytes, image_count, video_count";
+
+impl Store {
+    pub async fn user(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    /// The user, created (free tier) when this is its first request.
+    pub async fn ensure_user(&self, id: &str, email: Option<&str>) -> Result<UserRow, sqlx::Error> {
+        if let Some(user) = self.user(id).await? {
+            if email.is_some() && user.email.as_deref() != email {
+                self.set_email(id, email).await?;
+            }
+            return Ok(user);
+        }
+        sqlx::query(
+            "INSERT INTO users (id, email, tier, created_at) VALUES ($1, $2, 'free', $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(email.map(str::to_owned))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        self.user(id).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+
+    pub async fn set_email(&self, id: &str, email: Option<&str>) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+            .bind(email.map(str::to_owned))
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets a user's tier, creating the user when absent.
+    pub async fn set_tier(&self, id: &str, tier: Tier) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO users (id, tier, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET tier = $2",
+        )
+        .bind(id)
+        .bind(tier.as_str())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+    }
+}
