@@ -108,6 +108,8 @@ pub struct Config {
     pub database_url: Option<String>,
     pub storage_url: Option<String>,
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key this deployment uses.
+    pub redis_prefix: String,
     pub auth_mode: AuthMode,
     pub clerk_issuer: Option<String>,
     pub clerk_jwks_url: Option<String>,
@@ -147,6 +149,7 @@ impl Default for Config {
             database_url: None,
             storage_url: None,
             redis_url: None,
+            redis_prefix: "iskra".into(),
             auth_mode: AuthMode::Dev,
             clerk_issuer: None,
             clerk_jwks_url: None,

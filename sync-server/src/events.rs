@@ -1,21 +1,28 @@
 //! Live events for a user's devices (`GET /v1/events`): a per-user broadcast with a short
 //! replay buffer so a reconnecting client resumes from `Last-Event-ID` without gaps.
 //!
-//! Event ids are per-process increasing numbers. A client that resumes with an id older than
-//! the buffer (or from another replica) gets everything buffered; `project.changed` carries a
-//! cursor, so a client that missed events still pulls every change.
+//! With one server, events are delivered in-process. With several replicas (Redis configured),
+//! every event goes through Redis: a script assigns a global, increasing event id and publishes
+//! it in one round trip, and each replica delivers what it receives from its subscription — so
+//! a device sees events from pushes on any replica, and ids mean the same on every replica.
+//! `project.changed` carries a cursor, so a client that missed events still pulls every change.
 
 use dashmap::DashMap;
+use futures::StreamExt;
 use iskra_protocol::events::ServerEvent;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
 
 /// Events kept per user for `Last-Event-ID` replay.
 const REPLAY_EVENTS: usize = 256;
 /// Capacity of a user's live channel; a subscriber that lags further re-syncs from the buffer.
 const CHANNEL_CAPACITY: usize = 256;
+/// Pause before reconnecting a lost Redis subscription.
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
 /// An event with its id.
 #[derive(Debug, Clone)]
@@ -29,14 +36,13 @@ struct UserChannel {
     recent: Mutex<VecDeque<Envelope>>,
 }
 
-/// Fan-out of events to the connected devices of each user.
-#[derive(Clone, Default)]
-pub struct EventHub {
-    users: Arc<DashMap<String, Arc<UserChannel>>>,
-    next_id: Arc<AtomicU64>,
+#[derive(Default)]
+struct Local {
+    users: DashMap<String, Arc<UserChannel>>,
+    next_id: AtomicU64,
 }
 
-impl EventHub {
+impl Local {
     fn channel(&self, user: &str) -> Arc<UserChannel> {
         self.users
             .entry(user.to_owned())
@@ -49,10 +55,8 @@ impl EventHub {
             .clone()
     }
 
-    /// Sends an event to every connected device of `user`.
-    pub fn publish(&self, user: &str, event: ServerEvent) {
+    fn deliver(&self, user: &str, env: Envelope) {
         let ch = self.channel(user);
-        let env = Envelope { id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1, event };
         {
             let mut recent = ch.recent.lock().unwrap_or_else(|e| e.into_inner());
             if recent.len() == REPLAY_EVENTS {
@@ -62,10 +66,77 @@ impl EventHub {
         }
         let _ = ch.tx.send(env);
     }
+}
+
+/// An event as relayed through Redis.
+#[derive(Serialize, Deserialize)]
+struct Relayed {
+    #[serde(rename = "u")]
+    user: String,
+    #[serde(rename = "e")]
+    event: ServerEvent,
+}
+
+/// Fan-out of events to the connected devices of each user.
+#[derive(Clone, Default)]
+pub struct EventHub {
+    local: Arc<Local>,
+    relay: Option<mpsc::UnboundedSender<Relayed>>,
+}
+
+/// Assigns the next global event id and publishes `id payload` (one round trip).
+const PUBLISH_SCRIPT: &str = "local id = redis.call('INCR', KEYS[1]) \
+    redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2]) return id";
+
+impl EventHub {
+    /// A hub shared by all replicas through Redis at `url`, with keys under `prefix`.
+    pub async fn with_redis(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let mut conn = redis::aio::ConnectionManager::new(client.clone()).await?;
+        let channel = format!("{prefix}:events");
+        let counter = format!("{prefix}:event-id");
+        let local = Arc::new(Local::default());
+        let (tx, mut rx) = mpsc::unbounded_channel::<Relayed>();
+        let script = redis::Script::new(PUBLISH_SCRIPT);
+        let out_channel = channel.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = rx.recv().await {
+                let payload = serde_json::to_string(&msg).unwrap_or_default();
+                let sent: Result<u64, _> =
+                    script.key(&counter).arg(&out_channel).arg(payload).invoke_async(&mut conn).await;
+                if let Err(e) = sent {
+                    tracing::warn!(error = %e, "event not relayed through Redis");
+                }
+            }
+        });
+        let sub_local = local.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = subscribe(&client, &channel, &sub_local).await {
+                    tracing::warn!(error = %e, "Redis event subscription lost; reconnecting");
+                }
+                tokio::time::sleep(RECONNECT_DELAY).await;
+            }
+        });
+        Ok(Self { local, relay: Some(tx) })
+    }
+
+    /// Sends an event to every connected device of `user` (on every replica).
+    pub fn publish(&self, user: &str, event: ServerEvent) {
+        match &self.relay {
+            Some(relay) => {
+                let _ = relay.send(Relayed { user: user.to_owned(), event });
+            }
+            None => {
+                let id = self.local.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+                self.local.deliver(user, Envelope { id, event });
+            }
+        }
+    }
 
     /// Subscribes to `user`'s events; returns the buffered events after `last_id` first.
     pub fn subscribe(&self, user: &str, last_id: Option<u64>) -> (Vec<Envelope>, broadcast::Receiver<Envelope>) {
-        let ch = self.channel(user);
+        let ch = self.local.channel(user);
         let recent = ch.recent.lock().unwrap_or_else(|e| e.into_inner());
         let rx = ch.tx.subscribe();
         let replay = match last_id {
@@ -77,8 +148,23 @@ impl EventHub {
 
     /// Number of users with a channel (for metrics).
     pub fn channels(&self) -> usize {
-        self.users.len()
+        self.local.users.len()
     }
+}
+
+async fn subscribe(client: &redis::Client, channel: &str, local: &Local) -> Result<(), redis::RedisError> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(channel).await?;
+    let mut messages = pubsub.on_message();
+    while let Some(msg) = messages.next().await {
+        let Ok(text) = msg.get_payload::<String>() else { continue };
+        let Some((id, body)) = text.split_once(' ') else { continue };
+        let (Ok(id), Ok(relayed)) = (id.parse::<u64>(), serde_json::from_str::<Relayed>(body)) else {
+            continue;
+        };
+        local.deliver(&relayed.user, Envelope { id, event: relayed.event });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -86,18 +172,44 @@ mod tests {
     use super::*;
     use uuid::Uuid;
 
-    #[tokio::test]
-    async fn delivers_and_replays() {
-        let hub = EventHub::default();
-        let ev = |c: &str| ServerEvent::ProjectChanged { project_id: Uuid::nil(), cursor: c.into() };
-        hub.publish("u", ev("1"));
-        let (replay, mut rx) = hub.subscribe("u", Some(0));
-        assert_eq!(replay.len(), 1);
-        hub.publish("u", ev("2"));
-        hub.publish("other", ev("x"));
-        let got = rx.recv().await.unwrap();
+    fn ev(c: &str) -> ServerEvent {
+        ServerEvent::ProjectChanged { project_id: Uuid::nil(), cursor: c.into() }
+    }
+
+    async fn delivers_and_replays(a: EventHub, b: EventHub, user: &str) {
+        let (_, mut rx) = b.subscribe(user, None);
+        a.publish(user, ev("1"));
+        let first = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
+        assert_eq!(first.event, ev("1"));
+        a.publish(user, ev("2"));
+        a.publish("someone-else", ev("x"));
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
         assert_eq!(got.event, ev("2"));
-        let (replay, _) = hub.subscribe("u", Some(got.id - 1));
-        assert_eq!(replay.len(), 1);
+        assert!(got.id > first.id);
+        let (replay, _) = b.subscribe(user, Some(first.id));
+        assert_eq!(replay.iter().map(|e| e.event.clone()).collect::<Vec<_>>(), vec![ev("2")]);
+    }
+
+    #[tokio::test]
+    async fn in_process_delivers_and_replays() {
+        let hub = EventHub::default();
+        delivers_and_replays(hub.clone(), hub, "u").await;
+    }
+
+    #[tokio::test]
+    async fn redis_relays_between_replicas() {
+        let url = std::env::var("ISKRA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let prefix = format!("iskra-test-{}", Uuid::new_v4());
+        let a = EventHub::with_redis(&url, &prefix).await.expect("Redis on 127.0.0.1:6379 (run scripts/test.sh)");
+        let b = EventHub::with_redis(&url, &prefix).await.unwrap();
+        // Let b's subscription start before publishing.
+        for _ in 0..100 {
+            let (_, mut rx) = b.subscribe("probe", None);
+            a.publish("probe", ev("p"));
+            if tokio::time::timeout(Duration::from_millis(100), rx.recv()).await.is_ok() {
+                break;
+            }
+        }
+        delivers_and_replays(a, b, "u").await;
     }
 }

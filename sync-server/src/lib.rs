@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod idempotency;
+pub mod maintenance;
 pub mod metrics;
 pub mod quota;
 pub mod routes;
@@ -42,6 +43,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
 /// Serves an already built state; open event streams end when shutdown begins.
 pub async fn serve_state(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
     let app = router(state.clone());
+    tokio::spawn(maintenance::run(state.tmp_dir.clone(), state.shutdown.clone()));
     let stopper = state.clone();
     let signal = async move {
         shutdown.await;

@@ -89,7 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 store.set_tier(&user, tier).await?;
             }
             let secret = iskra_server::signing::load_or_create_secret(config.signing_secret.as_deref(), &config.data_dir)?;
-            let dev = iskra_auth::DevAuth::new(iskra_server::signing::derive(&secret, b"iskra dev tokens"));
+            let dev = iskra_server::signing::dev_auth(&secret);
             println!("{}", dev.mint(&user, email.as_deref(), Duration::from_secs(ttl_hours * 3600)));
         }
         Command::Users { command: UsersCommand::SetTier { user, tier } } => {

@@ -65,6 +65,11 @@ pub fn derive(secret: &[u8], purpose: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// The dev-token signer derived from the server secret.
+pub fn dev_auth(secret: &[u8]) -> iskra_auth::DevAuth {
+    iskra_auth::DevAuth::new(derive(secret, b"iskra dev tokens"))
+}
+
 /// Length in bytes of a generated server secret.
 const SECRET_BYTES: usize = 32;
 

@@ -58,6 +58,8 @@ pub enum StartError {
     Auth(#[from] iskra_auth::AuthError),
     #[error("rate limiter: {0}")]
     Limiter(#[from] iskra_limiter::LimiterError),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error("http client: {0}")]
@@ -98,7 +100,7 @@ impl AppState {
         let tmp_dir = config.data_dir.join("tmp");
         std::fs::create_dir_all(&tmp_dir)?;
         let secret = signing::load_or_create_secret(config.signing_secret.as_deref(), &config.data_dir)?;
-        let dev = DevAuth::new(signing::derive(&secret, b"iskra dev tokens"));
+        let dev = signing::dev_auth(&secret);
         let auth = match config.auth_mode {
             AuthMode::Dev => Authenticator::Dev(dev.clone()),
             AuthMode::Clerk => {
@@ -120,9 +122,12 @@ impl AppState {
                 )?)
             }
         };
-        let limiter: Arc<dyn Limiter> = match &config.redis_url {
-            Some(url) => Arc::new(RedisLimiter::connect(url, "iskra:rl").await?),
-            None => Arc::new(MemoryLimiter::new()),
+        let (limiter, events): (Arc<dyn Limiter>, EventHub) = match &config.redis_url {
+            Some(url) => (
+                Arc::new(RedisLimiter::connect(url, &format!("{}:rl", config.redis_prefix)).await?),
+                EventHub::with_redis(url, &config.redis_prefix).await?,
+            ),
+            None => (Arc::new(MemoryLimiter::new()), EventHub::default()),
         };
         let dev = (config.auth_mode == AuthMode::Dev).then_some(dev);
         let (stop, shutdown) = tokio::sync::watch::channel(false);
@@ -133,7 +138,7 @@ impl AppState {
             blobs,
             auth,
             limiter,
-            events: EventHub::default(),
+            events,
             signer: UrlSigner::new(secret.clone()),
             dev,
             public_base: public_base.trim_end_matches('/').to_owned(),

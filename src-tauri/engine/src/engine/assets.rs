@@ -46,6 +46,10 @@ impl Engine {
         }
         let stored = assets::get(&tx, &record.sha256)?.unwrap_or(record);
         tx.commit()?;
+        drop(db);
+        if new {
+            self.queued();
+        }
         Ok((stored, new))
     }
 
@@ -95,6 +99,7 @@ impl Engine {
         outbox::enqueue(&tx, Uuid::new_v4(), None, &payload, &now_rfc3339())?;
         tx.commit()?;
         drop(db);
+        self.queued();
         if let Some(record) = record {
             let path = self.asset_path(&record);
             if let Err(e) = std::fs::remove_file(&path) {

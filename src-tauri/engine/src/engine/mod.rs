@@ -54,6 +54,8 @@ pub struct Engine {
 struct Inner {
     data_dir: PathBuf,
     client_id: Uuid,
+    /// Woken whenever the outbox gains an operation (the sync loop waits on it).
+    queued: Arc<tokio::sync::Notify>,
     db: Mutex<Db>,
     // Declared last: dropped after the write connection, it writes a final snapshot then.
     snapshots: SnapshotWorker,
@@ -94,7 +96,9 @@ impl Engine {
         }
         let snapshots = SnapshotWorker::start(store::open_secondary(&db_path)?);
         let db = Db { conn, clock, history: HashMap::new() };
-        Ok(Self { inner: Arc::new(Inner { data_dir, client_id, db: Mutex::new(db), snapshots }) })
+        let queued = Arc::new(tokio::sync::Notify::new());
+        let inner = Inner { data_dir, client_id, queued, db: Mutex::new(db), snapshots };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// The data dir this engine stores into.
@@ -122,9 +126,20 @@ impl Engine {
         self.inner.db.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Tells the snapshot worker that a canvas changed.
+    /// Tells the snapshot worker that a canvas changed (and the sync loop that ops queued).
     fn changed(&self) {
         self.inner.snapshots.mark_dirty();
+        self.queued();
+    }
+
+    /// Wakes the sync loop: the outbox has something new.
+    fn queued(&self) {
+        self.inner.queued.notify_one();
+    }
+
+    /// Notified whenever the outbox gains an operation.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.queued)
     }
 
     /// Writes the due snapshots now, on the caller's thread (tests, shutdown paths).

@@ -36,6 +36,7 @@ impl Engine {
         outbox::enqueue(&tx, Uuid::new_v4(), Some(id), &OpPayload::ProjectCreate { name }, &now)?;
         let project = projects::get(&tx, id)?.ok_or(EngineError::ProjectNotFound(id))?;
         tx.commit()?;
+        self.queued();
         Ok(project)
     }
 
@@ -52,6 +53,7 @@ impl Engine {
         outbox::enqueue(&tx, Uuid::new_v4(), Some(id), &payload, &now)?;
         let project = projects::get(&tx, id)?.ok_or(EngineError::ProjectNotFound(id))?;
         tx.commit()?;
+        self.queued();
         Ok(project)
     }
 
@@ -68,6 +70,8 @@ impl Engine {
         outbox::enqueue(&tx, Uuid::new_v4(), Some(id), &OpPayload::ProjectDelete, &now)?;
         tx.commit()?;
         db.history.remove(&id);
+        drop(db);
+        self.queued();
         Ok(())
     }
 

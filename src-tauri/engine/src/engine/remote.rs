@@ -96,7 +96,7 @@ impl Engine {
         }
         tx.commit()?;
         if out.changed > 0 {
-            self.changed();
+            self.inner.snapshots.mark_dirty();
         }
         Ok(out)
     }

@@ -130,9 +130,11 @@ pub fn set_cursor(conn: &Connection, id: Uuid, cursor: &str, now: &str) -> Resul
 /// server's name differs and no local rename is queued. Returns true when it was new.
 pub fn adopt(conn: &Connection, p: &Project) -> Result<bool> {
     let id = p.id.to_string();
+    // A project deleted here whose delete is still queued must not come back.
     let inserted = conn.execute(
         "INSERT OR IGNORE INTO projects (id, name, created_at, updated_at, remote)
-         VALUES (?1, ?2, ?3, ?4, 1)",
+         SELECT ?1, ?2, ?3, ?4, 1 WHERE NOT EXISTS
+           (SELECT 1 FROM outbox WHERE project_id = ?1 AND kind = 'project.delete')",
         (&id, &p.name, &p.created_at, &p.updated_at),
     )? == 1;
     if !inserted {

@@ -16,6 +16,8 @@ pub const SERVER_URL: &str = "server_url";
 pub const LAST_SYNC_AT: &str = "sync.last_at";
 /// Message of the last sync error (absent after a success).
 pub const LAST_SYNC_ERROR: &str = "sync.last_error";
+/// `"true"`/`"false"`: whether the server answered the last attempt to reach it.
+pub const ONLINE: &str = "sync.online";
 /// Unix millis until which asset uploads are paused (storage quota exceeded).
 pub const UPLOADS_PAUSED_UNTIL: &str = "sync.uploads_paused_until_ms";
 /// Why uploads are paused (the server's message).

@@ -1,1 +1,122 @@
-//! Sync client (in progress).
+//! The sync client (D4, S3): flushes the outbox to the server in order per project with backoff,
+//! pulls other devices' changes into the engine with the protocol's LWW merge, and follows the
+//! server's event stream for live updates.
+//!
+//! [`SyncClient::sync_once`] is one pass (push every due operation, then pull); [`SyncClient::
+//! watch`] keeps passing — when the outbox grows, when the server announces a change, and when
+//! a backoff expires — until told to stop. Store calls run on the blocking pool so a slow
+//! `fsync` never stalls the async runtime.
+
+mod api;
+mod backoff;
+mod error;
+mod events;
+mod flush;
+mod status;
+
+pub use api::ApiClient;
+pub use backoff::retry_delay;
+pub use error::SyncError;
+pub use flush::SyncReport;
+pub use status::{status, SyncStatus};
+
+use crate::store::settings;
+use crate::Engine;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Longest wait between two passes of [`SyncClient::watch`] when nothing wakes it.
+pub const IDLE_PASS_INTERVAL: Duration = Duration::from_secs(60);
+/// Shortest wait between two passes, so a failing server is not hammered.
+pub const MIN_PASS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Syncs one engine with one server under one session.
+#[derive(Clone)]
+pub struct SyncClient {
+    engine: Engine,
+    api: ApiClient,
+}
+
+impl SyncClient {
+    /// A client for `server` with a session token.
+    pub fn new(engine: Engine, server: &str, token: &str) -> Result<Self, SyncError> {
+        let api = ApiClient::new(server, token)?;
+        engine.set_setting(settings::SERVER_URL, api.base())?;
+        Ok(Self { engine, api })
+    }
+
+    /// The HTTP client (for calls outside the outbox, e.g. listing server assets).
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    /// The engine this client syncs.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs a store call on the blocking pool.
+    async fn on_engine<T, F>(&self, f: F) -> Result<T, SyncError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine) -> crate::Result<T> + Send + 'static,
+    {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(|e| SyncError::Protocol(format!("store task failed: {e}")))?
+            .map_err(SyncError::from)
+    }
+
+    async fn set_online(&self, online: bool) -> Result<(), SyncError> {
+        let v = if online { "true" } else { "false" };
+        self.on_engine(move |e| e.set_setting(settings::ONLINE, v)).await
+    }
+
+    /// Keeps syncing until `shutdown` completes: after every local change, every server event
+    /// and every expired backoff, with an idle pass every [`IDLE_PASS_INTERVAL`]. Returns early
+    /// only when the session is refused (sign in again) or the store fails.
+    pub async fn watch(&self, shutdown: impl Future<Output = ()>) -> Result<(), SyncError> {
+        let wake = Arc::new(Notify::new());
+        let queued = self.engine.outbox_signal();
+        let passes = async {
+            loop {
+                match self.sync_once().await {
+                    Err(e) if e.stops_sync() => return Err(e),
+                    Err(e) => tracing::info!(error = %e, "sync pass incomplete; will retry"),
+                    Ok(report) => tracing::debug!(?report, "sync pass"),
+                }
+                let wait = self.next_wait().await?;
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = queued.notified() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                tokio::time::sleep(MIN_PASS_INTERVAL).await;
+            }
+        };
+        tokio::select! {
+            r = events::follow(self, Arc::clone(&wake)) => r,
+            r = passes => r,
+            _ = shutdown => Ok(()),
+        }
+    }
+
+    /// Time until the earliest backoff of a pending operation expires (capped at idle).
+    async fn next_wait(&self) -> Result<Duration, SyncError> {
+        let ops = self.on_engine(|e| e.pending_ops()).await?;
+        let now = crate::store::now_ms();
+        let next = ops.iter().map(|o| o.next_attempt_ms).filter(|&t| t > now).min();
+        Ok(next
+            .map(|t| Duration::from_millis(t - now))
+            .unwrap_or(IDLE_PASS_INTERVAL)
+            .min(IDLE_PASS_INTERVAL))
+    }
+}
+
+#[cfg(test)]
+mod fake_server;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+//! Live updates: follows `GET /v1/events` (server-sent events) and wakes the sync loop when the
+//! server announces a change. Reconnects with backoff after any break, resuming with
+//! `Last-Event-ID` (persisted, so a restart resumes too). A refused session ends it.
+
+use super::backoff::retry_delay;
+use super::{SyncClient, SyncError};
+use crate::store::settings;
+use eventsource_stream::{Event, Eventsource};
+use futures::StreamExt;
+use iskra_protocol::events::ServerEvent;
+use reqwest::{header, Method};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Follows the event stream until the session is refused or the store fails.
+pub(super) async fn follow(client: &SyncClient, wake: Arc<Notify>) -> Result<(), SyncError> {
+    let mut failures = 0u32;
+    loop {
+        let last_id = client.on_engine(|e| e.setting(settings::LAST_EVENT_ID)).await?;
+        let mut req = client
+            .api
+            .request(Method::GET, "/v1/events")
+            .header(header::ACCEPT, "text/event-stream");
+        if let Some(id) = &last_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        match client.api.send(req).await {
+            Ok(resp) => {
+                failures = 0;
+                client.set_online(true).await?;
+                wake.notify_one(); // catch up on whatever happened while disconnected
+                let mut stream = resp.bytes_stream().eventsource();
+                while let Some(item) = stream.next().await {
+                    match item {
+                        Ok(event) => handle(client, &event, &wake).await?,
+                        Err(e) => {
+                            tracing::info!(error = %e, "event stream broke; reconnecting");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) if e.stops_sync() => return Err(e),
+            Err(e) => {
+                tracing::info!(error = %e, "cannot open the event stream");
+                if e.is_offline() {
+                    client.set_online(false).await?;
+                }
+            }
+        }
+        tokio::time::sleep(retry_delay(failures, None)).await;
+        failures = failures.saturating_add(1);
+    }
+}
+
+async fn handle(client: &SyncClient, event: &Event, wake: &Notify) -> Result<(), SyncError> {
+    if !event.id.is_empty() {
+        let id = event.id.clone();
+        client.on_engine(move |e| e.set_setting(settings::LAST_EVENT_ID, &id)).await?;
+    }
+    match ServerEvent::parse(&event.event, &event.data) {
+        Some(ServerEvent::QuotaUpdated { quota }) => {
+            if !quota.storage.over_limit {
+                client.on_engine(|e| e.remove_setting(settings::UPLOADS_PAUSED_UNTIL)).await?;
+                wake.notify_one();
+            }
+        }
+        Some(ServerEvent::GenerationUpdated { .. }) => {}
+        Some(_) => wake.notify_one(),
+        None => tracing::debug!(event = %event.event, "ignoring unknown server event"),
+    }
+    Ok(())
+}

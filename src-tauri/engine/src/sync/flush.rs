@@ -1,0 +1,326 @@
+//! One sync pass: push the outbox, then pull.
+//!
+//! Operations flush in outbox order within their lane — one lane per project, one for assets.
+//! A project lane stops at its first operation that must wait (backoff, or a transient
+//! failure), so a later change never overtakes an earlier one; consecutive canvas changes go in
+//! one `POST …/sync` (up to the protocol's maximum), whose answer also brings other devices'
+//! changes. Permanent refusals become `rejected` rows and the lane goes on. Asset uploads pause
+//! on `STORAGE_QUOTA_EXCEEDED` while canvas sync continues. The pull adopts projects created on
+//! other devices and fetches changes of every project the server has.
+
+use super::api::ApiClient;
+use super::backoff::retry_delay;
+use super::{SyncClient, SyncError};
+use crate::store::outbox::{OpPayload, OutboxOp};
+use crate::store::{now_ms, settings};
+use iskra_protocol::{Change, SyncRequest, MAX_CHANGES_PER_SYNC};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long uploads stay paused after `STORAGE_QUOTA_EXCEEDED` before one is tried again
+/// (sooner when an asset delete or a quota event frees space).
+pub const UPLOAD_PAUSE: Duration = Duration::from_secs(600);
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncReport {
+    /// Operations the server accepted.
+    pub sent: usize,
+    /// Operations the server refused for good (kept in the outbox as rejected).
+    pub rejected: usize,
+    /// Operations left for a later pass (backoff, paused uploads, blocked lane).
+    pub deferred: usize,
+    /// Remote changes that altered local state.
+    pub pulled: usize,
+    /// Projects created on other devices, now on this one.
+    pub new_projects: usize,
+}
+
+/// How a failed request ends for its operations.
+enum Failed {
+    /// Keep going with the next lane (the operations were rescheduled or rejected).
+    Continue,
+    /// Stop the pass: the server is unreachable, throttling us, or refused the session.
+    Stop(SyncError),
+}
+
+impl SyncClient {
+    /// One pass: push every due operation, then pull. Records the outcome for the status.
+    pub async fn sync_once(&self) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        let result = self.pass(&mut report).await;
+        let (online, error) = match &result {
+            Ok(()) => (true, None),
+            Err(e) => (!e.is_offline(), Some(e.to_string())),
+        };
+        if !matches!(result, Err(SyncError::Local(_))) {
+            self.set_online(online).await?;
+            self.on_engine(move |e| e.record_sync_result(error.as_deref())).await?;
+        }
+        result.map(|()| report)
+    }
+
+    async fn pass(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+        let ops = self.on_engine(|e| e.pending_ops()).await?;
+        let mut lanes: Vec<(Uuid, Vec<OutboxOp>)> = Vec::new();
+        let mut assets = Vec::new();
+        for op in ops {
+            match op.project_id {
+                None => assets.push(op),
+                Some(p) => match lanes.iter_mut().find(|(id, _)| *id == p) {
+                    Some((_, lane)) => lane.push(op),
+                    None => lanes.push((p, vec![op])),
+                },
+            }
+        }
+        let mut pulled = HashSet::new();
+        for (project, lane) in lanes {
+            self.flush_project(project, &lane, report, &mut pulled).await?;
+        }
+        self.flush_assets(&assets, report).await?;
+        self.pull(report, &pulled).await
+    }
+
+    /// Reschedules or rejects `ops` after `err`.
+    async fn settle(&self, ops: Vec<Uuid>, attempts: u32, err: SyncError) -> Result<Failed, SyncError> {
+        if err.stops_sync() {
+            // Nothing wrong with the operations: back to pending, untouched.
+            let body = err.to_json();
+            self.on_engine(move |e| e.ops_postpone(&ops, 0, &body)).await?;
+            return Ok(Failed::Stop(err));
+        }
+        let body = err.to_json();
+        if err.is_retryable() {
+            let next = now_ms() + retry_delay(attempts, err.retry_after()).as_millis() as u64;
+            self.on_engine(move |e| e.ops_retry_later(&ops, next, &body)).await?;
+            let stop = err.is_offline() || matches!(err, SyncError::RateLimited { .. });
+            Ok(if stop { Failed::Stop(err) } else { Failed::Continue })
+        } else {
+            tracing::warn!(error = %err, "server refused operations; kept as rejected");
+            self.on_engine(move |e| e.ops_reject(&ops, &body)).await?;
+            Ok(Failed::Continue)
+        }
+    }
+
+    async fn flush_project(
+        &self,
+        project: Uuid,
+        lane: &[OutboxOp],
+        report: &mut SyncReport,
+        pulled: &mut HashSet<Uuid>,
+    ) -> Result<(), SyncError> {
+        let mut i = 0;
+        while i < lane.len() {
+            let head = &lane[i];
+            if head.next_attempt_ms > now_ms() {
+                report.deferred += lane.len() - i;
+                return Ok(());
+            }
+            let batch: Vec<&OutboxOp> = if matches!(head.payload, OpPayload::Change { .. }) {
+                lane[i..]
+                    .iter()
+                    .take_while(|o| matches!(o.payload, OpPayload::Change { .. }))
+                    .take(MAX_CHANGES_PER_SYNC)
+                    .collect()
+            } else {
+                vec![head]
+            };
+            let ids: Vec<Uuid> = batch.iter().map(|o| o.op_id).collect();
+            let in_flight = ids.clone();
+            self.on_engine(move |e| e.ops_in_flight(&in_flight)).await?;
+            let result = match &head.payload {
+                OpPayload::Change { .. } => self.push_changes(project, &batch, report).await,
+                _ => self.send_project_op(project, head).await.map(|()| report.sent += 1),
+            };
+            match result {
+                Ok(()) => {
+                    if matches!(head.payload, OpPayload::Change { .. }) {
+                        pulled.insert(project);
+                    }
+                }
+                Err(err) => {
+                    let refused = !err.is_retryable() && !err.stops_sync();
+                    match self.settle(ids, head.attempts, err).await? {
+                        Failed::Stop(err) => return Err(err),
+                        Failed::Continue if refused => report.rejected += batch.len(),
+                        Failed::Continue => {
+                            report.deferred += lane.len() - i;
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            i += batch.len();
+        }
+        Ok(())
+    }
+
+    async fn send_project_op(&self, project: Uuid, op: &OutboxOp) -> Result<(), SyncError> {
+        match &op.payload {
+            OpPayload::ProjectCreate { name } => {
+                self.api.create_project(project, name, op.op_id).await?;
+                self.on_engine(move |e| e.mark_project_remote(project)).await?;
+            }
+            OpPayload::ProjectRename { name } => {
+                self.api.rename_project(project, name).await?;
+            }
+            OpPayload::ProjectDelete => self.api.delete_project(project).await?,
+            other => return Err(SyncError::Protocol(format!("{} in a project lane", other.kind()))),
+        }
+        let id = op.op_id;
+        self.on_engine(move |e| e.ops_done(&[id])).await
+    }
+
+    async fn push_changes(
+        &self,
+        project: Uuid,
+        batch: &[&OutboxOp],
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let changes: Vec<Change> = batch
+            .iter()
+            .filter_map(|o| match &o.payload {
+                OpPayload::Change { change } => Some(change.clone()),
+                _ => None,
+            })
+            .collect();
+        let since = self.on_engine(move |e| e.sync_cursor(project)).await?;
+        let req = SyncRequest { client_id: self.engine.client_id(), since, changes };
+        let resp = self.api.sync(project, &req).await?;
+        let refused: HashMap<Uuid, _> =
+            resp.rejected.into_iter().map(|r| (r.op_id, r.error)).collect();
+        let accepted: Vec<Uuid> =
+            batch.iter().map(|o| o.op_id).filter(|id| !refused.contains_key(id)).collect();
+        report.sent += accepted.len();
+        report.rejected += refused.len();
+        let (changes, cursor) = (resp.changes, resp.cursor);
+        let applied = self
+            .on_engine(move |e| {
+                for (op, error) in &refused {
+                    let body = json!({"status": error.code.status(), "error": error});
+                    e.ops_reject(&[*op], &body)?;
+                }
+                e.ops_done(&accepted)?;
+                e.apply_pulled(project, &changes, Some(&cursor))
+            })
+            .await?;
+        report.pulled += applied.changed;
+        Ok(())
+    }
+
+    async fn flush_assets(&self, ops: &[OutboxOp], report: &mut SyncReport) -> Result<(), SyncError> {
+        let mut paused_until: u64 = self
+            .on_engine(|e| e.setting(settings::UPLOADS_PAUSED_UNTIL))
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        for op in ops {
+            let now = now_ms();
+            let is_upload = matches!(op.payload, OpPayload::AssetUpload { .. });
+            if op.next_attempt_ms > now || (is_upload && paused_until > now) {
+                report.deferred += 1;
+                continue;
+            }
+            let id = op.op_id;
+            self.on_engine(move |e| e.ops_in_flight(&[id])).await?;
+            let result = match &op.payload {
+                OpPayload::AssetUpload { sha256 } => upload(self, &self.api, sha256).await,
+                OpPayload::AssetDelete { sha256 } => {
+                    let r = self.api.delete_asset(sha256).await;
+                    if r.is_ok() && paused_until > 0 {
+                        // Space was freed: let uploads try again.
+                        paused_until = 0;
+                        self.on_engine(|e| e.remove_setting(settings::UPLOADS_PAUSED_UNTIL)).await?;
+                    }
+                    r
+                }
+                other => Err(SyncError::Protocol(format!("{} in the asset lane", other.kind()))),
+            };
+            match result {
+                Ok(()) => {
+                    self.on_engine(move |e| e.ops_done(&[id])).await?;
+                    report.sent += 1;
+                }
+                Err(err) if err.is_quota_exceeded() => {
+                    paused_until = now_ms() + UPLOAD_PAUSE.as_millis() as u64;
+                    let reason = match &err {
+                        SyncError::Rejected { error, .. } => error.message.clone(),
+                        other => other.to_string(),
+                    };
+                    let body = err.to_json();
+                    self.on_engine(move |e| {
+                        e.set_setting(settings::UPLOADS_PAUSED_UNTIL, &paused_until.to_string())?;
+                        e.set_setting(settings::UPLOADS_PAUSED_REASON, &reason)?;
+                        e.ops_postpone(&[id], paused_until, &body)
+                    })
+                    .await?;
+                    report.deferred += 1;
+                }
+                Err(err) => {
+                    let refused = !err.is_retryable() && !err.stops_sync();
+                    match self.settle(vec![id], op.attempts, err).await? {
+                        Failed::Stop(err) => return Err(err),
+                        Failed::Continue if refused => report.rejected += 1,
+                        Failed::Continue => report.deferred += 1,
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn pull(&self, report: &mut SyncReport, done: &HashSet<Uuid>) -> Result<(), SyncError> {
+        let remote = self.api.list_projects().await?;
+        let new = self
+            .on_engine(move |e| {
+                let mut new = 0;
+                for p in &remote {
+                    new += usize::from(e.adopt_remote_project(p)?);
+                }
+                Ok(new)
+            })
+            .await?;
+        report.new_projects += new;
+        let ids = self.on_engine(|e| e.remote_project_ids()).await?;
+        for project in ids.into_iter().filter(|p| !done.contains(p)) {
+            let since = self.on_engine(move |e| e.sync_cursor(project)).await?;
+            let resp = match self.api.changes(project, since.as_deref()).await {
+                Ok(r) => r,
+                Err(SyncError::Rejected { status: 404, .. }) => {
+                    // Gone on the server (deleted elsewhere). Local data stays until the user
+                    // decides (X1); nothing more to pull.
+                    tracing::warn!(%project, "project no longer on the server");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let applied = self
+                .on_engine(move |e| match e.apply_pulled(project, &resp.changes, Some(&resp.cursor)) {
+                    Err(crate::EngineError::ProjectNotFound(_)) => Ok(Default::default()),
+                    other => other,
+                })
+                .await?;
+            report.pulled += applied.changed;
+        }
+        Ok(())
+    }
+}
+
+/// Uploads a cached asset unless the server already has it.
+async fn upload(client: &SyncClient, api: &ApiClient, sha256: &str) -> Result<(), SyncError> {
+    let sha = sha256.to_owned();
+    let Some(record) = client.on_engine(move |e| e.asset(&sha)).await? else {
+        // Deleted locally before it was sent: nothing to upload.
+        return Ok(());
+    };
+    if !api.has_asset(sha256).await? {
+        let path = client.engine.asset_path(&record);
+        api.upload_asset(sha256, &path, &record.mime).await?;
+    }
+    let sha = sha256.to_owned();
+    client.on_engine(move |e| e.mark_asset_uploaded(&sha)).await
+}

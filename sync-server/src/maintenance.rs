@@ -1,0 +1,55 @@
+//! Background upkeep: removing upload temporaries left behind by a crash or a killed process
+//! (orphaned uploads), at start and then periodically. Expired shares join here with sharing.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// How old an upload temporary must be before it counts as orphaned.
+pub const ORPHAN_AGE: Duration = Duration::from_secs(3600);
+/// How often the sweep runs.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Deletes files in `dir` last modified before `now - min_age`; returns how many it removed.
+pub fn sweep_orphans(dir: &Path, min_age: Duration, now: SystemTime) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let old = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age >= min_age);
+        if meta.is_file() && old && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Runs the sweep now and every [`SWEEP_INTERVAL`] until `stop` turns true.
+pub async fn run(tmp_dir: std::path::PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let dir = tmp_dir.clone();
+        match tokio::task::spawn_blocking(move || sweep_orphans(&dir, ORPHAN_AGE, SystemTime::now())).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(removed = n, "removed orphaned upload files"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "orphaned upload sweep failed"),
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_only_old_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("upload-old"), b"x").unwrap();
+        let later = SystemTime::now() + Duration::from_secs(7200);
+        assert_eq!(sweep_orphans(dir.path(), ORPHAN_AGE, SystemTime::now()).unwrap(), 0);
+        assert_eq!(sweep_orphans(dir.path(), ORPHAN_AGE, later).unwrap(), 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
