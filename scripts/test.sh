@@ -24,6 +24,8 @@ if ! have cargo; then
 fi
 have cc || apt_install build-essential
 have pkg-config || apt_install pkg-config
+# The engine's keyring (Secret Service over D-Bus) links libdbus.
+dpkg -s libdbus-1-dev >/dev/null 2>&1 || apt_install libdbus-1-dev
 have python3 || apt_install python3 python3-pip python3-venv
 
 log "PostgreSQL on 127.0.0.1:5432"

@@ -14,13 +14,20 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|ext| ext == "sql"))
         .collect();
     files.sort();
-    let mut out = String::from("/// Embedded migrations: (file stem, SQL), in the order they apply.\n");
+    let mut out =
+        String::from("/// Embedded migrations: (file stem, SQL), in the order they apply.\n");
     out.push_str("pub(crate) const MIGRATIONS: &[(&str, &str)] = &[\n");
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        let stem = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name");
         let abs = path.canonicalize().expect("migration path");
-        out.push_str(&format!("    ({stem:?}, include_str!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    ({stem:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
     let dest = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("migrations.rs");

@@ -4,12 +4,17 @@
 //! - [`store`]: the SQLite store (WAL, `synchronous=FULL`, embedded migrations).
 //! - [`Engine`]: projects, canvas edits with HLC clocks, undo/redo, assets, the outbox; every
 //!   edit is durable before the call returns (D3, X1).
+//! - [`bundle`]: `.iskra` export/import (D9); [`hotfolder`]: watched folders (D8).
 //! - [`snapshot`]: the 10-second compacted snapshots, off the caller's path.
 //! - [`sync`]: the outbox flush and the HTTP/SSE client of the sync server (D4, S3).
 //! - [`secret`]: where session tokens live (never a plaintext file, D6).
+//! - [`auth`]: browser sign-in (OAuth 2.0 + PKCE, loopback redirect) and token refresh (D6).
 
+pub mod auth;
+pub mod bundle;
 pub mod engine;
 pub mod error;
+pub mod hotfolder;
 pub mod media;
 pub mod secret;
 pub mod snapshot;

@@ -1,7 +1,7 @@
 //! Bringing a file into the local asset cache: stream it once through SHA-256 while copying it
 //! into the data dir (never the whole file in memory), tell its type from magic bytes (not the
-//! name), and probe image dimensions from the header. Same rules as the server's S4 checks, so
-//! a file the server would refuse for its type is refused here first.
+//! name), and probe dimensions and video duration with `iskra-media` — the server's own
+//! prober, so desktop and server agree, and a file the server would refuse is refused here.
 
 use crate::error::{EngineError, Result};
 use sha2::{Digest, Sha256};
@@ -33,6 +33,49 @@ pub struct Imported {
     pub size_bytes: u64,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// Duration of a video, when it states one.
+    pub duration_ms: Option<u64>,
+}
+
+/// Largest image accepted, in pixels (the server's S4 limit: 100 megapixels).
+pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// File extension of a cached asset by its MIME type.
+fn extension(mime: &str) -> &'static str {
+    match mime {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        "video/quicktime" => "mov",
+        _ => "bin",
+    }
+}
+
+/// Type and dimensions of a file with the same rules as the server (`iskra-media`).
+fn probe(path: &Path, head: &[u8], src: &Path) -> Result<iskra_media::MediaInfo> {
+    let unsupported = || {
+        EngineError::Invalid(format!(
+            "{} is not a supported image or video (PNG, JPEG, WebP, GIF, MP4, WebM, MOV)",
+            src.display()
+        ))
+    };
+    match iskra_media::sniff(head) {
+        Some((_, mime)) if ACCEPTED_MIME.contains(&mime) => {}
+        _ => return Err(unsupported()),
+    }
+    iskra_media::probe_file(path, MAX_PIXELS).map_err(|e| match e {
+        iskra_media::MediaError::Unsupported(_) => unsupported(),
+        iskra_media::MediaError::Io(e) => EngineError::io(format!("reading {}", src.display()), e),
+        e => EngineError::Invalid(format!("{} is not a readable file: {e}", src.display())),
+    })
+}
+
+/// True when the first bytes of a file look like a supported image or video.
+pub fn is_supported(head: &[u8]) -> bool {
+    iskra_media::sniff(head).is_some_and(|(_, mime)| ACCEPTED_MIME.contains(&mime))
 }
 
 /// Copies `src` into `cache_dir` as `<sha256>.<ext>`; returns what it is.
@@ -42,32 +85,19 @@ pub fn import(src: &Path, cache_dir: &Path) -> Result<Imported> {
     let tmp_path = cache_dir.join(format!(".import-{}", uuid::Uuid::new_v4().simple()));
     let mut tmp = File::create(&tmp_path).map_err(|e| ioe("creating cache file for", e))?;
     let result = copy_and_hash(&mut input, &mut tmp, src).and_then(|(sha, size, head)| {
-        tmp.sync_all().map_err(|e| ioe("syncing cache copy of", e))?;
-        let kind = infer::get(&head)
-            .filter(|t| ACCEPTED_MIME.contains(&t.mime_type()))
-            .ok_or_else(|| {
-                EngineError::Invalid(format!(
-                    "{} is not a supported image or video (PNG, JPEG, WebP, GIF, MP4, WebM, MOV)",
-                    src.display()
-                ))
-            })?;
-        let (width, height) = if kind.mime_type().starts_with("image/") {
-            let dim = imagesize::size(&tmp_path).map_err(|e| {
-                EngineError::Invalid(format!("{} is not a readable image: {e}", src.display()))
-            })?;
-            (u32::try_from(dim.width).ok(), u32::try_from(dim.height).ok())
-        } else {
-            (None, None)
-        };
-        let path = cache_dir.join(format!("{sha}.{}", kind.extension()));
+        tmp.sync_all()
+            .map_err(|e| ioe("syncing cache copy of", e))?;
+        let info = probe(&tmp_path, &head, src)?;
+        let path = cache_dir.join(format!("{sha}.{}", extension(info.mime)));
         std::fs::rename(&tmp_path, &path).map_err(|e| ioe("storing", e))?;
         Ok(Imported {
             sha256: sha,
             path,
-            mime: kind.mime_type().to_owned(),
+            mime: info.mime.to_owned(),
             size_bytes: size,
-            width,
-            height,
+            width: Some(info.width),
+            height: Some(info.height),
+            duration_ms: info.duration_ms,
         })
     });
     if result.is_err() {
@@ -132,12 +162,19 @@ pub(crate) mod tests {
         std::fs::create_dir(&cache).unwrap();
         let got = import(&src, &cache).unwrap();
         assert_eq!(got.mime, "image/png");
-        assert_eq!((got.width, got.height, got.size_bytes), (Some(1), Some(1), 70));
+        assert_eq!(
+            (got.width, got.height, got.size_bytes),
+            (Some(1), Some(1), 70)
+        );
         assert_eq!(got.sha256, sha256_file(&src).unwrap());
         assert_eq!(got.path, cache.join(format!("{}.png", got.sha256)));
         let txt = dir.path().join("a.png");
         std::fs::write(&txt, b"hello, not an image").unwrap();
         assert_eq!(import(&txt, &cache).unwrap_err().kind(), "invalid");
-        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            std::fs::read_dir(&cache).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 }

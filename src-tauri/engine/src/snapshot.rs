@@ -112,14 +112,25 @@ mod tests {
     fn snapshot_matches_canvas_prunes_journal_and_skips_when_unchanged() {
         let (e, _dir) = crate::engine::tests::engine();
         let p = e.create_project(None).unwrap().id;
-        let (el, _) = e.add_element(p, &NewElement::image(None, 1.0, 2.0, 3.0, 4.0)).unwrap();
+        let (el, _) = e
+            .add_element(p, &NewElement::image(None, 1.0, 2.0, 3.0, 4.0))
+            .unwrap();
         e.move_element(p, el.id, 10.0, 20.0).unwrap();
         assert_eq!(e.snapshot_now().unwrap(), 1);
-        assert_eq!(e.snapshot_now().unwrap(), 0, "nothing changed, nothing written");
+        assert_eq!(
+            e.snapshot_now().unwrap(),
+            0,
+            "nothing changed, nothing written"
+        );
         let snap = e.with_conn(|c| snapshots::get(c, p)).unwrap().unwrap();
         assert_eq!(snap.canvas, e.open_project(p).unwrap().canvas);
-        let left = e.with_conn(|c| store::canvas::journal_since(c, p, 0)).unwrap();
-        assert!(left.is_empty(), "journal rows covered by the snapshot are pruned");
+        let left = e
+            .with_conn(|c| store::canvas::journal_since(c, p, 0))
+            .unwrap();
+        assert!(
+            left.is_empty(),
+            "journal rows covered by the snapshot are pruned"
+        );
         e.move_element(p, el.id, 11.0, 20.0).unwrap();
         assert_eq!(e.snapshot_now().unwrap(), 1);
     }
@@ -130,11 +141,14 @@ mod tests {
         let p = {
             let e = Engine::open(dir.path()).unwrap();
             let p = e.create_project(None).unwrap().id;
-            e.add_element(p, &NewElement::image(None, 0.0, 0.0, 5.0, 5.0)).unwrap();
+            e.add_element(p, &NewElement::image(None, 0.0, 0.0, 5.0, 5.0))
+                .unwrap();
             p
         };
         let conn = store::open(&dir.path().join(crate::engine::DB_FILE)).unwrap();
-        let snap = snapshots::get(&conn, p).unwrap().expect("final snapshot written on drop");
+        let snap = snapshots::get(&conn, p)
+            .unwrap()
+            .expect("final snapshot written on drop");
         assert_eq!(snap.canvas.elements.len(), 1);
     }
 

@@ -29,8 +29,12 @@ struct Acked {
 }
 
 fn parse(lines: &[String]) -> Acked {
-    let mut acked =
-        Acked { project: None, ops: vec![], added: HashSet::new(), last_x: HashMap::new() };
+    let mut acked = Acked {
+        project: None,
+        ops: vec![],
+        added: HashSet::new(),
+        last_x: HashMap::new(),
+    };
     for line in lines {
         let parts: Vec<&str> = line.split_whitespace().collect();
         match parts.as_slice() {
@@ -61,7 +65,11 @@ fn sigkill_never_loses_an_acknowledged_edit() {
     for run in 0..RUNS {
         let dir = tempfile::tempdir().unwrap();
         // One run in five is killed before it acknowledged anything.
-        let kill_after = if rng.gen_ratio(1, 5) { 0 } else { rng.gen_range(1..EDITS as usize) };
+        let kill_after = if rng.gen_ratio(1, 5) {
+            0
+        } else {
+            rng.gen_range(1..EDITS as usize)
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_iskra"))
             .args(["debug", "edits", "--count", &EDITS.to_string()])
             .env("ISKRA_DATA_DIR", dir.path())
@@ -88,11 +96,17 @@ fn sigkill_never_loses_an_acknowledged_edit() {
         }
         let acked = parse(&lines);
         total_acked += acked.ops.len();
-        eprintln!("run {run}: killed after {} acknowledged edits", acked.ops.len());
+        eprintln!(
+            "run {run}: killed after {} acknowledged edits",
+            acked.ops.len()
+        );
 
         let db = dir.path().join(iskra_engine::engine::DB_FILE);
         if !db.exists() {
-            assert!(acked.ops.is_empty(), "run {run}: acknowledged edits but no store");
+            assert!(
+                acked.ops.is_empty(),
+                "run {run}: acknowledged edits but no store"
+            );
             continue;
         }
         let conn = store::open_secondary(&db).unwrap();
@@ -102,16 +116,27 @@ fn sigkill_never_loses_an_acknowledged_edit() {
         let engine = Engine::open(dir.path()).unwrap();
         let queued: HashSet<Uuid> = engine.outbox().unwrap().iter().map(|o| o.op_id).collect();
         for op in &acked.ops {
-            assert!(queued.contains(op), "run {run} (seed {seed}): acknowledged op {op} lost");
+            assert!(
+                queued.contains(op),
+                "run {run} (seed {seed}): acknowledged op {op} lost"
+            );
         }
-        let Some(project) = acked.project else { continue };
+        let Some(project) = acked.project else {
+            continue;
+        };
         let canvas = engine.open_project(project).unwrap().canvas;
         let x: HashMap<Uuid, f64> = canvas.elements.iter().map(|e| (e.id, e.x)).collect();
         for el in &acked.added {
-            assert!(x.contains_key(el), "run {run} (seed {seed}): element {el} lost");
+            assert!(
+                x.contains_key(el),
+                "run {run} (seed {seed}): element {el} lost"
+            );
         }
         for (el, last) in &acked.last_x {
-            assert!(x[el] >= *last, "run {run} (seed {seed}): move of {el} to {last} lost");
+            assert!(
+                x[el] >= *last,
+                "run {run} (seed {seed}): move of {el} to {last} lost"
+            );
         }
         assert_eq!(engine.integrity_check().unwrap(), "ok");
     }

@@ -1,16 +1,15 @@
 //! Results: one row per figure with its target, printed as a table and written as JSON.
 
-use serde_json::{json, Value};
-use std::fmt::Write as _;
+use serde_json::json;
 use std::path::Path;
 
 /// What a figure is held against.
 #[derive(Debug, Clone, Copy)]
-pub enum Target {
-    /// Passes when the figure is at least this.
-    AtLeast(f64),
-    /// Passes when the figure is at most this.
-    AtMost(f64),
+pub enum Bound {
+    /// Passes at or above this.
+    Min(f64),
+    /// Passes at or below this.
+    Max(f64),
     /// Reported for information only.
     Info,
 }
@@ -22,76 +21,72 @@ pub struct Row {
     pub name: String,
     /// The figure, in `unit`.
     pub value: f64,
-    /// Unit of `value` and of the target.
+    /// Unit of the figure and of the bound.
     pub unit: &'static str,
-    /// The target, if any.
-    pub target: Target,
+    /// The target.
+    pub bound: Bound,
 }
 
 impl Row {
-    /// A row held against `target`.
-    pub fn new(name: impl Into<String>, value: f64, unit: &'static str, target: Target) -> Self {
-        Self { name: name.into(), value, unit, target }
+    /// A row.
+    pub fn new(name: String, value: f64, unit: &'static str, bound: Bound) -> Self {
+        Self {
+            name,
+            value,
+            unit,
+            bound,
+        }
     }
 
-    /// `Some(true)` when the target is met, `None` for information rows.
+    /// `Some(true)` when the bound is met, `None` for information.
     pub fn pass(&self) -> Option<bool> {
-        match self.target {
-            Target::AtLeast(t) => Some(self.value >= t),
-            Target::AtMost(t) => Some(self.value <= t),
-            Target::Info => None,
+        match self.bound {
+            Bound::Min(b) => Some(self.value >= b),
+            Bound::Max(b) => Some(self.value <= b),
+            Bound::Info => None,
         }
     }
 
-    fn target_text(&self) -> String {
-        match self.target {
-            Target::AtLeast(t) => format!(">= {} {}", num(t), self.unit),
-            Target::AtMost(t) => format!("<= {} {}", num(t), self.unit),
-            Target::Info => "-".into(),
-        }
-    }
-
-    fn verdict(&self) -> &'static str {
-        match self.pass() {
-            Some(true) => "PASS",
-            Some(false) => "FAIL",
-            None => "info",
+    /// The bound as text, e.g. `<= 5.00`.
+    fn target(&self) -> Option<String> {
+        match self.bound {
+            Bound::Min(b) => Some(format!(">= {}", num(b))),
+            Bound::Max(b) => Some(format!("<= {}", num(b))),
+            Bound::Info => None,
         }
     }
 }
 
-/// A number with a precision that suits its size.
+/// A number with 0, 1 or 2 decimals depending on its size.
 fn num(v: f64) -> String {
-    match v.abs() {
-        a if a >= 1000.0 => format!("{v:.0}"),
-        a if a >= 10.0 => format!("{v:.1}"),
-        _ => format!("{v:.2}"),
-    }
+    let decimals = usize::from(v.abs() < 1000.0) + usize::from(v.abs() < 10.0);
+    format!("{v:.decimals$}")
 }
 
 /// The rows as a fixed-width text table.
 pub fn table(rows: &[Row]) -> String {
-    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(11);
-    let mut out = format!("{:<width$}  {:>18}  {:>18}  result\n", "measurement", "figure", "target");
-    out.push_str(&"-".repeat(width + 48));
-    out.push('\n');
+    let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let line = |n: &str, v: &str, u: &str, t: &str, r: &str| {
+        format!("{n:<w$}  {v:>12} {u:<8} {t:>10}  {r}\n")
+    };
+    let mut out = line("measurement", "figure", "unit", "target", "result");
+    out += &format!("{}\n", "-".repeat(w + 44));
     for r in rows {
-        let figure = format!("{} {}", num(r.value), r.unit);
-        let _ = writeln!(out, "{:<width$}  {figure:>18}  {:>18}  {}", r.name, r.target_text(), r.verdict());
+        let verdict = r.pass().map_or("info", |p| if p { "PASS" } else { "FAIL" });
+        let target = r.target().unwrap_or_default();
+        out += &line(&r.name, &num(r.value), r.unit, &target, verdict);
     }
     out
 }
 
 /// Writes the rows and `meta` (machine and run details) as pretty JSON to `path`.
-pub fn write_json(path: &Path, rows: &[Row], meta: Value) -> anyhow::Result<()> {
-    let results: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({"name": r.name, "value": r.value, "unit": r.unit,
-                   "target": r.target_text(), "pass": r.pass()})
-        })
-        .collect();
-    let doc = json!({"meta": meta, "results": results});
-    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
-    Ok(())
+pub fn write_json(path: &Path, rows: &[Row], meta: serde_json::Value) -> anyhow::Result<()> {
+    let row = |r: &Row| {
+        json!({"name": r.name, "value": r.value, "unit": r.unit,
+               "target": r.target(), "pass": r.pass()})
+    };
+    let results: Vec<_> = rows.iter().map(row).collect();
+    let doc = json!({ "meta": meta, "results": results });
+    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    Ok(std::fs::write(path, text)?)
 }

@@ -1,17 +1,16 @@
 //! The server under test: a real `iskra-server serve` child process with a fresh data
 //! directory, a free loopback port and rate limits too high to interfere; dev tokens minted by
-//! `iskra-server token`; its memory read from `/proc/<pid>/status`.
+//! `iskra-server token` with the same environment; memory read from `/proc/<pid>/status`.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
 /// Per-minute request limit given to users and IPs so the limiter never refuses.
 const GENEROUS_LIMIT: &str = "100000000";
-/// How long the server may take to answer `GET /health` after starting.
+/// How long the server may take to answer `GET /health`.
 const STARTUP: Duration = Duration::from_secs(30);
 
 /// A running `iskra-server`, killed when dropped.
@@ -19,15 +18,13 @@ pub struct Server {
     child: Child,
     bin: PathBuf,
     env: Vec<(&'static str, String)>,
-    /// Base URL, e.g. `http://127.0.0.1:40123`.
-    pub base: String,
-    /// The server's process id.
-    pub pid: u32,
-    /// The data directory (and the server's log), removed on drop.
-    pub dir: TempDir,
+    base: String,
+    pid: u32,
+    /// The data directory and the server's log, removed on drop.
+    dir: TempDir,
 }
 
-/// Resident memory of the server, in MB (10^6 bytes).
+/// Resident memory of the server, MB (10^6 bytes).
 #[derive(Debug, Clone, Copy)]
 pub struct Memory {
     /// Current resident set (`VmRSS`).
@@ -36,48 +33,53 @@ pub struct Memory {
     pub peak: f64,
 }
 
+/// `bin args…` with the server's environment; killed if dropped while running.
+fn command(bin: &Path, env: &[(&'static str, String)], args: &[&str]) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .args(args)
+        .envs(env.iter().cloned())
+        .kill_on_drop(true);
+    command
+}
+
 impl Server {
-    /// Starts `bin serve` and waits until `GET /health` answers 200.
+    /// Starts `bin serve` in a fresh temporary data directory and waits until it is healthy.
     pub async fn start(bin: &Path) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("iskra-bench-").tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let data = dir.path().join("data").display().to_string();
         let env = vec![
-            ("ISKRA_DATA_DIR", dir.path().join("data").display().to_string()),
-            ("ISKRA_LISTEN", format!("127.0.0.1:{port}")),
+            ("ISKRA_DATA_DIR", data),
+            ("ISKRA_LISTEN", addr.to_string()),
             ("ISKRA_RATE_LIMITS__USER__MINUTE", GENEROUS_LIMIT.into()),
             ("ISKRA_RATE_LIMITS__IP__MINUTE", GENEROUS_LIMIT.into()),
             ("ISKRA_LOG_FORMAT", "json".into()),
             ("RUST_LOG", "warn".into()),
         ];
         let log = std::fs::File::create(dir.path().join("server.log"))?;
-        let child = Command::new(bin)
-            .arg("serve")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
-        let pid = child.id().context("server exited at once")?;
-        let server = Self { child, bin: bin.to_owned(), env, base: format!("http://127.0.0.1:{port}"), pid, dir };
-        server.wait_healthy().await?;
-        Ok(server)
-    }
-
-    async fn wait_healthy(&self) -> Result<()> {
-        let http = reqwest::Client::new();
-        let start = Instant::now();
-        loop {
-            if let Ok(r) = http.get(self.url("/health")).send().await {
-                if r.status().is_success() {
-                    return Ok(());
-                }
-            }
-            if start.elapsed() > STARTUP {
-                bail!("server not healthy after {STARTUP:?}; log:\n{}", self.log_tail());
+        let mut serve = command(bin, &env, &["serve"]);
+        let child = serve.stdout(log.try_clone()?).stderr(log).spawn()?;
+        let pid = child.id().context("the server exited at once")?;
+        let (bin, base) = (bin.to_owned(), format!("http://{addr}"));
+        let server = Self {
+            child,
+            bin,
+            env,
+            base,
+            pid,
+            dir,
+        };
+        let (http, start) = (reqwest::Client::new(), Instant::now());
+        while start.elapsed() < STARTUP {
+            let answer = http.get(server.url("/health")).send().await;
+            if answer.is_ok_and(|r| r.status().is_success()) {
+                return Ok(server);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let (_, log) = server.log_tail();
+        bail!("server not healthy after {STARTUP:?}; log:\n{log}")
     }
 
     /// The full URL of `path` on this server.
@@ -85,41 +87,41 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    /// A dev token for `user` (created with tier enterprise), via `iskra-server token`.
+    /// A dev token for `user` (created with tier enterprise) from `iskra-server token`.
     pub async fn token(&self, user: &str) -> Result<String> {
-        let out = Command::new(&self.bin)
-            .args(["token", "--user", user, "--tier", "enterprise"])
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .await?;
-        if !out.status.success() {
-            bail!("iskra-server token failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
+        let args = ["token", "--user", user, "--tier", "enterprise"];
+        let out = command(&self.bin, &self.env, &args).output().await?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        ensure!(out.status.success(), "iskra-server token: {err}");
         Ok(String::from_utf8(out.stdout)?.trim().to_owned())
     }
 
     /// Current and peak resident memory of the server process.
     pub fn memory(&self) -> Result<Memory> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
-        let field = |name: &str| -> Result<f64> {
-            let line = status.lines().find(|l| l.starts_with(name)).context("no such field")?;
-            let kb: f64 = line[name.len()..].trim().trim_end_matches("kB").trim().parse()?;
-            Ok(kb * 1024.0 / 1e6)
+        let mb = |field: &str| -> Result<f64> {
+            let line = status.lines().find_map(|l| l.strip_prefix(field));
+            let kb = line
+                .context("no such field")?
+                .trim()
+                .trim_end_matches(" kB");
+            Ok(kb.parse::<f64>()? * 1024.0 / 1e6)
         };
-        Ok(Memory { rss: field("VmRSS:")?, peak: field("VmHWM:")? })
+        let (rss, peak) = (mb("VmRSS:")?, mb("VmHWM:")?);
+        Ok(Memory { rss, peak })
     }
 
     /// Resets the peak (`VmHWM`) to the current RSS, so a later peak belongs to what ran after.
     pub fn reset_peak(&self) -> Result<()> {
-        std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5")
-            .context("cannot reset VmHWM through /proc/<pid>/clear_refs")
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5").context("resetting VmHWM")
     }
 
-    /// The last lines of the server's log (warnings and errors).
-    pub fn log_tail(&self) -> String {
+    /// How many lines the server logged (warnings and errors), and the last few.
+    pub fn log_tail(&self) -> (usize, String) {
         let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        let last = lines[lines.len().saturating_sub(3)..].join("\n");
+        (lines.len(), last)
     }
 
     /// Kills the server and waits for it to exit.

@@ -73,6 +73,20 @@ fn bench_redis(rules: &[Rule]) {
             "redis  {} rule(s) sequential: {per:9.1} ns/decision",
             rules.len()
         );
+        // Remove this run's counters rather than leave them until they expire.
+        let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let pattern = format!("{prefix}:*");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let _: () = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
     });
 }
 

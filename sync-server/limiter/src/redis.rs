@@ -9,9 +9,10 @@ use crate::decision::{first_refusal, Decision};
 use crate::window::Rule;
 use crate::{clamp_cost, Limiter, LimiterError};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, RedisError, Script};
+use ::redis::{Client, RedisError, RedisResult, Script};
 use chrono::{DateTime, Utc};
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 /// Atomic multi-window check-and-increment.
@@ -52,14 +53,22 @@ return result
 /// replica whose clock is a few seconds behind.
 const KEY_GRACE_MS: i64 = 10_000;
 
-/// Time allowed to open a connection to Redis.
+/// Time allowed to open one connection to Redis.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Time allowed for one Redis reply; a limiter must not hang the request path.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time allowed for a whole check or peek, including waiting for a reconnection in progress: a
+/// limiter must not hang the request path while Redis is away.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Connection attempts (with exponential backoff) when connecting or reconnecting.
+/// Retries after a failed connection attempt, when connecting or reconnecting.
 const CONNECTION_RETRIES: usize = 3;
+
+/// Growth factor of the delay between connection retries. redis 0.27 hands this to `backon` as
+/// the per-attempt multiplier (its default of 100 meant delays of a minute), so set it here.
+const RETRY_FACTOR: u64 = 2;
+
+/// Longest delay between connection retries, in milliseconds.
+const RETRY_MAX_DELAY_MS: u64 = 500;
 
 /// [`Limiter`] backed by Redis, for several replicas sharing the load. Cloning is cheap and
 /// shares the connection, which is multiplexed and re-established automatically after a loss
@@ -87,8 +96,10 @@ impl RedisLimiter {
         let client = Client::open(url).map_err(backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECTION_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(CONNECTION_RETRIES);
+            .set_response_timeout(CALL_TIMEOUT)
+            .set_number_of_retries(CONNECTION_RETRIES)
+            .set_factor(RETRY_FACTOR)
+            .set_max_delay(RETRY_MAX_DELAY_MS);
         let mut conn = client
             .get_connection_manager_with_config(config)
             .await
@@ -123,6 +134,16 @@ fn backend(e: RedisError) -> LimiterError {
     LimiterError::Backend(format!("redis: {e}"))
 }
 
+/// Runs one Redis call under [`CALL_TIMEOUT`].
+async fn bounded<T>(call: impl Future<Output = RedisResult<T>>) -> Result<T, LimiterError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result.map_err(backend),
+        Err(_) => Err(LimiterError::Backend(format!(
+            "redis: no reply within {CALL_TIMEOUT:?}"
+        ))),
+    }
+}
+
 #[async_trait::async_trait]
 impl Limiter for RedisLimiter {
     async fn check(
@@ -150,10 +171,8 @@ impl Limiter for RedisLimiter {
             let ttl_ms = (rule.window.reset_at(now) - now).num_milliseconds().max(1);
             invocation.arg(ttl_ms + KEY_GRACE_MS);
         }
-        let reply: Vec<i64> = invocation
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(backend)?;
+        let mut conn = self.conn.clone();
+        let reply: Vec<i64> = bounded(invocation.invoke_async(&mut conn)).await?;
         let (blocked, used) = match reply.split_first() {
             Some((&blocked, used)) if used.len() == rules.len() => (blocked, used),
             _ => {
@@ -182,11 +201,9 @@ impl Limiter for RedisLimiter {
             .iter()
             .map(|r| self.counter_key(key, r, now))
             .collect();
-        let counts: Vec<Option<i64>> = ::redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(backend)?;
+        let mut conn = self.conn.clone();
+        let counts: Vec<Option<i64>> =
+            bounded(::redis::cmd("MGET").arg(&keys).query_async(&mut conn)).await?;
         if counts.len() != rules.len() {
             let msg = format!(
                 "MGET returned {} values, expected {}",

@@ -4,9 +4,11 @@
 //! file to the `mp4` crate, the top-level boxes are walked by seeking: every box must fit inside
 //! the file (a truncated upload is refused even when `moov` comes first) and `moov` must be of a
 //! sane size, which bounds what `mp4::Mp4Reader::read_header` allocates. That reader seeks over
-//! `mdat`, so the media payload is never read into memory.
+//! `mdat`, so the media payload is never read into memory. The `mp4` crate loops forever on a
+//! nested box of size 0, so its reader also runs on an I/O operation budget proportional to the
+//! bytes it has to parse.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use mp4::{Mp4Reader, Mp4Track, TrackType};
 
@@ -17,7 +19,7 @@ const MOOV: &[u8; 4] = b"moov";
 /// Largest `moov` box accepted (hours of video need a few MiB).
 const MAX_MOOV_LEN: u64 = 128 * 1024 * 1024;
 /// Most top-level boxes walked (a fragmented file has two per fragment).
-const MAX_TOP_LEVEL_BOXES: u32 = 1_000_000;
+const MAX_TOP_LEVEL_BOXES: u64 = 1_000_000;
 /// `tkhd` matrix entries are 16.16 fixed point; this is 1.0.
 const FIXED_ONE: i32 = 0x1_0000;
 
@@ -26,9 +28,17 @@ pub(crate) fn probe<R: Read + Seek>(
     mut reader: R,
     len: u64,
 ) -> Result<(u32, u32, Option<u64>), MediaError> {
-    check_top_level(&mut reader, len)?;
+    let parsed = check_top_level(&mut reader, len)?;
     reader.seek(SeekFrom::Start(0))?;
-    let mp4 = Mp4Reader::read_header(reader, len).map_err(mp4_err)?;
+    let ops_left = parsed
+        .bytes
+        .saturating_mul(4)
+        .saturating_add(parsed.boxes * 16 + 4096);
+    let budgeted = Budgeted {
+        inner: reader,
+        ops_left,
+    };
+    let mp4 = Mp4Reader::read_header(budgeted, len).map_err(mp4_err)?;
 
     let mut video: Vec<&Mp4Track> = mp4
         .tracks()
@@ -76,15 +86,25 @@ fn to_ms(duration: u64, timescale: u32) -> Option<u64> {
     u64::try_from(ms).ok()
 }
 
+/// Top-level box types whose contents `mp4::Mp4Reader::read_header` parses (it seeks over the
+/// others).
+const PARSED_BOXES: [&[u8; 4]; 4] = [b"ftyp", MOOV, b"moof", b"emsg"];
+
+/// What the `mp4` crate will have to parse: bytes inside parsed boxes, and top-level boxes.
+struct ParseWork {
+    bytes: u64,
+    boxes: u64,
+}
+
 /// Walks the top-level boxes by their headers, seeking over bodies: all must lie inside the
 /// file, there must be one `moov` and it must not be larger than [`MAX_MOOV_LEN`].
-fn check_top_level<R: Read + Seek>(reader: &mut R, len: u64) -> Result<(), MediaError> {
+fn check_top_level<R: Read + Seek>(reader: &mut R, len: u64) -> Result<ParseWork, MediaError> {
     let mut pos = 0u64;
     let mut moov_seen = false;
-    let mut count = 0u32;
+    let mut work = ParseWork { bytes: 0, boxes: 0 };
     while pos < len {
-        count += 1;
-        if count > MAX_TOP_LEVEL_BOXES {
+        work.boxes += 1;
+        if work.boxes > MAX_TOP_LEVEL_BOXES {
             return Err(MediaError::invalid("too many top-level boxes"));
         }
         let mut header = [0u8; 8];
@@ -123,6 +143,9 @@ fn check_top_level<R: Read + Seek>(reader: &mut R, len: u64) -> Result<(), Media
             }
             moov_seen = true;
         }
+        if PARSED_BOXES.iter().any(|&b| b == kind) {
+            work.bytes = work.bytes.saturating_add(size);
+        }
         reader.seek(SeekFrom::Start(end))?;
         pos = end;
     }
@@ -131,7 +154,41 @@ fn check_top_level<R: Read + Seek>(reader: &mut R, len: u64) -> Result<(), Media
             "no 'moov' box (truncated or not a movie)",
         ));
     }
-    Ok(())
+    Ok(work)
+}
+
+/// A reader that fails with `InvalidData` after a fixed number of read and seek calls, so a
+/// parser stuck re-reading the same bytes ends with an error instead of spinning forever.
+struct Budgeted<R> {
+    inner: R,
+    ops_left: u64,
+}
+
+impl<R> Budgeted<R> {
+    /// Uses up one operation, or fails when none are left.
+    fn spend(&mut self) -> io::Result<()> {
+        self.ops_left = self.ops_left.checked_sub(1).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "container structure loops (parse budget)",
+            )
+        })?;
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Budgeted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.spend()?;
+        self.inner.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Budgeted<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.spend()?;
+        self.inner.seek(pos)
+    }
 }
 
 /// Maps an error of the `mp4` crate.

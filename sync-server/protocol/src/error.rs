@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 /// The machine-readable error codes of API.md, each with its fixed HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     BadRequest,
@@ -25,6 +26,9 @@ pub enum ErrorCode {
     AnonymousQuotaExceeded,
     GenerationUnavailable,
     Internal,
+    /// A code this version does not know (from a newer server); classify it by HTTP status.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -41,7 +45,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AnonymousQuotaExceeded => 429,
             Self::GenerationUnavailable => 503,
-            Self::Internal => 500,
+            Self::Internal | Self::Unknown => 500,
         }
     }
 
@@ -62,6 +66,7 @@ impl ErrorCode {
             Self::AnonymousQuotaExceeded => "ANONYMOUS_QUOTA_EXCEEDED",
             Self::GenerationUnavailable => "GENERATION_UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::Unknown => "UNKNOWN",
         }
     }
 }
@@ -69,11 +74,14 @@ impl ErrorCode {
 /// `{"code","message",…details}`: details (for example `fields`, `window`) are flattened in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    // Open-ended extras; in TypeScript `ErrorDetail & Record<string, unknown>` at the use site.
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub details: Map<String, Value>,
 }
 
@@ -92,6 +100,7 @@ impl ErrorDetail {
 /// The whole error response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
@@ -111,5 +120,7 @@ mod tests {
         let back: ErrorBody = serde_json::from_value(json).unwrap();
         assert_eq!(back, body);
         assert_eq!(ErrorCode::StorageQuotaExceeded.status(), 403);
+        let future: ErrorCode = serde_json::from_str("\"SOMETHING_NEW\"").unwrap();
+        assert_eq!(future, ErrorCode::Unknown);
     }
 }

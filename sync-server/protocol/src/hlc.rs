@@ -116,6 +116,18 @@ impl Clock {
         &self.node
     }
 
+    /// The latest timestamp issued or observed (to persist across restarts).
+    pub fn last(&self) -> &Hlc {
+        &self.last
+    }
+
+    /// Restores a clock that already issued or observed `last` (e.g. after a restart).
+    pub fn resume(node: impl Into<String>, last: &Hlc) -> Self {
+        let mut clock = Self::new(node);
+        clock.observe(last);
+        clock
+    }
+
     /// The next timestamp at wall time `now_millis`: later than every one issued or observed.
     pub fn tick(&mut self, now_millis: u64) -> Hlc {
         if now_millis > self.last.millis {

@@ -6,6 +6,7 @@ use uuid::Uuid;
 /// Subscription tier of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Free,
@@ -40,6 +41,7 @@ impl std::str::FromStr for Tier {
 /// `GET /v1/me`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
     pub id: String,
@@ -51,13 +53,20 @@ pub struct Me {
 /// Storage part of `GET /v1/quota` (a limit of -1 means unlimited).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct StorageQuota {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub used_bytes: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub limit_bytes: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub images: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub images_limit: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub videos: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub videos_limit: i64,
     pub over_limit: bool,
 }
@@ -65,12 +74,16 @@ pub struct StorageQuota {
 /// One window of a rate limit as reported to clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct WindowStatus {
     /// `minute`, `hour` or `day`.
     pub window: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub limit: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub used: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub remaining: i64,
     pub resets_at: String,
 }
@@ -78,6 +91,7 @@ pub struct WindowStatus {
 /// Generation windows of `GET /v1/quota`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 pub struct GenerationQuota {
     pub standard: Vec<WindowStatus>,
     pub video: Vec<WindowStatus>,
@@ -86,6 +100,7 @@ pub struct GenerationQuota {
 /// `GET /v1/quota`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct Quota {
     pub tier: Tier,
@@ -98,13 +113,16 @@ pub struct Quota {
 /// A project as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct Project {
     pub id: Uuid,
     pub name: String,
     pub created_at: String,
     pub updated_at: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub image_count: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub video_count: i64,
     pub thumbnail_asset_id: Option<String>,
 }
@@ -148,6 +166,7 @@ pub fn validate_project_name(name: &str) -> Result<(), String> {
 /// Video playback state, part of the saved canvas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Playback {
     pub playing: bool,
@@ -158,6 +177,7 @@ pub struct Playback {
 /// What a canvas element shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "lowercase")]
 pub enum ElementKind {
     Image,
@@ -168,6 +188,7 @@ pub enum ElementKind {
 /// One element of a canvas, as materialised from its properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct Element {
     pub id: Uuid,
@@ -187,6 +208,7 @@ pub struct Element {
 /// Camera of a canvas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 pub struct Viewport {
     pub x: f64,
     pub y: f64,
@@ -202,6 +224,7 @@ impl Default for Viewport {
 /// Canvas state of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 pub struct Canvas {
     pub elements: Vec<Element>,
     pub viewport: Viewport,
@@ -210,6 +233,7 @@ pub struct Canvas {
 /// `GET /v1/projects/{id}`: the project, its canvas and the sync cursor of that state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectDetail {
     #[serde(flatten)]
@@ -221,6 +245,7 @@ pub struct ProjectDetail {
 /// Kind of media an asset holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "lowercase")]
 pub enum AssetType {
     Image,
@@ -239,6 +264,7 @@ impl AssetType {
 /// Where an asset came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "lowercase")]
 pub enum AssetSource {
     Upload,
@@ -248,6 +274,7 @@ pub enum AssetSource {
 /// A stored file of a user, addressed by the SHA-256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct Asset {
     /// Lower-case hex SHA-256 of the bytes.
@@ -255,9 +282,13 @@ pub struct Asset {
     #[serde(rename = "type")]
     pub asset_type: AssetType,
     pub mime_type: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub size_bytes: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub width: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub height: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub duration_ms: Option<i64>,
     pub created_at: String,
     pub source: AssetSource,
@@ -268,6 +299,7 @@ pub struct Asset {
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,

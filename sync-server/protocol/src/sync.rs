@@ -15,6 +15,7 @@ pub const MAX_CHANGES_PER_SYNC: usize = 1000;
 /// One property-level change to an element (or the viewport).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Change {
     pub op_id: Uuid,
@@ -22,11 +23,13 @@ pub struct Change {
     pub element_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
     pub set: Option<Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<bool>,
     /// Hybrid logical clock, e.g. `0001732300000000-000003-3f2a9c`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub clock: Hlc,
 }
 
@@ -159,6 +162,7 @@ pub struct SyncRequest {
 /// A change refused by the server, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct RejectedOp {
     pub op_id: Uuid,
@@ -168,6 +172,7 @@ pub struct RejectedOp {
 /// Answer to a sync: the new cursor, what others changed since `since`, what was refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncResponse {
     pub cursor: String,

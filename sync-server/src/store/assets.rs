@@ -5,7 +5,7 @@
 //! are one atomic statement, so parallel uploads can never pass a limit together. Deleting an
 //! asset gives the room back in the same transaction as the delete.
 
-use super::keyset::{Cursor, SortValue};
+use super::keyset::{bind_after, page_sql, split_page, Cursor, SortValue};
 use super::{now_ms, Store};
 use crate::config::TierLimits;
 use iskra_protocol::{AssetSource, AssetType, StorageQuota};
@@ -226,37 +226,19 @@ impl Store {
 
     /// One page of the user's assets and the cursor of the next page.
     pub async fn list_assets(&self, user: &str, q: &AssetQuery) -> Result<(Vec<AssetRow>, Option<Cursor>), sqlx::Error> {
-        let col = q.sort.column();
-        let (dir, cmp) = if q.descending { ("DESC", "<") } else { ("ASC", ">") };
-        let mut sql = format!("SELECT {COLUMNS} FROM assets WHERE user_id = $1");
-        let mut n = 1;
-        if q.kind.is_some() {
-            n += 1;
-            sql += &format!(" AND asset_type = ${n}");
-        }
-        if q.after.is_some() {
-            sql += &format!(" AND ({col}, sha256) {cmp} (${}, ${})", n + 1, n + 2);
-            n += 2;
-        }
-        sql += &format!(" ORDER BY {col} {dir}, sha256 {dir} LIMIT ${}", n + 1);
+        let filters: &[&str] = if q.kind.is_some() { &["asset_type = ?"] } else { &[] };
+        let select = format!("SELECT {COLUMNS} FROM assets");
+        let sql = page_sql(&select, filters, q.sort.column(), "sha256", q.descending, q.after.is_some());
         let mut query = sqlx::query_as::<_, AssetRow>(&sql).bind(user);
         if let Some(kind) = q.kind {
             query = query.bind(kind.as_str());
         }
         if let Some(c) = &q.after {
-            query = match &c.v {
-                SortValue::Int(v) => query.bind(*v),
-                SortValue::Text(v) => query.bind(v.clone()),
-            }
-            .bind(c.id.clone());
+            query = bind_after(query, c);
         }
-        let mut rows = query.bind(q.limit + 1).fetch_all(self.pool()).await?;
-        let next = if rows.len() as i64 > q.limit {
-            rows.truncate(q.limit as usize);
-            rows.last().map(|r| Cursor { s: q.sort.as_str().into(), v: q.sort.key(r), id: r.sha256.clone() })
-        } else {
-            None
-        };
+        let rows = query.bind(q.limit + 1).fetch_all(self.pool()).await?;
+        let sort = q.sort;
+        let (rows, next) = split_page(rows, q.limit, |r| Cursor { s: sort.as_str().into(), v: sort.key(r), id: r.sha256.clone() });
         Ok((rows, next))
     }
 }

@@ -42,6 +42,48 @@ impl Cursor {
     }
 }
 
+/// The SQL of one page: `select` with `WHERE user_id = $1`, each filter (a fragment with one
+/// `?` for its bound value), the keyset condition when continuing after a cursor, the order and
+/// `LIMIT` (the page size + 1, to know whether a next page exists).
+pub fn page_sql(select: &str, filters: &[&str], col: &str, id_col: &str, descending: bool, after: bool) -> String {
+    let (dir, cmp) = if descending { ("DESC", "<") } else { ("ASC", ">") };
+    let mut sql = format!("{select} WHERE user_id = $1");
+    let mut n = 1;
+    for f in filters {
+        n += 1;
+        sql += &format!(" AND {}", f.replacen('?', &format!("${n}"), 1));
+    }
+    if after {
+        sql += &format!(" AND ({col}, {id_col}) {cmp} (${}, ${})", n + 1, n + 2);
+        n += 2;
+    }
+    sql + &format!(" ORDER BY {col} {dir}, {id_col} {dir} LIMIT ${}", n + 1)
+}
+
+/// Binds a cursor's sort value and id (the keyset condition of [`page_sql`]).
+pub fn bind_after<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    c: &Cursor,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    match &c.v {
+        SortValue::Int(v) => q.bind(*v),
+        SortValue::Text(v) => q.bind(v.clone()),
+    }
+    .bind(c.id.clone())
+}
+
+/// Cuts the extra row fetched by [`page_sql`] and makes the next page's cursor from the last
+/// row kept.
+pub fn split_page<T>(mut rows: Vec<T>, limit: i64, cursor: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<Cursor>) {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        let next = rows.last().map(cursor);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
 /// Clamps a requested page size to 1..=100 (default 20); `None` when it is out of range.
 pub fn page_limit(requested: Option<i64>) -> Option<i64> {
     match requested {
@@ -64,5 +106,9 @@ mod tests {
         assert_eq!(Cursor::decode("!!", "name"), None);
         assert_eq!(page_limit(Some(0)), None);
         assert_eq!(page_limit(Some(100)), Some(100));
+        assert_eq!(
+            page_sql("SELECT x FROM t", &["k = ?"], "c", "id", true, true),
+            "SELECT x FROM t WHERE user_id = $1 AND k = $2 AND (c, id) < ($3, $4) ORDER BY c DESC, id DESC LIMIT $5"
+        );
     }
 }

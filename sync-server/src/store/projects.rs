@@ -1,7 +1,7 @@
 //! Projects of a user: list (search, sort, keyset pages), create with a client-chosen id,
 //! rename and hard delete (elements and change log go with it by cascade).
 
-use super::keyset::{Cursor, SortValue};
+use super::keyset::{bind_after, page_sql, split_page, Cursor, SortValue};
 use super::{now_ms, rfc3339, Store};
 use iskra_protocol::Project;
 use sqlx::FromRow;
@@ -104,37 +104,19 @@ pub fn next_default_name<'a>(names: impl IntoIterator<Item = &'a str>) -> String
 impl Store {
     /// One page of the user's projects and the cursor of the next page.
     pub async fn list_projects(&self, user: &str, q: &ProjectQuery) -> Result<(Vec<ProjectRow>, Option<Cursor>), sqlx::Error> {
-        let col = q.sort.column();
-        let (dir, cmp) = if q.descending { ("DESC", "<") } else { ("ASC", ">") };
-        let mut sql = format!("SELECT {COLUMNS} FROM projects WHERE user_id = $1");
-        let mut n = 1;
-        if q.search.is_some() {
-            n += 1;
-            sql += &format!(" AND LOWER(name) LIKE ${n} ESCAPE '\\'");
-        }
-        if q.after.is_some() {
-            sql += &format!(" AND ({col}, id) {cmp} (${}, ${})", n + 1, n + 2);
-            n += 2;
-        }
-        sql += &format!(" ORDER BY {col} {dir}, id {dir} LIMIT ${}", n + 1);
+        let filters: &[&str] = if q.search.is_some() { &["LOWER(name) LIKE ? ESCAPE '\\'"] } else { &[] };
+        let select = format!("SELECT {COLUMNS} FROM projects");
+        let sql = page_sql(&select, filters, q.sort.column(), "id", q.descending, q.after.is_some());
         let mut query = sqlx::query_as::<_, ProjectRow>(&sql).bind(user);
         if let Some(s) = &q.search {
             query = query.bind(format!("%{}%", like_escape(&s.to_lowercase())));
         }
         if let Some(c) = &q.after {
-            query = match &c.v {
-                SortValue::Int(v) => query.bind(*v),
-                SortValue::Text(v) => query.bind(v.clone()),
-            }
-            .bind(c.id.clone());
+            query = bind_after(query, c);
         }
-        let mut rows = query.bind(q.limit + 1).fetch_all(self.pool()).await?;
-        let next = if rows.len() as i64 > q.limit {
-            rows.truncate(q.limit as usize);
-            rows.last().map(|r| Cursor { s: q.sort.as_str().into(), v: q.sort.key(r), id: r.id.clone() })
-        } else {
-            None
-        };
+        let rows = query.bind(q.limit + 1).fetch_all(self.pool()).await?;
+        let sort = q.sort;
+        let (rows, next) = split_page(rows, q.limit, |r| Cursor { s: sort.as_str().into(), v: sort.key(r), id: r.id.clone() });
         Ok((rows, next))
     }
 

@@ -5,8 +5,8 @@ use super::{Engine, NewElement, ASSETS_DIR};
 use crate::error::{EngineError, Result};
 use crate::media;
 use crate::store::assets::{self, AssetRecord};
-use crate::store::outbox::{self, OpPayload};
 use crate::store::now_rfc3339;
+use crate::store::outbox::{self, OpPayload};
 use iskra_protocol::{Element, ElementKind};
 use rusqlite::TransactionBehavior;
 use std::path::{Path, PathBuf};
@@ -33,15 +33,19 @@ impl Engine {
             size_bytes: imported.size_bytes,
             width: imported.width,
             height: imported.height,
-            duration_ms: None,
+            duration_ms: imported.duration_ms,
             created_at: now.clone(),
             uploaded: false,
         };
         let mut db = self.db();
-        let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = db
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let new = assets::insert(&tx, &record)?;
         if new {
-            let payload = OpPayload::AssetUpload { sha256: record.sha256.clone() };
+            let payload = OpPayload::AssetUpload {
+                sha256: record.sha256.clone(),
+            };
             outbox::enqueue(&tx, Uuid::new_v4(), None, &payload, &now)?;
         }
         let stored = assets::get(&tx, &record.sha256)?.unwrap_or(record);
@@ -89,13 +93,19 @@ impl Engine {
     /// quota). Elements that show it keep their `assetId` and render a placeholder.
     pub fn delete_asset(&self, sha256: &str) -> Result<()> {
         if !iskra_protocol::is_sha256_hex(sha256) {
-            return Err(EngineError::Invalid(format!("{sha256:?} is not a SHA-256 hex id")));
+            return Err(EngineError::Invalid(format!(
+                "{sha256:?} is not a SHA-256 hex id"
+            )));
         }
         let mut db = self.db();
-        let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = db
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let record = assets::get(&tx, sha256)?;
         assets::delete(&tx, sha256)?;
-        let payload = OpPayload::AssetDelete { sha256: sha256.to_owned() };
+        let payload = OpPayload::AssetDelete {
+            sha256: sha256.to_owned(),
+        };
         outbox::enqueue(&tx, Uuid::new_v4(), None, &payload, &now_rfc3339())?;
         tx.commit()?;
         drop(db);
@@ -144,6 +154,9 @@ mod tests {
         e.delete_asset(&again.sha256).unwrap();
         assert!(e.assets().unwrap().is_empty());
         assert!(!e.asset_path(&again).exists());
-        assert_eq!(e.outbox().unwrap().last().unwrap().payload.kind(), "asset.delete");
+        assert_eq!(
+            e.outbox().unwrap().last().unwrap().payload.kind(),
+            "asset.delete"
+        );
     }
 }

@@ -6,15 +6,15 @@
 //! call returns. The inverse of every action is computed from the state just before it, for
 //! undo; undo and redo apply such inverses as new changes (new clocks), so they sync too.
 
+use super::element::{default_prop, z_after, NewElement};
 use super::{Db, Engine};
 use crate::error::{EngineError, Result};
 use crate::store::canvas::{self, Origin};
 use crate::store::outbox::{self, OpPayload};
 use crate::store::{now_ms, now_rfc3339, projects, settings};
-use iskra_protocol::merge::{ObjectState, DEFAULT_SIZE, DEFAULT_Z};
-use iskra_protocol::{Change, Element, ElementKind, Hlc, Playback, Viewport, VIEWPORT_ID};
+use iskra_protocol::merge::ObjectState;
+use iskra_protocol::{Change, Element, Hlc, Viewport, VIEWPORT_ID};
 use rusqlite::{Connection, TransactionBehavior};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -22,13 +22,22 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
     /// Creates a new element with these properties (the id must be unused).
-    Create { element_id: Uuid, props: Map<String, Value> },
+    Create {
+        element_id: Uuid,
+        props: Map<String, Value>,
+    },
     /// Sets properties of an existing, visible element.
-    Set { element_id: Uuid, props: Map<String, Value> },
+    Set {
+        element_id: Uuid,
+        props: Map<String, Value>,
+    },
     /// Deletes a visible element.
     Delete { element_id: Uuid },
     /// Brings back a deleted element with these properties (the inverse of a delete).
-    Restore { element_id: Uuid, props: Map<String, Value> },
+    Restore {
+        element_id: Uuid,
+        props: Map<String, Value>,
+    },
     /// Sets viewport properties (`x`, `y`, `scale`); not part of undo history.
     Viewport { props: Map<String, Value> },
 }
@@ -46,88 +55,12 @@ impl EditReceipt {
     }
 }
 
-/// A new element as the caller describes it; the engine gives it an id and a z on top.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewElement {
-    pub kind: ElementKind,
-    pub asset_id: Option<String>,
-    pub x: f64,
-    pub y: f64,
-    pub width: f64,
-    pub height: f64,
-    pub rotation: f64,
-    pub locked: bool,
-    pub playback: Option<Playback>,
-    pub generation_id: Option<Uuid>,
-}
-
-impl NewElement {
-    /// An image element of `width`×`height` at (`x`, `y`).
-    pub fn image(asset_id: Option<String>, x: f64, y: f64, width: f64, height: f64) -> Self {
-        Self {
-            kind: ElementKind::Image,
-            asset_id,
-            x,
-            y,
-            width,
-            height,
-            rotation: 0.0,
-            locked: false,
-            playback: None,
-            generation_id: None,
-        }
-    }
-
-    fn props(&self, z: &str) -> Map<String, Value> {
-        let v = json!({
-            "kind": self.kind, "assetId": self.asset_id, "x": self.x, "y": self.y,
-            "width": self.width, "height": self.height, "rotation": self.rotation, "z": z,
-            "locked": self.locked, "playback": self.playback, "generationId": self.generation_id,
-        });
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
-    }
-}
-
 /// Why a commit runs: a new action, or replaying an undo/redo step (which skips edits whose
 /// element no longer allows them instead of failing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Do,
     Replay,
-}
-
-/// The fractional z-index just above `z` (digits `0-9A-Za-z`, compared as bytes).
-pub(crate) fn z_after(z: Option<&str>) -> String {
-    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let z = match z {
-        Some(z) if !z.is_empty() && z.bytes().all(|b| b.is_ascii_alphanumeric()) => z,
-        _ => return DEFAULT_Z.to_owned(),
-    };
-    let bytes = z.as_bytes();
-    if let Some(i) = bytes.iter().rposition(|&b| b != b'z') {
-        let next = DIGITS.iter().position(|&d| d == bytes[i]).map_or(b'z', |p| DIGITS[p + 1]);
-        let mut out = bytes[..i].to_vec();
-        out.push(next);
-        String::from_utf8(out).unwrap_or_else(|_| DEFAULT_Z.to_owned())
-    } else {
-        format!("{z}V")
-    }
-}
-
-/// The value a property has when never written (what `ObjectState::to_element` assumes).
-fn default_prop(name: &str) -> Value {
-    match name {
-        "x" | "y" | "rotation" => json!(0.0),
-        "width" | "height" => json!(DEFAULT_SIZE),
-        "z" => json!(DEFAULT_Z),
-        "locked" => json!(false),
-        "kind" => json!("image"),
-        _ => Value::Null,
-    }
 }
 
 /// The edit that undoes writing `props` onto `state`.
@@ -137,14 +70,32 @@ fn inverse_of_set(state: &ObjectState, id: Uuid, props: &Map<String, Value>) -> 
     }
     let prior = props
         .keys()
-        .map(|k| (k.clone(), state.props.get(k).cloned().unwrap_or_else(|| default_prop(k))))
+        .map(|k| {
+            (
+                k.clone(),
+                state
+                    .props
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| default_prop(k)),
+            )
+        })
         .collect();
-    Edit::Set { element_id: id, props: prior }
+    Edit::Set {
+        element_id: id,
+        props: prior,
+    }
 }
 
 fn new_change(element_id: String, set: Option<Map<String, Value>>, clock: Hlc) -> Change {
     let delete = set.is_none().then_some(true);
-    Change { op_id: Uuid::new_v4(), element_id, set, delete, clock }
+    Change {
+        op_id: Uuid::new_v4(),
+        element_id,
+        set,
+        delete,
+        clock,
+    }
 }
 
 /// Records `clock` as the latest seen when it is later than the stored one.
@@ -157,9 +108,16 @@ pub(super) fn persist_clock(conn: &Connection, clock: &Hlc) -> Result<()> {
 }
 
 /// Applies `edits` in one transaction; returns the committed changes and the inverse step.
-fn commit(db: &mut Db, project: Uuid, edits: &[Edit], mode: Mode) -> Result<(Vec<Change>, Vec<Edit>)> {
+fn commit(
+    db: &mut Db,
+    project: Uuid,
+    edits: &[Edit],
+    mode: Mode,
+) -> Result<(Vec<Change>, Vec<Edit>)> {
     let now = now_rfc3339();
-    let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = db
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
     if !projects::exists(&tx, project)? {
         return Err(EngineError::ProjectNotFound(project));
     }
@@ -168,7 +126,11 @@ fn commit(db: &mut Db, project: Uuid, edits: &[Edit], mode: Mode) -> Result<(Vec
     for edit in edits {
         let (id, set) = match edit {
             Edit::Viewport { props } => {
-                let change = new_change(VIEWPORT_ID.to_owned(), Some(props.clone()), db.clock.tick(now_ms()));
+                let change = new_change(
+                    VIEWPORT_ID.to_owned(),
+                    Some(props.clone()),
+                    db.clock.tick(now_ms()),
+                );
                 change.validate().map_err(EngineError::Invalid)?;
                 let mut state = canvas::load_viewport(&tx, project)?;
                 state.apply_set(props, &change.clock);
@@ -205,7 +167,10 @@ fn commit(db: &mut Db, project: Uuid, edits: &[Edit], mode: Mode) -> Result<(Vec
                 state.apply_set(props, &change.clock);
             }
             None => {
-                inverse.push(Edit::Restore { element_id: id, props: state.props.clone() });
+                inverse.push(Edit::Restore {
+                    element_id: id,
+                    props: state.props.clone(),
+                });
                 state.apply_delete(&change.clock);
             }
         }
@@ -214,7 +179,9 @@ fn commit(db: &mut Db, project: Uuid, edits: &[Edit], mode: Mode) -> Result<(Vec
     }
     for change in &changes {
         canvas::journal_append(&tx, project, change, Origin::Local, &now)?;
-        let payload = OpPayload::Change { change: change.clone() };
+        let payload = OpPayload::Change {
+            change: change.clone(),
+        };
         outbox::enqueue(&tx, change.op_id, Some(project), &payload, &now)?;
     }
     if let Some(last) = changes.last() {
@@ -230,7 +197,9 @@ impl Engine {
     /// Applies a user action of one or more edits atomically; it becomes one undo step.
     pub fn apply(&self, project: Uuid, edits: &[Edit]) -> Result<EditReceipt> {
         if edits.is_empty() {
-            return Err(EngineError::Invalid("an action needs at least one edit".into()));
+            return Err(EngineError::Invalid(
+                "an action needs at least one edit".into(),
+            ));
         }
         let mut db = self.db();
         let (changes, inverse) = commit(&mut db, project, edits, Mode::Do)?;
@@ -245,7 +214,10 @@ impl Engine {
         let id = Uuid::new_v4();
         let mut db = self.db();
         let z = z_after(canvas::max_z(&db.conn, project)?.as_deref());
-        let edit = Edit::Create { element_id: id, props: new.props(&z) };
+        let edit = Edit::Create {
+            element_id: id,
+            props: new.props(&z),
+        };
         let (changes, inverse) = commit(&mut db, project, &[edit], Mode::Do)?;
         db.history.entry(project).or_default().record(inverse);
         let element = canvas::load_element(&db.conn, project, id)?.to_element(id);
@@ -261,11 +233,23 @@ impl Engine {
         element: Uuid,
         props: Map<String, Value>,
     ) -> Result<EditReceipt> {
-        self.apply(project, &[Edit::Set { element_id: element, props }])
+        self.apply(
+            project,
+            &[Edit::Set {
+                element_id: element,
+                props,
+            }],
+        )
     }
 
     /// Moves an element to (`x`, `y`).
-    pub fn move_element(&self, project: Uuid, element: Uuid, x: f64, y: f64) -> Result<EditReceipt> {
+    pub fn move_element(
+        &self,
+        project: Uuid,
+        element: Uuid,
+        x: f64,
+        y: f64,
+    ) -> Result<EditReceipt> {
         let mut props = Map::new();
         props.insert("x".into(), json!(x));
         props.insert("y".into(), json!(y));
@@ -274,7 +258,12 @@ impl Engine {
 
     /// Deletes an element.
     pub fn delete_element(&self, project: Uuid, element: Uuid) -> Result<EditReceipt> {
-        self.apply(project, &[Edit::Delete { element_id: element }])
+        self.apply(
+            project,
+            &[Edit::Delete {
+                element_id: element,
+            }],
+        )
     }
 
     /// Saves the viewport (not an undo step).
@@ -301,7 +290,11 @@ impl Engine {
     fn replay(&self, project: Uuid, undo: bool) -> Result<Option<EditReceipt>> {
         let mut db = self.db();
         let history = db.history.entry(project).or_default();
-        let Some(step) = (if undo { history.pop_undo() } else { history.pop_redo() }) else {
+        let Some(step) = (if undo {
+            history.pop_undo()
+        } else {
+            history.pop_redo()
+        }) else {
             return Ok(None);
         };
         match commit(&mut db, project, &step, Mode::Replay) {

@@ -1,6 +1,6 @@
 //! Tests of canvas edits, undo/redo and remote merge.
 
-use super::z_after;
+use crate::engine::element::z_after;
 use crate::engine::tests::engine;
 use crate::engine::{Edit, NewElement};
 use crate::store::outbox::OpPayload;
@@ -18,11 +18,30 @@ fn each_edit_commits_state_journal_and_outbox_with_increasing_clocks() {
     let p = e.create_project(None).unwrap().id;
     let (a, r1) = e.add_element(p, &img(1.0)).unwrap();
     let r2 = e.move_element(p, a.id, 5.0, 6.0).unwrap();
-    let r3 = e.set_viewport(p, &Viewport { x: 1.0, y: 2.0, scale: 3.0 }).unwrap();
+    let r3 = e
+        .set_viewport(
+            p,
+            &Viewport {
+                x: 1.0,
+                y: 2.0,
+                scale: 3.0,
+            },
+        )
+        .unwrap();
     assert!(r1.changes[0].clock < r2.changes[0].clock && r2.changes[0].clock < r3.changes[0].clock);
     let open = e.open_project(p).unwrap();
-    assert_eq!((open.canvas.elements[0].x, open.canvas.elements[0].y), (5.0, 6.0));
-    assert_eq!(open.canvas.viewport, Viewport { x: 1.0, y: 2.0, scale: 3.0 });
+    assert_eq!(
+        (open.canvas.elements[0].x, open.canvas.elements[0].y),
+        (5.0, 6.0)
+    );
+    assert_eq!(
+        open.canvas.viewport,
+        Viewport {
+            x: 1.0,
+            y: 2.0,
+            scale: 3.0
+        }
+    );
     let queued: Vec<Uuid> = e
         .outbox()
         .unwrap()
@@ -43,14 +62,27 @@ fn invalid_edits_change_nothing() {
     let (a, _) = e.add_element(p, &img(1.0)).unwrap();
     let before = e.outbox().unwrap().len();
     let bad = json!({"width": -3}).as_object().unwrap().clone();
-    assert_eq!(e.set_properties(p, a.id, bad).unwrap_err().kind(), "invalid");
+    assert_eq!(
+        e.set_properties(p, a.id, bad).unwrap_err().kind(),
+        "invalid"
+    );
     let unknown = json!({"x": 1}).as_object().unwrap().clone();
     let batch = [
-        Edit::Set { element_id: a.id, props: unknown.clone() },
-        Edit::Set { element_id: Uuid::new_v4(), props: unknown },
+        Edit::Set {
+            element_id: a.id,
+            props: unknown.clone(),
+        },
+        Edit::Set {
+            element_id: Uuid::new_v4(),
+            props: unknown,
+        },
     ];
     assert_eq!(e.apply(p, &batch).unwrap_err().kind(), "not_found");
-    assert_eq!(e.open_project(p).unwrap().canvas.elements[0].x, 1.0, "batch is atomic");
+    assert_eq!(
+        e.open_project(p).unwrap().canvas.elements[0].x,
+        1.0,
+        "batch is atomic"
+    );
     assert_eq!(e.outbox().unwrap().len(), before);
     assert!(e.add_element(Uuid::new_v4(), &img(0.0)).is_err());
 }
@@ -63,7 +95,13 @@ fn undo_redo_move_add_and_delete() {
     e.move_element(p, a.id, 50.0, 60.0).unwrap();
     e.delete_element(p, a.id).unwrap();
     let xs = |e: &crate::Engine| {
-        e.open_project(p).unwrap().canvas.elements.iter().map(|el| el.x).collect::<Vec<_>>()
+        e.open_project(p)
+            .unwrap()
+            .canvas
+            .elements
+            .iter()
+            .map(|el| el.x)
+            .collect::<Vec<_>>()
     };
     assert_eq!(xs(&e), Vec::<f64>::new());
     e.undo(p).unwrap().unwrap();
@@ -79,7 +117,10 @@ fn undo_redo_move_add_and_delete() {
     assert_eq!(xs(&e), [50.0]);
     assert!(e.open_project(p).unwrap().can_redo);
     e.move_element(p, a.id, 7.0, 7.0).unwrap();
-    assert!(!e.open_project(p).unwrap().can_redo, "a new edit clears redo");
+    assert!(
+        !e.open_project(p).unwrap().can_redo,
+        "a new edit clears redo"
+    );
     let queued = e.outbox().unwrap().len();
     assert_eq!(queued, 1 + 9, "create + every edit, undo and redo is an op");
 }
@@ -118,13 +159,23 @@ fn remote_changes_merge_by_property_and_advance_the_clock() {
         clock,
     };
     let older = Hlc::new(local.millis.saturating_sub(1), 0, "aaa");
-    let batch = [remote(json!({"x": 99}), older), remote(json!({"y": 42}), far.clone())];
+    let batch = [
+        remote(json!({"x": 99}), older),
+        remote(json!({"y": 42}), far.clone()),
+    ];
     let applied = e.apply_remote_changes(p, &batch).unwrap();
     assert_eq!((applied.changed, applied.unchanged), (1, 1));
     let el = &e.open_project(p).unwrap().canvas.elements[0];
-    assert_eq!((el.x, el.y), (1.0, 42.0), "older remote x loses, newer y wins");
+    assert_eq!(
+        (el.x, el.y),
+        (1.0, 42.0),
+        "older remote x loses, newer y wins"
+    );
     let next = e.move_element(p, a.id, 2.0, 2.0).unwrap();
-    assert!(next.changes[0].clock > far, "local clock moved past the remote one");
+    assert!(
+        next.changes[0].clock > far,
+        "local clock moved past the remote one"
+    );
     let again = e.apply_remote_changes(p, &batch).unwrap();
     assert_eq!(again.changed, 0, "re-applying is a no-op");
 }

@@ -79,7 +79,11 @@ mod tests {
     #[test]
     fn new_action_clears_redo_and_depth_is_capped() {
         let mut h = History::default();
-        let step = || vec![Edit::Delete { element_id: Uuid::nil() }];
+        let step = || {
+            vec![Edit::Delete {
+                element_id: Uuid::nil(),
+            }]
+        };
         h.record(step());
         h.push_redo(step());
         assert!(h.can_redo());

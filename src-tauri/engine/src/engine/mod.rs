@@ -8,14 +8,23 @@
 //! the 10-second snapshots ([`crate::snapshot`]) so callers never wait for them.
 
 mod assets;
+mod bundle;
 mod edits;
+mod element;
 mod history;
 mod projects;
 mod remote;
 mod syncing;
+mod thumbs;
 
-pub use edits::{Edit, EditReceipt, NewElement};
+pub use bundle::{
+    state_changes, BundleAsset, BundleElement, BundleManifest, BUNDLE_FORMAT, BUNDLE_VERSION,
+    MANIFEST,
+};
+pub use edits::{Edit, EditReceipt};
+pub use element::NewElement;
 pub use remote::RemoteApplied;
+pub use thumbs::{THUMBS_DIR, THUMB_MAX};
 
 use crate::error::{EngineError, Result};
 use crate::snapshot::SnapshotWorker;
@@ -79,9 +88,8 @@ impl Engine {
         let node = settings::get_or_init(&conn, settings::NODE_ID, || {
             Uuid::new_v4().simple().to_string()[..16].to_owned()
         })?;
-        let client_id = settings::get_or_init(&conn, settings::CLIENT_ID, || {
-            Uuid::new_v4().to_string()
-        })?;
+        let client_id =
+            settings::get_or_init(&conn, settings::CLIENT_ID, || Uuid::new_v4().to_string())?;
         let client_id = Uuid::parse_str(&client_id)
             .map_err(|e| EngineError::Corrupt(format!("client id: {e}")))?;
         let mut clock = Clock::new(node);
@@ -92,13 +100,28 @@ impl Engine {
         }
         let requeued = outbox::reset_in_flight(&conn)?;
         if requeued > 0 {
-            tracing::info!(requeued, "outbox operations in flight at last exit are pending again");
+            tracing::info!(
+                requeued,
+                "outbox operations in flight at last exit are pending again"
+            );
         }
         let snapshots = SnapshotWorker::start(store::open_secondary(&db_path)?);
-        let db = Db { conn, clock, history: HashMap::new() };
+        let db = Db {
+            conn,
+            clock,
+            history: HashMap::new(),
+        };
         let queued = Arc::new(tokio::sync::Notify::new());
-        let inner = Inner { data_dir, client_id, queued, db: Mutex::new(db), snapshots };
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = Inner {
+            data_dir,
+            client_id,
+            queued,
+            db: Mutex::new(db),
+            snapshots,
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The data dir this engine stores into.
@@ -116,7 +139,8 @@ impl Engine {
         self.db().clock.node().to_owned()
     }
 
-    /// Runs `f` on the write connection (for modules of this crate).
+    /// Runs `f` on the write connection (for tests of this crate).
+    #[cfg(test)]
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         f(&mut self.db().conn)
     }

@@ -5,6 +5,7 @@
 use super::{Engine, OpenProject};
 use crate::error::{EngineError, Result};
 use crate::store::outbox::{self, OpPayload};
+use crate::store::projects::ProjectSort;
 use crate::store::{canvas, now_rfc3339, projects};
 use iskra_protocol::{validate_project_name, Project};
 use rusqlite::TransactionBehavior;
@@ -23,7 +24,9 @@ impl Engine {
             validate_project_name(name).map_err(EngineError::Invalid)?;
         }
         let mut db = self.db();
-        let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = db
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if projects::exists(&tx, id)? {
             return Err(EngineError::Invalid(format!("project {id} already exists")));
         }
@@ -33,7 +36,13 @@ impl Engine {
         };
         let now = now_rfc3339();
         projects::insert(&tx, id, &name, &now, false)?;
-        outbox::enqueue(&tx, Uuid::new_v4(), Some(id), &OpPayload::ProjectCreate { name }, &now)?;
+        outbox::enqueue(
+            &tx,
+            Uuid::new_v4(),
+            Some(id),
+            &OpPayload::ProjectCreate { name },
+            &now,
+        )?;
         let project = projects::get(&tx, id)?.ok_or(EngineError::ProjectNotFound(id))?;
         tx.commit()?;
         self.queued();
@@ -44,12 +53,16 @@ impl Engine {
     pub fn rename_project(&self, id: Uuid, name: &str) -> Result<Project> {
         validate_project_name(name).map_err(EngineError::Invalid)?;
         let mut db = self.db();
-        let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = db
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_rfc3339();
         if !projects::rename(&tx, id, name, &now)? {
             return Err(EngineError::ProjectNotFound(id));
         }
-        let payload = OpPayload::ProjectRename { name: name.to_owned() };
+        let payload = OpPayload::ProjectRename {
+            name: name.to_owned(),
+        };
         outbox::enqueue(&tx, Uuid::new_v4(), Some(id), &payload, &now)?;
         let project = projects::get(&tx, id)?.ok_or(EngineError::ProjectNotFound(id))?;
         tx.commit()?;
@@ -61,13 +74,21 @@ impl Engine {
     /// server. Its queued canvas changes are dropped: they can never apply.
     pub fn delete_project(&self, id: Uuid) -> Result<()> {
         let mut db = self.db();
-        let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = db
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !projects::delete(&tx, id)? {
             return Err(EngineError::ProjectNotFound(id));
         }
         outbox::drop_canvas_changes(&tx, id)?;
         let now = now_rfc3339();
-        outbox::enqueue(&tx, Uuid::new_v4(), Some(id), &OpPayload::ProjectDelete, &now)?;
+        outbox::enqueue(
+            &tx,
+            Uuid::new_v4(),
+            Some(id),
+            &OpPayload::ProjectDelete,
+            &now,
+        )?;
         tx.commit()?;
         db.history.remove(&id);
         drop(db);
@@ -80,6 +101,11 @@ impl Engine {
         projects::list(&self.db().conn)
     }
 
+    /// Projects whose name contains `query` (case-insensitive), in the given order (D2).
+    pub fn search_projects(&self, query: Option<&str>, sort: ProjectSort) -> Result<Vec<Project>> {
+        projects::search(&self.db().conn, query, sort)
+    }
+
     /// One project with its counts.
     pub fn project(&self, id: Uuid) -> Result<Project> {
         projects::get(&self.db().conn, id)?.ok_or(EngineError::ProjectNotFound(id))
@@ -90,9 +116,17 @@ impl Engine {
         let db = self.db();
         let project = projects::get(&db.conn, id)?.ok_or(EngineError::ProjectNotFound(id))?;
         let canvas = canvas::canvas(&db.conn, id)?;
-        let (can_undo, can_redo) =
-            db.history.get(&id).map(|h| (h.can_undo(), h.can_redo())).unwrap_or_default();
-        Ok(OpenProject { project, canvas, can_undo, can_redo })
+        let (can_undo, can_redo) = db
+            .history
+            .get(&id)
+            .map(|h| (h.can_undo(), h.can_redo()))
+            .unwrap_or_default();
+        Ok(OpenProject {
+            project,
+            canvas,
+            can_undo,
+            can_redo,
+        })
     }
 }
 
@@ -107,20 +141,61 @@ mod tests {
         let a = e.create_project(None).unwrap();
         let b = e.create_project(None).unwrap();
         assert_eq!((a.name.as_str(), b.name.as_str()), ("Iskra 01", "Iskra 02"));
-        assert_eq!(e.rename_project(a.id, "Moodboard").unwrap().name, "Moodboard");
+        assert_eq!(
+            e.rename_project(a.id, "Moodboard").unwrap().name,
+            "Moodboard"
+        );
         assert_eq!(e.create_project(None).unwrap().name, "Iskra 01");
         assert!(e.rename_project(a.id, "  ").is_err());
         e.delete_project(b.id).unwrap();
         assert!(e.project(b.id).is_err());
         assert!(e.delete_project(b.id).is_err());
-        let kinds: Vec<_> = e.outbox().unwrap().iter().map(|o| o.payload.kind()).collect();
+        let kinds: Vec<_> = e
+            .outbox()
+            .unwrap()
+            .iter()
+            .map(|o| o.payload.kind())
+            .collect();
         assert_eq!(
             kinds,
-            ["project.create", "project.create", "project.rename", "project.create", "project.delete"]
+            [
+                "project.create",
+                "project.create",
+                "project.rename",
+                "project.create",
+                "project.delete"
+            ]
         );
         let ops = e.outbox().unwrap();
-        assert!(matches!(&ops[2].payload, OpPayload::ProjectRename { name } if name == "Moodboard"));
+        assert!(
+            matches!(&ops[2].payload, OpPayload::ProjectRename { name } if name == "Moodboard")
+        );
         assert_eq!(e.list_projects().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn search_is_case_insensitive_and_sorts_by_name_or_update() {
+        use crate::store::projects::ProjectSort;
+        let (e, _dir) = engine();
+        let a = e.create_project(Some("beta board")).unwrap();
+        e.create_project(Some("Alpha Board")).unwrap();
+        e.create_project(Some("100%_done")).unwrap();
+        e.rename_project(a.id, "Beta board").unwrap();
+        let names = |q: Option<&str>, s| -> Vec<String> {
+            e.search_projects(q, s)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.name)
+                .collect()
+        };
+        assert_eq!(
+            names(Some("BOARD"), ProjectSort::Name),
+            ["Alpha Board", "Beta board"]
+        );
+        assert_eq!(names(Some("board"), ProjectSort::Updated).len(), 2);
+        assert_eq!(names(Some("%_"), ProjectSort::Name), ["100%_done"]);
+        assert_eq!(names(Some("  "), ProjectSort::Name).len(), 3);
+        assert!(names(Some("zzz"), ProjectSort::Name).is_empty());
     }
 
     #[test]

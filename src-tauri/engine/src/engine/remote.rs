@@ -48,7 +48,9 @@ impl Engine {
         let mut out = RemoteApplied::default();
         let mut db = self.db();
         let db = &mut *db;
-        let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = db
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !projects::exists(&tx, project)? {
             return Err(EngineError::ProjectNotFound(project));
         }

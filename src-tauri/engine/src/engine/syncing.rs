@@ -17,9 +17,15 @@ impl Engine {
     }
 
     /// Runs `f` on each op id in one transaction.
-    fn ops_tx(&self, ops: &[Uuid], f: impl Fn(&rusqlite::Connection, Uuid) -> Result<()>) -> Result<()> {
+    fn ops_tx(
+        &self,
+        ops: &[Uuid],
+        f: impl Fn(&rusqlite::Connection, Uuid) -> Result<()>,
+    ) -> Result<()> {
         let mut db = self.db();
-        let tx = db.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = db
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for op in ops {
             f(&tx, *op)?;
         }

@@ -36,10 +36,17 @@ fn state_from_columns(props: &str, clocks: &str, deleted: Option<String>) -> Res
     let props: Map<String, Value> = serde_json::from_str(props)?;
     let clocks: BTreeMap<String, Hlc> = serde_json::from_str(clocks)?;
     let deleted = match deleted {
-        Some(d) => Some(d.parse::<Hlc>().map_err(|e| EngineError::Corrupt(e.to_string()))?),
+        Some(d) => Some(
+            d.parse::<Hlc>()
+                .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+        ),
         None => None,
     };
-    Ok(ObjectState { props, clocks, deleted })
+    Ok(ObjectState {
+        props,
+        clocks,
+        deleted,
+    })
 }
 
 /// The merge state of an element; the empty state when it was never seen.
@@ -120,7 +127,12 @@ pub fn elements(conn: &Connection, project: Uuid) -> Result<Vec<Element>> {
          WHERE project_id = ?1 AND visible = 1",
     )?;
     let rows = stmt.query_map([project.to_string()], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get(3)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
@@ -132,12 +144,41 @@ pub fn elements(conn: &Connection, project: Uuid) -> Result<Vec<Element>> {
     Ok(out)
 }
 
+/// The merge state (values and per-property clocks) of every visible element, by id.
+pub fn element_states(conn: &Connection, project: Uuid) -> Result<Vec<(Uuid, ObjectState)>> {
+    let mut stmt = conn.prepare(
+        "SELECT element_id, props, clocks, deleted FROM elements
+         WHERE project_id = ?1 AND visible = 1 ORDER BY element_id",
+    )?;
+    let rows = stmt.query_map([project.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, p, c, d) = row?;
+        let id = Uuid::parse_str(&id).map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        out.push((id, state_from_columns(&p, &c, d)?));
+    }
+    Ok(out)
+}
+
 /// The materialised canvas of a project.
 pub fn canvas(conn: &Connection, project: Uuid) -> Result<Canvas> {
     let viewport = load_viewport(conn, project)?;
-    let viewport =
-        if viewport.clocks.is_empty() { Viewport::default() } else { viewport.to_viewport() };
-    Ok(Canvas { elements: elements(conn, project)?, viewport })
+    let viewport = if viewport.clocks.is_empty() {
+        Viewport::default()
+    } else {
+        viewport.to_viewport()
+    };
+    Ok(Canvas {
+        elements: elements(conn, project)?,
+        viewport,
+    })
 }
 
 /// The highest z of the project's elements (deleted ones included, so z stays unique).
@@ -173,9 +214,8 @@ pub fn journal_append(
 
 /// The journalled changes of a project after `after_seq`, in order.
 pub fn journal_since(conn: &Connection, project: Uuid, after_seq: i64) -> Result<Vec<Change>> {
-    let mut stmt = conn.prepare(
-        "SELECT change FROM journal WHERE project_id = ?1 AND seq > ?2 ORDER BY seq",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT change FROM journal WHERE project_id = ?1 AND seq > ?2 ORDER BY seq")?;
     let rows = stmt.query_map((project.to_string(), after_seq), |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for row in rows {
@@ -202,17 +242,29 @@ mod tests {
         let e = Uuid::new_v4();
         assert_eq!(load_element(&conn, p, e).unwrap(), ObjectState::default());
         let mut s = ObjectState::default();
-        let set = json!({"kind": "video", "x": 3, "z": "a5"}).as_object().unwrap().clone();
+        let set = json!({"kind": "video", "x": 3, "z": "a5"})
+            .as_object()
+            .unwrap()
+            .clone();
         s.apply_set(&set, &Hlc::new(10, 0, "n"));
         save_element(&conn, p, e, &s).unwrap();
         assert_eq!(load_element(&conn, p, e).unwrap(), s);
         assert_eq!(elements(&conn, p).unwrap()[0].x, 3.0);
-        assert_eq!(crate::store::projects::get(&conn, p).unwrap().unwrap().video_count, 1);
+        assert_eq!(
+            crate::store::projects::get(&conn, p)
+                .unwrap()
+                .unwrap()
+                .video_count,
+            1
+        );
         assert_eq!(max_z(&conn, p).unwrap().as_deref(), Some("a5"));
         s.apply_delete(&Hlc::new(11, 0, "n"));
         save_element(&conn, p, e, &s).unwrap();
         assert!(elements(&conn, p).unwrap().is_empty());
-        assert_eq!(load_element(&conn, p, e).unwrap().deleted, Some(Hlc::new(11, 0, "n")));
+        assert_eq!(
+            load_element(&conn, p, e).unwrap().deleted,
+            Some(Hlc::new(11, 0, "n"))
+        );
     }
 
     #[test]

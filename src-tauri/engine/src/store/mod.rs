@@ -67,12 +67,19 @@ pub fn migrate(conn: &mut Connection) -> Result<usize> {
     let mut ran = 0;
     for (name, sql) in MIGRATIONS {
         let done: Option<String> = conn
-            .query_row("SELECT name FROM schema_migrations WHERE name = ?1", [name], |r| r.get(0))
+            .query_row(
+                "SELECT name FROM schema_migrations WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
             .optional()?;
         if done.is_some() {
             continue;
         }
-        let fail = |source| EngineError::Migration { name: (*name).to_owned(), source };
+        let fail = |source| EngineError::Migration {
+            name: (*name).to_owned(),
+            source,
+        };
         let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
         tx.execute(
@@ -112,8 +119,9 @@ mod tests {
     fn migrations_apply_once_and_are_tracked() {
         let mut conn = open_in_memory().unwrap();
         assert_eq!(migrate(&mut conn).unwrap(), 0, "second run applies nothing");
-        let n: i64 =
-            conn.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n as usize, MIGRATIONS.len());
         assert!(!MIGRATIONS.is_empty());
         let mut sorted: Vec<_> = MIGRATIONS.iter().map(|m| m.0).collect();
@@ -125,9 +133,15 @@ mod tests {
     fn file_store_uses_wal_full_sync_and_foreign_keys() {
         let dir = tempfile::tempdir().unwrap();
         let conn = open(&dir.path().join("t.db")).unwrap();
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!((mode.as_str(), sync, fk), ("wal", 2, 1));
         assert_eq!(integrity_check(&conn).unwrap(), "ok");
     }

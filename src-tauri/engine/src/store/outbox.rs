@@ -92,12 +92,18 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxOp> {
     Ok(OutboxOp {
         seq: r.get(0)?,
         op_id: uuid(1, r.get(1)?)?,
-        project_id: r.get::<_, Option<String>>(2)?.map(|s| uuid(2, s)).transpose()?,
+        project_id: r
+            .get::<_, Option<String>>(2)?
+            .map(|s| uuid(2, s))
+            .transpose()?,
         payload: serde_json::from_str(&r.get::<_, String>(3)?).map_err(|e| conv(3, e))?,
         state: serde_json::from_value(Value::String(state)).map_err(|e| conv(4, e))?,
         attempts: r.get(5)?,
         next_attempt_ms: r.get::<_, i64>(6)?.max(0) as u64,
-        last_error: last_error.map(|s| serde_json::from_str(&s)).transpose().map_err(|e| conv(7, e))?,
+        last_error: last_error
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| conv(7, e))?,
         created_at: r.get(8)?,
     })
 }
@@ -144,7 +150,9 @@ pub fn pending(conn: &Connection) -> Result<Vec<OutboxOp>> {
 /// One operation.
 pub fn get(conn: &Connection, op_id: Uuid) -> Result<Option<OutboxOp>> {
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE op_id = ?1");
-    Ok(conn.query_row(&sql, [op_id.to_string()], from_row).optional()?)
+    Ok(conn
+        .query_row(&sql, [op_id.to_string()], from_row)
+        .optional()?)
 }
 
 /// Counts of (pending or in flight, rejected) operations.
@@ -168,7 +176,10 @@ pub fn set_in_flight(conn: &Connection, op_ids: &[Uuid]) -> Result<()> {
 
 /// After a crash, operations that were in flight go back to pending; returns how many.
 pub fn reset_in_flight(conn: &Connection) -> Result<usize> {
-    Ok(conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'in_flight'", [])?)
+    Ok(conn.execute(
+        "UPDATE outbox SET state = 'pending' WHERE state = 'in_flight'",
+        [],
+    )?)
 }
 
 /// The server accepted the operation: it leaves the outbox.
@@ -250,16 +261,39 @@ mod tests {
         let conn = crate::store::open_in_memory().unwrap();
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let p = Some(Uuid::new_v4());
-        enqueue(&conn, a, p, &OpPayload::ProjectCreate { name: "x".into() }, "t").unwrap();
+        enqueue(
+            &conn,
+            a,
+            p,
+            &OpPayload::ProjectCreate { name: "x".into() },
+            "t",
+        )
+        .unwrap();
         enqueue(&conn, b, p, &OpPayload::ProjectDelete, "t").unwrap();
-        assert!(enqueue(&conn, a, p, &OpPayload::ProjectDelete, "t").is_err(), "op ids unique");
-        assert_eq!(pending(&conn).unwrap().iter().map(|o| o.op_id).collect::<Vec<_>>(), [a, b]);
+        assert!(
+            enqueue(&conn, a, p, &OpPayload::ProjectDelete, "t").is_err(),
+            "op ids unique"
+        );
+        assert_eq!(
+            pending(&conn)
+                .unwrap()
+                .iter()
+                .map(|o| o.op_id)
+                .collect::<Vec<_>>(),
+            [a, b]
+        );
         set_in_flight(&conn, &[a]).unwrap();
         assert_eq!(reset_in_flight(&conn).unwrap(), 1);
         schedule_retry(&conn, a, 99, &json!({"message": "down"})).unwrap();
         let op = get(&conn, a).unwrap().unwrap();
-        assert_eq!((op.state, op.attempts, op.next_attempt_ms), (OpState::Pending, 1, 99));
-        assert!(discard(&conn, a).is_err(), "only rejected ops can be discarded");
+        assert_eq!(
+            (op.state, op.attempts, op.next_attempt_ms),
+            (OpState::Pending, 1, 99)
+        );
+        assert!(
+            discard(&conn, a).is_err(),
+            "only rejected ops can be discarded"
+        );
         reject(&conn, b, &json!({"code": "VALIDATION_FAILED"})).unwrap();
         assert_eq!(counts(&conn).unwrap(), (1, 1));
         let op = get(&conn, b).unwrap().unwrap();

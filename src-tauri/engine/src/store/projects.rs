@@ -59,7 +59,10 @@ pub fn rename(conn: &Connection, id: Uuid, name: &str, now: &str) -> Result<bool
 
 /// Marks a project modified now.
 pub fn touch(conn: &Connection, id: Uuid, now: &str) -> Result<()> {
-    conn.execute("UPDATE projects SET updated_at = ?2 WHERE id = ?1", (id.to_string(), now))?;
+    conn.execute(
+        "UPDATE projects SET updated_at = ?2 WHERE id = ?1",
+        (id.to_string(), now),
+    )?;
     Ok(())
 }
 
@@ -71,7 +74,11 @@ pub fn delete(conn: &Connection, id: Uuid) -> Result<bool> {
 /// True when the project exists on this device.
 pub fn exists(conn: &Connection, id: Uuid) -> Result<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM projects WHERE id = ?1", [id.to_string()], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM projects WHERE id = ?1",
+            [id.to_string()],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }
@@ -79,7 +86,9 @@ pub fn exists(conn: &Connection, id: Uuid) -> Result<bool> {
 /// One project with its counts.
 pub fn get(conn: &Connection, id: Uuid) -> Result<Option<Project>> {
     let sql = format!("{SELECT} WHERE p.id = ?1");
-    Ok(conn.query_row(&sql, [id.to_string()], from_row).optional()?)
+    Ok(conn
+        .query_row(&sql, [id.to_string()], from_row)
+        .optional()?)
 }
 
 /// Every project, most recently modified first.
@@ -90,9 +99,51 @@ pub fn list(conn: &Connection) -> Result<Vec<Project>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Order of a project listing (D2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectSort {
+    /// Most recently modified first.
+    #[default]
+    Updated,
+    /// By name, case-insensitively, A to Z.
+    Name,
+}
+
+/// Projects whose name contains `query` (case-insensitive; `None` or blank: all), sorted.
+pub fn search(conn: &Connection, query: Option<&str>, sort: ProjectSort) -> Result<Vec<Project>> {
+    let order = match sort {
+        ProjectSort::Updated => "p.updated_at DESC, p.name COLLATE NOCASE ASC",
+        ProjectSort::Name => "p.name COLLATE NOCASE ASC, p.updated_at DESC",
+    };
+    let pattern = query.map(str::trim).filter(|q| !q.is_empty()).map(|q| {
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let sql = format!("{SELECT} WHERE ?1 IS NULL OR p.name LIKE ?1 ESCAPE '\\' ORDER BY {order}");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([pattern], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Ids of projects the server has never confirmed (local-only).
+pub fn local_only_ids(conn: &Connection) -> Result<Vec<Uuid>> {
+    let mut stmt = conn.prepare("SELECT id FROM projects WHERE remote = 0")?;
+    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(ids
+        .filter_map(|s| s.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+        .collect())
+}
+
 /// Records that the server has the project (its create was accepted).
 pub fn set_remote(conn: &Connection, id: Uuid) -> Result<()> {
-    conn.execute("UPDATE projects SET remote = 1 WHERE id = ?1", [id.to_string()])?;
+    conn.execute(
+        "UPDATE projects SET remote = 1 WHERE id = ?1",
+        [id.to_string()],
+    )?;
     Ok(())
 }
 
@@ -108,9 +159,11 @@ pub fn remote_ids(conn: &Connection) -> Result<Vec<Uuid>> {
 /// The pull cursor of a project (`None` before its first pull).
 pub fn cursor(conn: &Connection, id: Uuid) -> Result<Option<String>> {
     Ok(conn
-        .query_row("SELECT cursor FROM sync_cursors WHERE project_id = ?1", [id.to_string()], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT cursor FROM sync_cursors WHERE project_id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -192,7 +245,14 @@ mod tests {
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         insert(&conn, a, "A", "2025-01-01T00:00:00.000Z", false).unwrap();
         insert(&conn, b, "B", "2025-01-02T00:00:00.000Z", false).unwrap();
-        assert_eq!(list(&conn).unwrap().iter().map(|p| p.id).collect::<Vec<_>>(), [b, a]);
+        assert_eq!(
+            list(&conn)
+                .unwrap()
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>(),
+            [b, a]
+        );
         assert!(rename(&conn, a, "A2", "2025-01-03T00:00:00.000Z").unwrap());
         let listed = list(&conn).unwrap();
         assert_eq!((listed[0].id, listed[0].name.as_str()), (a, "A2"));

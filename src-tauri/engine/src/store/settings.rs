@@ -22,13 +22,24 @@ pub const ONLINE: &str = "sync.online";
 pub const UPLOADS_PAUSED_UNTIL: &str = "sync.uploads_paused_until_ms";
 /// Why uploads are paused (the server's message).
 pub const UPLOADS_PAUSED_REASON: &str = "sync.uploads_paused_reason";
+/// JSON array of the folders watched for new media (D8).
+pub const HOT_FOLDERS: &str = "hot_folders";
+/// OAuth issuer base URL of the last browser sign-in (not a secret).
+pub const OAUTH_ISSUER: &str = "oauth.issuer";
+/// OAuth client id of the last browser sign-in (not a secret).
+pub const OAUTH_CLIENT_ID: &str = "oauth.client_id";
+/// Set once local-only projects were imported into an account (D6).
+pub const LOCAL_IMPORTED: &str = "account.local_imported";
+
 /// Id of the last server-sent event seen, for `Last-Event-ID` on reconnect.
 pub const LAST_EVENT_ID: &str = "sync.last_event_id";
 
 /// Reads a setting.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
         .optional()?)
 }
 
@@ -54,7 +65,10 @@ pub fn get_or_init(conn: &Connection, key: &str, make: impl FnOnce() -> String) 
         return Ok(v);
     }
     let v = make();
-    conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)", (key, &v))?;
+    conn.execute(
+        "INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)",
+        (key, &v),
+    )?;
     // Another connection may have won the race; the stored value rules.
     Ok(get(conn, key)?.unwrap_or(v))
 }

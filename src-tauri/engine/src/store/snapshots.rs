@@ -55,7 +55,10 @@ pub fn write(conn: &Connection, project: Uuid, seq: i64, canvas: &Canvas, now: &
            canvas = excluded.canvas, created_at = excluded.created_at",
         (&id, seq, serde_json::to_string(canvas)?, now),
     )?;
-    conn.execute("DELETE FROM journal WHERE project_id = ?1 AND seq <= ?2", (&id, seq))?;
+    conn.execute(
+        "DELETE FROM journal WHERE project_id = ?1 AND seq <= ?2",
+        (&id, seq),
+    )?;
     Ok(())
 }
 
@@ -65,13 +68,21 @@ pub fn get(conn: &Connection, project: Uuid) -> Result<Option<Snapshot>> {
         .query_row(
             "SELECT journal_seq, canvas, created_at FROM snapshots WHERE project_id = ?1",
             [project.to_string()],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
         )
         .optional()?;
     match row {
-        Some((journal_seq, canvas, created_at)) => {
-            Ok(Some(Snapshot { journal_seq, canvas: serde_json::from_str(&canvas)?, created_at }))
-        }
+        Some((journal_seq, canvas, created_at)) => Ok(Some(Snapshot {
+            journal_seq,
+            canvas: serde_json::from_str(&canvas)?,
+            created_at,
+        })),
         None => Ok(None),
     }
 }

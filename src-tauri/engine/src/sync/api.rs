@@ -10,6 +10,7 @@ use iskra_protocol::{
 use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -27,12 +28,15 @@ const PAGE_LIMIT: u32 = 100;
 pub struct ApiClient {
     http: reqwest::Client,
     base: String,
-    token: String,
+    /// Shared by clones, so a refreshed token reaches every request after it.
+    token: Arc<RwLock<String>>,
 }
 
 impl std::fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiClient").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("ApiClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -46,15 +50,29 @@ pub async fn error_from(resp: Response) -> SyncError {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let text = resp.text().await.unwrap_or_default();
-    let detail = serde_json::from_str::<ErrorBody>(&text).map(|b| b.error).unwrap_or_else(|_| {
-        let snippet: String = text.chars().take(200).collect();
-        SyncError::synthetic_detail(status, format!("HTTP {status} {snippet}").trim().to_owned())
-    });
+    let detail = serde_json::from_str::<ErrorBody>(&text)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| {
+            let snippet: String = text.chars().take(200).collect();
+            SyncError::synthetic_detail(
+                status,
+                format!("HTTP {status} {snippet}").trim().to_owned(),
+            )
+        });
     match status {
         401 => SyncError::Unauthenticated { error: detail },
-        429 => SyncError::RateLimited { retry_after, error: detail },
-        500..=599 => SyncError::Server { status, message: detail.message },
-        _ => SyncError::Rejected { status, error: detail },
+        429 => SyncError::RateLimited {
+            retry_after,
+            error: detail,
+        },
+        500..=599 => SyncError::Server {
+            status,
+            message: detail.message,
+        },
+        _ => SyncError::Rejected {
+            status,
+            error: detail,
+        },
     }
 }
 
@@ -67,7 +85,16 @@ impl ApiClient {
             .user_agent(concat!("iskra-engine/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SyncError::Network(format!("cannot build HTTP client: {e}")))?;
-        Ok(Self { http, base: base.trim_end_matches('/').to_owned(), token: token.to_owned() })
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: Arc::new(RwLock::new(token.to_owned())),
+        })
+    }
+
+    /// Replaces the bearer token (after a refresh) for this client and its clones.
+    pub fn set_token(&self, token: &str) {
+        *self.token.write().unwrap_or_else(|p| p.into_inner()) = token.to_owned();
     }
 
     /// The server's base URL.
@@ -77,7 +104,9 @@ impl ApiClient {
 
     /// A request to `path` (starting with `/`) with the bearer token.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&*self.token.read().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Sends a request; a non-2xx answer becomes an error.
@@ -102,16 +131,29 @@ impl ApiClient {
     }
 
     /// `POST /v1/projects` with the client-chosen id (idempotent: 200 when it exists).
-    pub async fn create_project(&self, id: Uuid, name: &str, op: Uuid) -> Result<Project, SyncError> {
-        let body = NewProject { id: Some(id), name: Some(name.to_owned()) };
-        let req = self.request(Method::POST, "/v1/projects").header("Idempotency-Key", op.to_string());
+    pub async fn create_project(
+        &self,
+        id: Uuid,
+        name: &str,
+        op: Uuid,
+    ) -> Result<Project, SyncError> {
+        let body = NewProject {
+            id: Some(id),
+            name: Some(name.to_owned()),
+        };
+        let req = self
+            .request(Method::POST, "/v1/projects")
+            .header("Idempotency-Key", op.to_string());
         self.json(req.json(&body)).await
     }
 
     /// `PATCH /v1/projects/{id}`.
     pub async fn rename_project(&self, id: Uuid, name: &str) -> Result<Project, SyncError> {
         let req = self.request(Method::PATCH, &format!("/v1/projects/{id}"));
-        self.json(req.json(&ProjectPatch { name: name.to_owned() })).await
+        self.json(req.json(&ProjectPatch {
+            name: name.to_owned(),
+        }))
+        .await
     }
 
     /// `DELETE /v1/projects/{id}`; a project the server does not have counts as deleted.
@@ -155,10 +197,18 @@ impl ApiClient {
     }
 
     /// `PUT /v1/assets/{sha256}`, streaming the file with its MIME type.
-    pub async fn upload_asset(&self, sha256: &str, file: &Path, mime: &str) -> Result<Asset, SyncError> {
-        let f = tokio::fs::File::open(file)
-            .await
-            .map_err(|e| SyncError::Local(crate::EngineError::io(format!("opening {}", file.display()), e)))?;
+    pub async fn upload_asset(
+        &self,
+        sha256: &str,
+        file: &Path,
+        mime: &str,
+    ) -> Result<Asset, SyncError> {
+        let f = tokio::fs::File::open(file).await.map_err(|e| {
+            SyncError::Local(crate::EngineError::io(
+                format!("opening {}", file.display()),
+                e,
+            ))
+        })?;
         let len = f.metadata().await.map(|m| m.len()).ok();
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(f));
         let mut req = self
@@ -188,7 +238,9 @@ impl ApiClient {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut req = self.request(Method::GET, path).query(&[("limit", PAGE_LIMIT)]);
+            let mut req = self
+                .request(Method::GET, path)
+                .query(&[("limit", PAGE_LIMIT)]);
             if let Some(c) = &cursor {
                 req = req.query(&[("cursor", c)]);
             }

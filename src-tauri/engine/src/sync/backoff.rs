@@ -19,7 +19,9 @@ pub fn retry_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
         let jitter = rng.gen_range(0..=RETRY_AFTER_JITTER.as_millis() as u64);
         return after + Duration::from_millis(jitter);
     }
-    let ceiling = BASE_DELAY.saturating_mul(1u32 << attempts.min(16)).min(MAX_DELAY);
+    let ceiling = BASE_DELAY
+        .saturating_mul(1u32 << attempts.min(16))
+        .min(MAX_DELAY);
     let half = ceiling.as_millis() as u64 / 2;
     Duration::from_millis(half + rng.gen_range(0..=half))
 }
@@ -31,7 +33,9 @@ mod tests {
     #[test]
     fn grows_exponentially_within_bounds_and_honours_retry_after() {
         for attempts in 0..40 {
-            let ceiling = BASE_DELAY.saturating_mul(1u32 << attempts.min(16)).min(MAX_DELAY);
+            let ceiling = BASE_DELAY
+                .saturating_mul(1u32 << attempts.min(16))
+                .min(MAX_DELAY);
             for _ in 0..20 {
                 let d = retry_delay(attempts, None);
                 assert!(d >= ceiling / 2 && d <= ceiling, "{attempts}: {d:?}");

@@ -23,7 +23,10 @@ pub enum SyncError {
     Server { status: u16, message: String },
     /// 429: too many requests; `retry_after` from the `Retry-After` header.
     #[error("rate limited: {}", .error.message)]
-    RateLimited { retry_after: Option<Duration>, error: ErrorDetail },
+    RateLimited {
+        retry_after: Option<Duration>,
+        error: ErrorDetail,
+    },
     /// 401: the session is not (or no longer) valid.
     #[error("session refused by the server: {}", .error.message)]
     Unauthenticated { error: ErrorDetail },
@@ -63,7 +66,10 @@ impl SyncError {
 
     /// True when the whole sync must stop (no session, or the session was refused).
     pub fn stops_sync(&self) -> bool {
-        matches!(self, Self::NotSignedIn | Self::Unauthenticated { .. } | Self::Local(_))
+        matches!(
+            self,
+            Self::NotSignedIn | Self::Unauthenticated { .. } | Self::Local(_)
+        )
     }
 
     /// True when the failure says the server could not be reached at all.
@@ -119,13 +125,20 @@ mod tests {
     use super::*;
 
     fn rejected(code: ErrorCode) -> SyncError {
-        SyncError::Rejected { status: code.status(), error: ErrorDetail::new(code, "no") }
+        SyncError::Rejected {
+            status: code.status(),
+            error: ErrorDetail::new(code, "no"),
+        }
     }
 
     #[test]
     fn classification() {
         assert!(SyncError::Network("down".into()).is_retryable());
-        assert!(SyncError::Server { status: 503, message: "x".into() }.is_retryable());
+        assert!(SyncError::Server {
+            status: 503,
+            message: "x".into()
+        }
+        .is_retryable());
         let limited = SyncError::RateLimited {
             retry_after: Some(Duration::from_secs(7)),
             error: ErrorDetail::new(ErrorCode::RateLimited, "slow down"),
@@ -142,6 +155,9 @@ mod tests {
         let body = rejected(ErrorCode::ValidationFailed).to_json();
         assert_eq!(body["error"]["code"], "VALIDATION_FAILED");
         assert_eq!(body["status"], 422);
-        assert_eq!(SyncError::synthetic_detail(404, "x").code, ErrorCode::NotFound);
+        assert_eq!(
+            SyncError::synthetic_detail(404, "x").code,
+            ErrorCode::NotFound
+        );
     }
 }

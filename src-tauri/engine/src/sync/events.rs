@@ -16,7 +16,9 @@ use tokio::sync::Notify;
 pub(super) async fn follow(client: &SyncClient, wake: Arc<Notify>) -> Result<(), SyncError> {
     let mut failures = 0u32;
     loop {
-        let last_id = client.on_engine(|e| e.setting(settings::LAST_EVENT_ID)).await?;
+        let last_id = client
+            .on_engine(|e| e.setting(settings::LAST_EVENT_ID))
+            .await?;
         let mut req = client
             .api
             .request(Method::GET, "/v1/events")
@@ -56,12 +58,16 @@ pub(super) async fn follow(client: &SyncClient, wake: Arc<Notify>) -> Result<(),
 async fn handle(client: &SyncClient, event: &Event, wake: &Notify) -> Result<(), SyncError> {
     if !event.id.is_empty() {
         let id = event.id.clone();
-        client.on_engine(move |e| e.set_setting(settings::LAST_EVENT_ID, &id)).await?;
+        client
+            .on_engine(move |e| e.set_setting(settings::LAST_EVENT_ID, &id))
+            .await?;
     }
     match ServerEvent::parse(&event.event, &event.data) {
         Some(ServerEvent::QuotaUpdated { quota }) => {
             if !quota.storage.over_limit {
-                client.on_engine(|e| e.remove_setting(settings::UPLOADS_PAUSED_UNTIL)).await?;
+                client
+                    .on_engine(|e| e.remove_setting(settings::UPLOADS_PAUSED_UNTIL))
+                    .await?;
                 wake.notify_one();
             }
         }

@@ -19,7 +19,10 @@ pub struct Req {
 
 impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -44,7 +47,10 @@ impl Resp {
     }
 
     pub fn error(status: u16, code: &str, message: &str) -> Self {
-        Self::json(status, serde_json::json!({"error": {"code": code, "message": message}}))
+        Self::json(
+            status,
+            serde_json::json!({"error": {"code": code, "message": message}}),
+        )
     }
 
     pub fn with_header(mut self, k: &str, v: &str) -> Self {
@@ -82,7 +88,12 @@ impl FakeServer {
 
     /// `METHOD path` of every request so far, in order.
     pub fn calls(&self) -> Vec<String> {
-        self.requests.lock().unwrap().iter().map(|r| format!("{} {}", r.method, r.path)).collect()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
     }
 }
 
@@ -95,7 +106,10 @@ async fn serve_one(
     let mut line = String::new();
     reader.read_line(&mut line).await?;
     let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+    let (method, path) = (
+        parts.next().unwrap_or("").to_owned(),
+        parts.next().unwrap_or("").to_owned(),
+    );
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -126,10 +140,19 @@ async fn serve_one(
             body.extend_from_slice(&chunk[..size]);
         }
     }
-    let req = Req { method, path, headers, body };
+    let req = Req {
+        method,
+        path,
+        headers,
+        body,
+    };
     let resp = handler(&req);
     log.lock().unwrap().push(req);
-    let mut out = format!("HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n", resp.status, resp.body.len());
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+        resp.status,
+        resp.body.len()
+    );
     for (k, v) in &resp.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }

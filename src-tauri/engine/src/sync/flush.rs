@@ -52,14 +52,18 @@ impl SyncClient {
     /// One pass: push every due operation, then pull. Records the outcome for the status.
     pub async fn sync_once(&self) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
-        let result = self.pass(&mut report).await;
+        let result = match self.refresh_session().await {
+            Ok(()) => self.pass(&mut report).await,
+            Err(e) => Err(e),
+        };
         let (online, error) = match &result {
             Ok(()) => (true, None),
             Err(e) => (!e.is_offline(), Some(e.to_string())),
         };
         if !matches!(result, Err(SyncError::Local(_))) {
             self.set_online(online).await?;
-            self.on_engine(move |e| e.record_sync_result(error.as_deref())).await?;
+            self.on_engine(move |e| e.record_sync_result(error.as_deref()))
+                .await?;
         }
         result.map(|()| report)
     }
@@ -79,26 +83,38 @@ impl SyncClient {
         }
         let mut pulled = HashSet::new();
         for (project, lane) in lanes {
-            self.flush_project(project, &lane, report, &mut pulled).await?;
+            self.flush_project(project, &lane, report, &mut pulled)
+                .await?;
         }
         self.flush_assets(&assets, report).await?;
         self.pull(report, &pulled).await
     }
 
     /// Reschedules or rejects `ops` after `err`.
-    async fn settle(&self, ops: Vec<Uuid>, attempts: u32, err: SyncError) -> Result<Failed, SyncError> {
+    async fn settle(
+        &self,
+        ops: Vec<Uuid>,
+        attempts: u32,
+        err: SyncError,
+    ) -> Result<Failed, SyncError> {
         if err.stops_sync() {
             // Nothing wrong with the operations: back to pending, untouched.
             let body = err.to_json();
-            self.on_engine(move |e| e.ops_postpone(&ops, 0, &body)).await?;
+            self.on_engine(move |e| e.ops_postpone(&ops, 0, &body))
+                .await?;
             return Ok(Failed::Stop(err));
         }
         let body = err.to_json();
         if err.is_retryable() {
             let next = now_ms() + retry_delay(attempts, err.retry_after()).as_millis() as u64;
-            self.on_engine(move |e| e.ops_retry_later(&ops, next, &body)).await?;
+            self.on_engine(move |e| e.ops_retry_later(&ops, next, &body))
+                .await?;
             let stop = err.is_offline() || matches!(err, SyncError::RateLimited { .. });
-            Ok(if stop { Failed::Stop(err) } else { Failed::Continue })
+            Ok(if stop {
+                Failed::Stop(err)
+            } else {
+                Failed::Continue
+            })
         } else {
             tracing::warn!(error = %err, "server refused operations; kept as rejected");
             self.on_engine(move |e| e.ops_reject(&ops, &body)).await?;
@@ -134,7 +150,10 @@ impl SyncClient {
             self.on_engine(move |e| e.ops_in_flight(&in_flight)).await?;
             let result = match &head.payload {
                 OpPayload::Change { .. } => self.push_changes(project, &batch, report).await,
-                _ => self.send_project_op(project, head).await.map(|()| report.sent += 1),
+                _ => self
+                    .send_project_op(project, head)
+                    .await
+                    .map(|()| report.sent += 1),
             };
             match result {
                 Ok(()) => {
@@ -163,13 +182,19 @@ impl SyncClient {
         match &op.payload {
             OpPayload::ProjectCreate { name } => {
                 self.api.create_project(project, name, op.op_id).await?;
-                self.on_engine(move |e| e.mark_project_remote(project)).await?;
+                self.on_engine(move |e| e.mark_project_remote(project))
+                    .await?;
             }
             OpPayload::ProjectRename { name } => {
                 self.api.rename_project(project, name).await?;
             }
             OpPayload::ProjectDelete => self.api.delete_project(project).await?,
-            other => return Err(SyncError::Protocol(format!("{} in a project lane", other.kind()))),
+            other => {
+                return Err(SyncError::Protocol(format!(
+                    "{} in a project lane",
+                    other.kind()
+                )))
+            }
         }
         let id = op.op_id;
         self.on_engine(move |e| e.ops_done(&[id])).await
@@ -189,12 +214,22 @@ impl SyncClient {
             })
             .collect();
         let since = self.on_engine(move |e| e.sync_cursor(project)).await?;
-        let req = SyncRequest { client_id: self.engine.client_id(), since, changes };
+        let req = SyncRequest {
+            client_id: self.engine.client_id(),
+            since,
+            changes,
+        };
         let resp = self.api.sync(project, &req).await?;
-        let refused: HashMap<Uuid, _> =
-            resp.rejected.into_iter().map(|r| (r.op_id, r.error)).collect();
-        let accepted: Vec<Uuid> =
-            batch.iter().map(|o| o.op_id).filter(|id| !refused.contains_key(id)).collect();
+        let refused: HashMap<Uuid, _> = resp
+            .rejected
+            .into_iter()
+            .map(|r| (r.op_id, r.error))
+            .collect();
+        let accepted: Vec<Uuid> = batch
+            .iter()
+            .map(|o| o.op_id)
+            .filter(|id| !refused.contains_key(id))
+            .collect();
         report.sent += accepted.len();
         report.rejected += refused.len();
         let (changes, cursor) = (resp.changes, resp.cursor);
@@ -212,7 +247,11 @@ impl SyncClient {
         Ok(())
     }
 
-    async fn flush_assets(&self, ops: &[OutboxOp], report: &mut SyncReport) -> Result<(), SyncError> {
+    async fn flush_assets(
+        &self,
+        ops: &[OutboxOp],
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
         let mut paused_until: u64 = self
             .on_engine(|e| e.setting(settings::UPLOADS_PAUSED_UNTIL))
             .await?
@@ -234,11 +273,15 @@ impl SyncClient {
                     if r.is_ok() && paused_until > 0 {
                         // Space was freed: let uploads try again.
                         paused_until = 0;
-                        self.on_engine(|e| e.remove_setting(settings::UPLOADS_PAUSED_UNTIL)).await?;
+                        self.on_engine(|e| e.remove_setting(settings::UPLOADS_PAUSED_UNTIL))
+                            .await?;
                     }
                     r
                 }
-                other => Err(SyncError::Protocol(format!("{} in the asset lane", other.kind()))),
+                other => Err(SyncError::Protocol(format!(
+                    "{} in the asset lane",
+                    other.kind()
+                ))),
             };
             match result {
                 Ok(()) => {
@@ -299,9 +342,11 @@ impl SyncClient {
                 Err(e) => return Err(e),
             };
             let applied = self
-                .on_engine(move |e| match e.apply_pulled(project, &resp.changes, Some(&resp.cursor)) {
-                    Err(crate::EngineError::ProjectNotFound(_)) => Ok(Default::default()),
-                    other => other,
+                .on_engine(move |e| {
+                    match e.apply_pulled(project, &resp.changes, Some(&resp.cursor)) {
+                        Err(crate::EngineError::ProjectNotFound(_)) => Ok(Default::default()),
+                        other => other,
+                    }
                 })
                 .await?;
             report.pulled += applied.changed;

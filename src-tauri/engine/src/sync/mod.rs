@@ -20,6 +20,7 @@ pub use error::SyncError;
 pub use flush::SyncReport;
 pub use status::{status, SyncStatus};
 
+use crate::auth::{AuthError, Session};
 use crate::store::settings;
 use crate::Engine;
 use std::future::Future;
@@ -37,6 +38,8 @@ pub const MIN_PASS_INTERVAL: Duration = Duration::from_millis(500);
 pub struct SyncClient {
     engine: Engine,
     api: ApiClient,
+    /// The OAuth session, refreshed before a pass when its token is about to expire.
+    session: Option<Arc<Session>>,
 }
 
 impl SyncClient {
@@ -44,7 +47,43 @@ impl SyncClient {
     pub fn new(engine: Engine, server: &str, token: &str) -> Result<Self, SyncError> {
         let api = ApiClient::new(server, token)?;
         engine.set_setting(settings::SERVER_URL, api.base())?;
-        Ok(Self { engine, api })
+        Ok(Self {
+            engine,
+            api,
+            session: None,
+        })
+    }
+
+    /// A client whose token comes from `session` and is refreshed transparently (before each
+    /// pass, when it expires within [`crate::auth::REFRESH_MARGIN`]).
+    pub fn with_session(
+        engine: Engine,
+        server: &str,
+        session: Arc<Session>,
+    ) -> Result<Self, SyncError> {
+        let token = session.tokens().ok_or(SyncError::NotSignedIn)?.access_token;
+        let mut client = Self::new(engine, server, &token)?;
+        client.session = Some(session);
+        Ok(client)
+    }
+
+    /// Refreshes the session's token when it is about to expire and hands it to the API
+    /// client. A refused refresh means signing in again.
+    pub async fn refresh_session(&self) -> Result<(), SyncError> {
+        let Some(session) = &self.session else {
+            return Ok(());
+        };
+        match session.access_token().await {
+            Ok(token) => {
+                self.api.set_token(&token);
+                Ok(())
+            }
+            Err(AuthError::Network(m)) => Err(SyncError::Network(m)),
+            Err(AuthError::NotSignedIn) => Err(SyncError::NotSignedIn),
+            Err(e) => Err(SyncError::Unauthenticated {
+                error: SyncError::synthetic_detail(401, e.to_string()),
+            }),
+        }
     }
 
     /// The HTTP client (for calls outside the outbox, e.g. listing server assets).
@@ -72,7 +111,8 @@ impl SyncClient {
 
     async fn set_online(&self, online: bool) -> Result<(), SyncError> {
         let v = if online { "true" } else { "false" };
-        self.on_engine(move |e| e.set_setting(settings::ONLINE, v)).await
+        self.on_engine(move |e| e.set_setting(settings::ONLINE, v))
+            .await
     }
 
     /// Keeps syncing until `shutdown` completes: after every local change, every server event
@@ -108,7 +148,11 @@ impl SyncClient {
     async fn next_wait(&self) -> Result<Duration, SyncError> {
         let ops = self.on_engine(|e| e.pending_ops()).await?;
         let now = crate::store::now_ms();
-        let next = ops.iter().map(|o| o.next_attempt_ms).filter(|&t| t > now).min();
+        let next = ops
+            .iter()
+            .map(|o| o.next_attempt_ms)
+            .filter(|&t| t > now)
+            .min();
         Ok(next
             .map(|t| Duration::from_millis(t - now))
             .unwrap_or(IDLE_PASS_INTERVAL)

@@ -38,7 +38,11 @@ pub fn status(engine: &Engine, signed_in: bool) -> Result<SyncStatus> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let uploads_paused = if paused_until > now_ms() {
-        Some(engine.setting(settings::UPLOADS_PAUSED_REASON)?.unwrap_or_default())
+        Some(
+            engine
+                .setting(settings::UPLOADS_PAUSED_REASON)?
+                .unwrap_or_default(),
+        )
     } else {
         None
     };
@@ -80,15 +84,29 @@ mod tests {
     #[test]
     fn indicator_follows_state() {
         let (e, _dir) = crate::engine::tests::engine();
-        assert_eq!(status(&e, false).unwrap().indicator, "Saved on this device (signed out)");
+        assert_eq!(
+            status(&e, false).unwrap().indicator,
+            "Saved on this device (signed out)"
+        );
         e.create_project(None).unwrap();
         let s = status(&e, true).unwrap();
         assert_eq!((s.pending, s.indicator.as_str()), (1, "Saving…"));
         e.set_setting(settings::ONLINE, "false").unwrap();
-        assert_eq!(status(&e, true).unwrap().indicator, "Offline — saved on this device");
+        assert_eq!(
+            status(&e, true).unwrap().indicator,
+            "Offline — saved on this device"
+        );
         e.set_setting(settings::ONLINE, "true").unwrap();
-        e.set_setting(settings::UPLOADS_PAUSED_UNTIL, &(now_ms() + 60_000).to_string()).unwrap();
-        e.set_setting(settings::UPLOADS_PAUSED_REASON, "storage full").unwrap();
-        assert_eq!(status(&e, true).unwrap().indicator, "Sync paused: storage full");
+        e.set_setting(
+            settings::UPLOADS_PAUSED_UNTIL,
+            &(now_ms() + 60_000).to_string(),
+        )
+        .unwrap();
+        e.set_setting(settings::UPLOADS_PAUSED_REASON, "storage full")
+            .unwrap();
+        assert_eq!(
+            status(&e, true).unwrap().indicator,
+            "Sync paused: storage full"
+        );
     }
 }

@@ -4,8 +4,8 @@ use super::fake_server::{FakeServer, Req, Resp};
 use super::*;
 use crate::engine::tests::engine;
 use crate::media::tests::PNG_1X1;
-use crate::store::outbox::OpState;
 use crate::store::now_ms;
+use crate::store::outbox::OpState;
 use crate::NewElement;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -29,20 +29,28 @@ fn healthy(req: &Req) -> Resp {
             Resp::json(200, json!({"cursor": "c1", "changes": [], "rejected": []}))
         }
         ("GET", "/v1/projects") => Resp::json(200, json!({"items": [], "nextCursor": null})),
-        ("GET", p) if p.ends_with("/changes") => Resp::json(200, json!({"cursor": "c1", "changes": []})),
+        ("GET", p) if p.ends_with("/changes") => {
+            Resp::json(200, json!({"cursor": "c1", "changes": []}))
+        }
         _ => Resp::error(404, "NOT_FOUND", "not found"),
     }
 }
 
 fn states(e: &Engine) -> Vec<(String, OpState, u32)> {
-    e.outbox().unwrap().into_iter().map(|o| (o.payload.kind().to_owned(), o.state, o.attempts)).collect()
+    e.outbox()
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.payload.kind().to_owned(), o.state, o.attempts))
+        .collect()
 }
 
 #[tokio::test]
 async fn pushes_in_order_applies_remote_changes_and_stores_cursor() {
     let (e, _dir) = engine();
     let p = e.create_project(None).unwrap().id;
-    let (a, r1) = e.add_element(p, &NewElement::image(None, 1.0, 2.0, 3.0, 4.0)).unwrap();
+    let (a, r1) = e
+        .add_element(p, &NewElement::image(None, 1.0, 2.0, 3.0, 4.0))
+        .unwrap();
     let r2 = e.move_element(p, a.id, 9.0, 9.0).unwrap();
     let remote_el = Uuid::new_v4();
     let server = FakeServer::start(move |req| {
@@ -67,7 +75,12 @@ async fn pushes_in_order_applies_remote_changes_and_stores_cursor() {
     assert_eq!(reqs[0].json()["id"], json!(p));
     let body = reqs[1].json();
     assert_eq!(body["clientId"], json!(e.client_id()));
-    let sent: Vec<Value> = body["changes"].as_array().unwrap().iter().map(|c| c["opId"].clone()).collect();
+    let sent: Vec<Value> = body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["opId"].clone())
+        .collect();
     assert_eq!(sent, [json!(r1.op_ids()[0]), json!(r2.op_ids()[0])]);
     assert!(e.outbox().unwrap().is_empty());
     assert_eq!(e.sync_cursor(p).unwrap().as_deref(), Some("c7"));
@@ -78,10 +91,11 @@ async fn pushes_in_order_applies_remote_changes_and_stores_cursor() {
 }
 
 #[tokio::test]
-async fn server_errors_back_off_and_block_only_their_lane() {
+async fn server_errors_back_off_without_reordering_the_lane() {
     let (e, _dir) = engine();
     let p = e.create_project(None).unwrap().id;
-    e.add_element(p, &NewElement::image(None, 0.0, 0.0, 1.0, 1.0)).unwrap();
+    e.add_element(p, &NewElement::image(None, 0.0, 0.0, 1.0, 1.0))
+        .unwrap();
     let server = FakeServer::start(|req| match req.method.as_str() {
         "POST" => Resp::error(503, "INTERNAL", "down for a moment"),
         _ => healthy(req),
@@ -95,7 +109,11 @@ async fn server_errors_back_off_and_block_only_their_lane() {
     assert!(ops[0].next_attempt_ms > now_ms());
     assert_eq!(ops[1].attempts, 0, "the change waits behind the create");
     client.sync_once().await.unwrap();
-    let posts = server.calls().iter().filter(|c| c.starts_with("POST")).count();
+    let posts = server
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("POST"))
+        .count();
     assert_eq!(posts, 1, "nothing resent before the backoff expires");
 }
 
@@ -120,7 +138,9 @@ async fn refusals_are_kept_with_the_server_body_and_the_lane_goes_on() {
     let (e, _dir) = engine();
     let p = e.create_project(None).unwrap().id;
     e.rename_project(p, "Renamed").unwrap();
-    let (a, r) = e.add_element(p, &NewElement::image(None, 0.0, 0.0, 1.0, 1.0)).unwrap();
+    let (a, r) = e
+        .add_element(p, &NewElement::image(None, 0.0, 0.0, 1.0, 1.0))
+        .unwrap();
     e.move_element(p, a.id, 3.0, 3.0).unwrap();
     let refused_op = r.op_ids()[0];
     let server = FakeServer::start(move |req| match req.method.as_str() {
@@ -138,10 +158,16 @@ async fn refusals_are_kept_with_the_server_body_and_the_lane_goes_on() {
     let kept = states(&e);
     assert_eq!(
         kept,
-        [("project.rename".into(), OpState::Rejected, 1), ("canvas.change".into(), OpState::Rejected, 1)]
+        [
+            ("project.rename".into(), OpState::Rejected, 1),
+            ("canvas.change".into(), OpState::Rejected, 1)
+        ]
     );
     let ops = e.outbox().unwrap();
-    assert_eq!(ops[0].last_error.as_ref().unwrap()["error"]["message"], "name is taken");
+    assert_eq!(
+        ops[0].last_error.as_ref().unwrap()["error"]["message"],
+        "name is taken"
+    );
     assert_eq!(ops[0].last_error.as_ref().unwrap()["status"], 422);
     assert_eq!(status(&e, true).unwrap().rejected, 2);
     e.outbox_retry(ops[0].op_id).unwrap();
@@ -168,10 +194,27 @@ async fn quota_exceeded_pauses_uploads_while_canvas_sync_goes_on() {
     assert_eq!(states(&e), [("asset.upload".into(), OpState::Pending, 0)]);
     let st = status(&e, true).unwrap();
     assert_eq!(st.indicator, "Sync paused: storage full (500 MB)");
-    e.move_element(p, e.open_project(p).unwrap().canvas.elements[0].id, 1.0, 1.0).unwrap();
+    e.move_element(
+        p,
+        e.open_project(p).unwrap().canvas.elements[0].id,
+        1.0,
+        1.0,
+    )
+    .unwrap();
     let report = client.sync_once().await.unwrap();
-    assert_eq!((report.sent, report.deferred), (1, 1), "canvas still syncs; upload waits");
-    assert_eq!(server.calls().iter().filter(|c| c.starts_with("PUT")).count(), 1);
+    assert_eq!(
+        (report.sent, report.deferred),
+        (1, 1),
+        "canvas still syncs; upload waits"
+    );
+    assert_eq!(
+        server
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("PUT"))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -182,16 +225,26 @@ async fn upload_streams_the_file_once_the_server_lacks_it() {
     let (asset, _) = e.import_asset(&file).unwrap();
     let server = FakeServer::start(|req| match req.method.as_str() {
         "HEAD" => Resp::json(404, json!(null)),
-        "PUT" => Resp::json(201, json!({
-            "id": "x", "type": "image", "mimeType": "image/png", "sizeBytes": 70, "width": 1,
-            "height": 1, "durationMs": null, "createdAt": "t", "source": "upload", "url": "u"
-        })),
+        "PUT" => Resp::json(
+            201,
+            json!({
+                "id": "x", "type": "image", "mimeType": "image/png", "sizeBytes": 70, "width": 1,
+                "height": 1, "durationMs": null, "createdAt": "t", "source": "upload", "url": "u"
+            }),
+        ),
         _ => healthy(req),
     })
     .await;
     let client = SyncClient::new(e.clone(), &server.url, "tok").unwrap();
     assert_eq!(client.sync_once().await.unwrap().sent, 1);
-    let put = server.requests.lock().unwrap().iter().find(|r| r.method == "PUT").cloned().unwrap();
+    let put = server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.method == "PUT")
+        .cloned()
+        .unwrap();
     assert_eq!(put.path, format!("/v1/assets/{}", asset.sha256));
     assert_eq!(put.body, PNG_1X1);
     assert_eq!(put.header("content-type"), Some("image/png"));
@@ -215,12 +268,19 @@ async fn unreachable_server_means_offline_and_backoff() {
     let (e, _dir) = engine();
     e.create_project(None).unwrap();
     // Bind then drop a listener: the port is closed, connections are refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let client = SyncClient::new(e.clone(), &format!("http://127.0.0.1:{port}"), "tok").unwrap();
     let err = client.sync_once().await.unwrap_err();
     assert!(err.is_offline(), "{err}");
     let st = status(&e, true).unwrap();
-    assert_eq!((st.online, st.indicator.as_str()), (Some(false), "Offline — saved on this device"));
+    assert_eq!(
+        (st.online, st.indicator.as_str()),
+        (Some(false), "Offline — saved on this device")
+    );
     assert_eq!(states(&e), [("project.create".into(), OpState::Pending, 1)]);
 }
 
@@ -236,10 +296,13 @@ async fn pull_adopts_projects_from_other_devices() {
             return Resp::json(200, json!({"items": [p], "nextCursor": null}));
         }
         if path.ends_with("/changes") {
-            return Resp::json(200, json!({"cursor": "c3", "changes": [{
-                "opId": Uuid::new_v4(), "elementId": el, "clock": "1732300000000-000000-laptop",
-                "set": {"kind": "video", "x": 1}
-            }]}));
+            return Resp::json(
+                200,
+                json!({"cursor": "c3", "changes": [{
+                    "opId": Uuid::new_v4(), "elementId": el, "clock": "1732300000000-000000-laptop",
+                    "set": {"kind": "video", "x": 1}
+                }]}),
+            );
         }
         healthy(req)
     })
@@ -262,7 +325,11 @@ async fn events_wake_sync_and_reconnect_with_last_event_id() {
         if req.path == "/v1/events" {
             if req.header("last-event-id") == Some("7") {
                 signal.notify_one();
-                return Resp { status: 200, headers: vec![], body: String::new() };
+                return Resp {
+                    status: 200,
+                    headers: vec![],
+                    body: String::new(),
+                };
             }
             let data = json!({"projectId": Uuid::new_v4(), "cursor": "c9"});
             return Resp {
@@ -276,6 +343,14 @@ async fn events_wake_sync_and_reconnect_with_last_event_id() {
     .await;
     let client = SyncClient::new(e.clone(), &server.url, "tok").unwrap();
     client.watch(resumed.notified()).await.unwrap();
-    assert_eq!(e.setting(crate::store::settings::LAST_EVENT_ID).unwrap().as_deref(), Some("7"));
-    assert!(server.calls().iter().any(|c| c.starts_with("GET /v1/projects")));
+    assert_eq!(
+        e.setting(crate::store::settings::LAST_EVENT_ID)
+            .unwrap()
+            .as_deref(),
+        Some("7")
+    );
+    assert!(server
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("GET /v1/projects")));
 }

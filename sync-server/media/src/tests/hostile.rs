@@ -10,7 +10,8 @@ use image::ImageFormat;
 use super::fixtures::{self, WebmSpec, MAX_PIXELS};
 use crate::{probe_bytes, MediaError, MediaInfo};
 
-const FLIP_SEEDS: u64 = 4000;
+/// How many differently corrupted copies of each fixture the flip test probes.
+const FLIP_SEEDS: u64 = 2000;
 
 fn probe_unguarded(bytes: &[u8]) -> Result<MediaInfo, MediaError> {
     let head = &bytes[..bytes.len().min(512)];
@@ -117,4 +118,17 @@ fn unsupported_types_are_unsupported() {
         probe_bytes(&heic, MAX_PIXELS),
         Err(MediaError::Unsupported(_))
     ));
+}
+
+#[test]
+fn nested_zero_size_box_does_not_hang() {
+    let mut bytes = fixtures::mp4("isom", 320, 240, 300);
+    let at = bytes.windows(4).position(|w| w == b"hdlr").unwrap();
+    bytes[at - 4..at + 4].copy_from_slice(b"\0\0\0\0zzzz");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(probe_unguarded(&bytes).map(|_| ())));
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("probe hangs");
+    assert!(matches!(result, Err(MediaError::Invalid(_))), "{result:?}");
 }

@@ -3,21 +3,33 @@
 //! (`ISKRA_DATA_DIR`), `--server` (`ISKRA_SERVER`), `--json` for machine-readable output.
 
 mod debug;
+mod files;
 mod local;
 mod output;
+mod remote;
 
 use clap::{Parser, Subcommand};
+use iskra_engine::auth::{OAuthConfig, Session};
+use iskra_engine::secret::{self, MemorySecretStore, SecretStore, SESSION_TOKEN};
+use iskra_engine::store::projects::ProjectSort;
+use iskra_engine::store::settings;
+use iskra_engine::sync::SyncError;
 use iskra_engine::{Engine, EngineError};
 use output::Out;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Default server when neither `--server` nor `ISKRA_SERVER` is given.
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8787";
 
 #[derive(Parser)]
-#[command(name = "iskra", version, about = "Iskra without a window: projects, assets and sync")]
+#[command(
+    name = "iskra",
+    version,
+    about = "Iskra without a window: projects, assets and sync"
+)]
 struct Cli {
     /// Where the local store lives (default: the platform data dir).
     #[arg(long, env = "ISKRA_DATA_DIR", global = true)]
@@ -34,6 +46,33 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Sign in: in the browser (OAuth 2.0 + PKCE), or with `--dev-token` (dev mode:
+    /// `iskra-server token --user NAME`). The session goes to the OS keyring when there is one.
+    Login {
+        #[arg(long)]
+        dev_token: Option<String>,
+        /// OAuth issuer (Clerk instance URL).
+        #[arg(long, env = "ISKRA_OAUTH_ISSUER")]
+        issuer: Option<String>,
+        /// OAuth client id of the desktop app.
+        #[arg(long, env = "ISKRA_OAUTH_CLIENT_ID")]
+        client_id: Option<String>,
+        /// Import the projects made while signed out into the account.
+        #[arg(long)]
+        import_local: bool,
+    },
+    /// Forget the session (local data stays).
+    Logout,
+    /// Show sync status: online, pending and rejected operations, last sync, last error.
+    Status,
+    /// Push the outbox and pull other devices' changes; `--watch` keeps following.
+    Sync {
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Work with assets (images and videos).
+    #[command(subcommand)]
+    Assets(AssetsCmd),
     /// Work with projects.
     #[command(subcommand)]
     Projects(ProjectsCmd),
@@ -55,6 +94,13 @@ enum Command {
         #[arg(allow_negative_numbers = true)]
         y: f64,
     },
+    /// Folders whose new images and videos are imported automatically.
+    #[command(subcommand)]
+    HotFolder(HotFolderCmd),
+    /// Export a project with its assets as an `.iskra` bundle.
+    Export { project: Uuid, file: PathBuf },
+    /// Import an `.iskra` bundle (a new project id when the id is taken here).
+    Import { file: PathBuf },
     /// Inspect the outbox of server-bound changes.
     #[command(subcommand)]
     Outbox(OutboxCmd),
@@ -66,7 +112,16 @@ enum Command {
 #[derive(Subcommand)]
 enum ProjectsCmd {
     /// List projects with their image and video counts.
-    List,
+    List {
+        /// Only projects whose name contains this (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+        /// Order: `updated` (most recent first) or `name`.
+        #[arg(long, value_enum, default_value = "updated")]
+        sort: SortArg,
+    },
+    /// Render the project's canvas thumbnail (PNG) and print its path.
+    Thumbnail { id: Uuid },
     /// Create a project (named `Iskra NN` by default).
     Create { name: Option<String> },
     /// Rename a project.
@@ -75,6 +130,41 @@ enum ProjectsCmd {
     Delete { id: Uuid },
     /// Show a project and its canvas.
     Show { id: Uuid },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SortArg {
+    Updated,
+    Name,
+}
+
+impl From<SortArg> for ProjectSort {
+    fn from(s: SortArg) -> Self {
+        match s {
+            SortArg::Updated => ProjectSort::Updated,
+            SortArg::Name => ProjectSort::Name,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum HotFolderCmd {
+    /// Watch a folder (while `iskra sync --watch` or the app runs).
+    Add { folder: PathBuf },
+    /// Stop watching a folder.
+    Remove { folder: PathBuf },
+    /// List watched folders.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AssetsCmd {
+    /// List the local asset cache.
+    List,
+    /// Import a file and upload it (when signed in).
+    Upload { file: PathBuf },
+    /// Delete an asset here and on the server.
+    Delete { sha: String },
 }
 
 #[derive(Subcommand)]
@@ -101,6 +191,10 @@ enum DebugCmd {
 pub enum CliError {
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Auth(#[from] iskra_engine::auth::AuthError),
     #[error("{0}")]
     Usage(String),
 }
@@ -109,6 +203,12 @@ impl CliError {
     fn kind(&self) -> &'static str {
         match self {
             Self::Engine(e) => e.kind(),
+            Self::Sync(SyncError::Local(e)) => e.kind(),
+            Self::Sync(SyncError::NotSignedIn | SyncError::Unauthenticated { .. }) => "auth",
+            Self::Sync(e) if e.is_retryable() => "network",
+            Self::Sync(_) => "rejected",
+            Self::Auth(e) if e.is_retryable() => "network",
+            Self::Auth(_) => "auth",
             Self::Usage(_) => "usage",
         }
     }
@@ -135,13 +235,80 @@ fn run(cli: Cli, out: &Out) -> Result<(), CliError> {
         None => default_data_dir()?,
     };
     let engine = Engine::open(&data_dir)?;
+    let secrets: Arc<dyn SecretStore> =
+        match std::env::var("ISKRA_TOKEN").ok().filter(|t| !t.is_empty()) {
+            Some(token) => {
+                let memory = MemorySecretStore::default();
+                memory.set(SESSION_TOKEN, &token);
+                Arc::new(memory)
+            }
+            // Probed quietly: `login` and `status` tell the user when there is no keyring, and
+            // stderr stays one JSON document under `--json`.
+            None => match secret::KeyringStore::probe(secret::KEYRING_SERVICE) {
+                Some(k) => Arc::new(k),
+                None => Arc::new(MemorySecretStore::default()),
+            },
+        };
+    let oauth = match (
+        engine.setting(settings::OAUTH_ISSUER)?,
+        engine.setting(settings::OAUTH_CLIENT_ID)?,
+    ) {
+        (Some(issuer), Some(client_id)) => Some(OAuthConfig { issuer, client_id }),
+        _ => None,
+    };
+    let session = Arc::new(Session::new(Arc::clone(&secrets), oauth));
+    let ctx = remote::Ctx {
+        engine: &engine,
+        server: &cli.server,
+        secrets: secrets.as_ref(),
+        session: &session,
+        out,
+    };
     match cli.command {
+        Command::Login {
+            dev_token,
+            issuer,
+            client_id,
+            import_local,
+        } => {
+            let how = match (dev_token, issuer, client_id) {
+                (Some(t), _, _) => remote::LoginWith::DevToken(t),
+                (None, Some(issuer), Some(client_id)) => {
+                    remote::LoginWith::Browser(OAuthConfig { issuer, client_id })
+                }
+                _ => {
+                    return Err(CliError::Usage(
+                        "give --dev-token, or --issuer and --client-id (ISKRA_OAUTH_ISSUER, \
+                         ISKRA_OAUTH_CLIENT_ID) for the browser sign-in"
+                            .into(),
+                    ))
+                }
+            };
+            remote::login(&ctx, how, import_local)
+        }
+        Command::HotFolder(cmd) => files::hot_folder(&engine, cmd, out),
+        Command::Export { project, file } => files::export(&engine, project, &file, out),
+        Command::Import { file } => files::import(&ctx, &file),
+        Command::Logout => remote::logout(&ctx),
+        Command::Status => remote::status(&ctx),
+        Command::Sync { watch } => remote::sync(&ctx, watch),
+        Command::Assets(cmd) => remote::assets(&ctx, cmd),
         Command::Projects(cmd) => local::projects(&engine, cmd, out),
-        Command::AddImage { project, file, x, y } => {
+        Command::AddImage {
+            project,
+            file,
+            x,
+            y,
+        } => {
             out.element(&engine.add_media(project, &file, x, y)?);
             Ok(())
         }
-        Command::Move { project, element, x, y } => {
+        Command::Move {
+            project,
+            element,
+            x,
+            y,
+        } => {
             let receipt = engine.move_element(project, element, x, y)?;
             out.ops(&receipt.op_ids());
             Ok(())

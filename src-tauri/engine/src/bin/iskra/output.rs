@@ -80,7 +80,10 @@ impl Out {
 
     pub fn ops(&self, ops: &[Uuid]) {
         self.show(&serde_json::json!({ "opIds": ops }), || {
-            ops.iter().map(|o| format!("op {o}")).collect::<Vec<_>>().join("\n")
+            ops.iter()
+                .map(|o| format!("op {o}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         });
     }
 
@@ -92,7 +95,11 @@ impl Out {
             ops.iter()
                 .map(|o| {
                     let state = serde_json::to_value(o.state).unwrap_or_default();
-                    let err = o.last_error.as_ref().map(|e| format!("  {e}")).unwrap_or_default();
+                    let err = o
+                        .last_error
+                        .as_ref()
+                        .map(|e| format!("  {e}"))
+                        .unwrap_or_default();
                     format!(
                         "{}  {:<8} {:<15} attempts {}{err}",
                         o.op_id,
@@ -118,6 +125,9 @@ fn element_line(e: &Element) -> String {
         e.width,
         e.height,
         e.z,
-        e.asset_id.as_ref().map(|a| format!("  asset {a}")).unwrap_or_default()
+        e.asset_id
+            .as_ref()
+            .map(|a| format!("  asset {a}"))
+            .unwrap_or_default()
     )
 }

@@ -1,17 +1,12 @@
-//! Conformance suite: every case is one generic function, run against both [`MemoryLimiter`]
-//! and [`RedisLimiter`] by the `conformance!` macro at the bottom.
-//!
-//! The Redis cases use `redis://127.0.0.1:6379` (override with `ISKRA_TEST_REDIS_URL`) and a
-//! fresh random key prefix per test, deleted afterwards. They fail when Redis is unreachable
-//! unless `ISKRA_SKIP_REDIS=1` is set.
+//! The shared cases: each is generic over [`Limiter`] and gets a fresh, empty limiter.
 
-use chrono::{DateTime, TimeDelta, Utc};
-use iskra_limiter::{Decision, Limiter, LimiterError, MemoryLimiter, RedisLimiter, Rule, Window};
+use chrono::{DateTime, Utc};
+use iskra_limiter::{Decision, Limiter, Rule, Window};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
-fn at(s: &str) -> DateTime<Utc> {
+pub fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
@@ -27,7 +22,7 @@ async fn used<L: Limiter>(l: &L, key: &str, rules: &[Rule], now: &str) -> Vec<i6
 /// 5/minute + 15/hour + 50/day, the S6 defaults for pro image generation.
 const PRO: [Rule; 3] = [Rule::per_minute(5), Rule::per_hour(15), Rule::per_day(50)];
 
-async fn counts_up_to_the_limit<L: Limiter>(l: Arc<L>) {
+pub async fn counts_up_to_the_limit<L: Limiter>(l: Arc<L>) {
     let rules = [Rule::per_minute(3)];
     for n in 1..=3 {
         let d = check(&*l, "u", &rules, 1, "2025-03-04T10:20:30Z").await;
@@ -49,7 +44,7 @@ async fn counts_up_to_the_limit<L: Limiter>(l: Arc<L>) {
     assert_eq!(d.tightest().unwrap().window, Window::Minute);
 }
 
-async fn minute_and_hour_boundaries<L: Limiter>(l: Arc<L>) {
+pub async fn minute_and_hour_boundaries<L: Limiter>(l: Arc<L>) {
     let minute = [Rule::per_minute(1)];
     assert!(
         check(&*l, "m", &minute, 1, "2025-03-04T10:00:00Z")
@@ -82,7 +77,7 @@ async fn minute_and_hour_boundaries<L: Limiter>(l: Arc<L>) {
     );
 }
 
-async fn day_resets_at_midnight_utc<L: Limiter>(l: Arc<L>) {
+pub async fn day_resets_at_midnight_utc<L: Limiter>(l: Arc<L>) {
     let day = [Rule::per_day(1)];
     assert!(
         check(&*l, "d", &day, 1, "2025-03-04T00:00:00Z")
@@ -104,7 +99,7 @@ async fn day_resets_at_midnight_utc<L: Limiter>(l: Arc<L>) {
     assert_eq!(d.windows[0].resets_at, at("2025-03-06T00:00:00Z"));
 }
 
-async fn all_windows_must_pass_without_partial_increment<L: Limiter>(l: Arc<L>) {
+pub async fn all_windows_must_pass_without_partial_increment<L: Limiter>(l: Arc<L>) {
     let t = |m: u32| format!("2025-03-04T10:{m:02}:10Z");
     for _ in 0..5 {
         assert!(check(&*l, "p", &PRO, 1, &t(0)).await.allowed);
@@ -155,7 +150,7 @@ async fn all_windows_must_pass_without_partial_increment<L: Limiter>(l: Arc<L>) 
     assert_eq!(d.tightest().unwrap().window, Window::Day);
 }
 
-async fn cost_greater_than_one<L: Limiter>(l: Arc<L>) {
+pub async fn cost_greater_than_one<L: Limiter>(l: Arc<L>) {
     let rules = [Rule::per_minute(10)];
     let now = "2025-03-04T10:00:00Z";
     assert_eq!(check(&*l, "c", &rules, 4, now).await.windows[0].used, 4);
@@ -181,7 +176,7 @@ async fn cost_greater_than_one<L: Limiter>(l: Arc<L>) {
     assert_eq!(used(&*l, "x", &rules, "2025-03-04T10:01:00Z").await, [0, 8]);
 }
 
-async fn unlimited_never_blocks<L: Limiter>(l: Arc<L>) {
+pub async fn unlimited_never_blocks<L: Limiter>(l: Arc<L>) {
     let now = "2025-03-04T10:00:00Z";
     let unlimited = [Rule::unlimited(Window::Day)];
     for _ in 0..3 {
@@ -199,7 +194,7 @@ async fn unlimited_never_blocks<L: Limiter>(l: Arc<L>) {
     assert_eq!(used(&*l, "m", &mixed, now).await, [3, 3]);
 }
 
-async fn resets_after_the_window_passes<L: Limiter>(l: Arc<L>) {
+pub async fn resets_after_the_window_passes<L: Limiter>(l: Arc<L>) {
     let rules = [Rule::per_minute(2), Rule::per_hour(100)];
     for _ in 0..2 {
         assert!(
@@ -220,7 +215,7 @@ async fn resets_after_the_window_passes<L: Limiter>(l: Arc<L>) {
     assert_eq!(used(&*l, "r", &rules, "2025-03-05T10:01:20Z").await, [0, 0]);
 }
 
-async fn retry_after_points_past_the_reset<L: Limiter>(l: Arc<L>) {
+pub async fn retry_after_points_past_the_reset<L: Limiter>(l: Arc<L>) {
     let rules = [Rule::per_minute(1), Rule::per_day(2)];
     let d = check(&*l, "a", &rules, 1, "2025-03-04T23:58:10Z").await;
     assert_eq!(d.retry_after_secs(at("2025-03-04T23:58:10Z")), 0);
@@ -245,7 +240,7 @@ async fn retry_after_points_past_the_reset<L: Limiter>(l: Arc<L>) {
     assert_eq!(d.retry_after_secs(at("2025-03-04T23:59:40Z")), 20);
 }
 
-async fn peek_changes_nothing<L: Limiter>(l: Arc<L>) {
+pub async fn peek_changes_nothing<L: Limiter>(l: Arc<L>) {
     let now = "2025-03-04T10:00:00Z";
     let rules = [Rule::per_minute(2), Rule::per_day(10)];
     let d = l.peek("k", &rules, at(now)).await.unwrap();
@@ -261,7 +256,7 @@ async fn peek_changes_nothing<L: Limiter>(l: Arc<L>) {
     assert_eq!(used(&*l, "k", &rules, now).await, [2, 2]);
 }
 
-async fn keys_are_independent<L: Limiter>(l: Arc<L>) {
+pub async fn keys_are_independent<L: Limiter>(l: Arc<L>) {
     let now = "2025-03-04T10:00:00Z";
     let rules = [Rule::per_minute(1)];
     assert!(check(&*l, "user:a", &rules, 1, now).await.allowed);
@@ -270,7 +265,7 @@ async fn keys_are_independent<L: Limiter>(l: Arc<L>) {
     assert!(check(&*l, "user:a:minute", &rules, 1, now).await.allowed);
 }
 
-async fn rules_on_one_window_share_a_counter<L: Limiter>(l: Arc<L>) {
+pub async fn rules_on_one_window_share_a_counter<L: Limiter>(l: Arc<L>) {
     let now = "2025-03-04T10:00:00Z";
     let rules = [Rule::per_minute(5), Rule::per_minute(3)];
     for n in 1..=3 {
@@ -283,7 +278,7 @@ async fn rules_on_one_window_share_a_counter<L: Limiter>(l: Arc<L>) {
     assert_eq!(used(&*l, "s", &[Rule::per_minute(5)], now).await, [3]);
 }
 
-async fn no_rules_always_allow<L: Limiter>(l: Arc<L>) {
+pub async fn no_rules_always_allow<L: Limiter>(l: Arc<L>) {
     let d = check(&*l, "n", &[], 1, "2025-03-04T10:00:00Z").await;
     assert!(d.allowed && d.windows.is_empty() && d.tightest().is_none());
 }
@@ -309,7 +304,7 @@ async fn admitted<L: Limiter>(l: &Arc<L>, key: &str, rules: &[Rule], now: &str) 
     set.join_all().await.into_iter().filter(|&ok| ok).count()
 }
 
-async fn concurrent_checks_admit_exactly_the_limit<L: Limiter>(l: Arc<L>) {
+pub async fn concurrent_checks_admit_exactly_the_limit<L: Limiter>(l: Arc<L>) {
     let now = "2025-03-04T10:00:00Z";
     assert_eq!(admitted(&l, "c1", &[Rule::per_minute(37)], now).await, 37);
     assert_eq!(used(&*l, "c1", &[Rule::per_minute(37)], now).await, [37]);
@@ -321,153 +316,4 @@ async fn concurrent_checks_admit_exactly_the_limit<L: Limiter>(l: Arc<L>) {
     ];
     assert_eq!(admitted(&l, "c2", &rules, now).await, 37);
     assert_eq!(used(&*l, "c2", &rules, now).await, [37, 37, 37]);
-}
-
-/// A [`RedisLimiter`] on a prefix of its own, whose keys are deleted by [`Self::cleanup`].
-struct RedisFixture {
-    limiter: Arc<RedisLimiter>,
-    url: String,
-    prefix: String,
-}
-
-impl RedisFixture {
-    async fn new() -> Option<Self> {
-        if std::env::var("ISKRA_SKIP_REDIS").as_deref() == Ok("1") {
-            eprintln!("ISKRA_SKIP_REDIS=1: skipping a Redis limiter test");
-            return None;
-        }
-        let url = std::env::var("ISKRA_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-        let prefix = format!("iskra-test:{:016x}", rand_u64());
-        match RedisLimiter::connect(&url, &prefix).await {
-            Ok(limiter) => Some(RedisFixture {
-                limiter: Arc::new(limiter),
-                url,
-                prefix,
-            }),
-            Err(e) => panic!(
-                "Redis limiter tests need a Redis server at {url} ({e}). Start one, point \
-                 ISKRA_TEST_REDIS_URL at one, or set ISKRA_SKIP_REDIS=1 to skip these tests."
-            ),
-        }
-    }
-
-    async fn cleanup(self) {
-        let client = ::redis::Client::open(self.url.as_str()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let keys: Vec<String> = ::redis::cmd("KEYS")
-            .arg(format!("{}:*", self.prefix))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if !keys.is_empty() {
-            let _: () = ::redis::cmd("DEL")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-        }
-    }
-}
-
-/// A random 64-bit value from the standard library's randomly seeded hasher.
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
-}
-
-#[tokio::test]
-async fn redis_counters_expire_after_their_window() {
-    let Some(f) = RedisFixture::new().await else {
-        return;
-    };
-    let now = Utc::now();
-    let d = f
-        .limiter
-        .check("ttl", &[Rule::per_minute(5), Rule::per_day(5)], 1, now)
-        .await
-        .unwrap();
-    assert!(d.allowed);
-    let client = ::redis::Client::open(f.url.as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    for w in [Window::Minute, Window::Day] {
-        let key = format!(
-            "{}:ttl:{}:{}",
-            f.prefix,
-            w.as_str(),
-            w.start(now).timestamp()
-        );
-        let count: i64 = ::redis::cmd("GET")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        let ttl_ms: i64 = ::redis::cmd("PTTL")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        let window_left = (w.reset_at(now) - now).num_milliseconds();
-        assert_eq!(count, 1, "{key}");
-        assert!(
-            ttl_ms > window_left - 5_000 && ttl_ms <= window_left + 10_000,
-            "{key}: {ttl_ms}"
-        );
-    }
-    f.cleanup().await;
-}
-
-#[tokio::test]
-async fn unreachable_redis_is_a_backend_error() {
-    let started = std::time::Instant::now();
-    let err = RedisLimiter::connect("redis://127.0.0.1:1", "x")
-        .await
-        .unwrap_err();
-    assert!(matches!(err, LimiterError::Backend(_)));
-    assert!(err.to_string().contains("redis"), "{err}");
-    assert!(started.elapsed() < TimeDelta::seconds(30).to_std().unwrap());
-}
-
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(std::sync::Arc::new(iskra_limiter::MemoryLimiter::new())).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(fixture) = super::RedisFixture::new().await else { return };
-                    super::$case(fixture.limiter.clone()).await;
-                    fixture.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
-    counts_up_to_the_limit,
-    minute_and_hour_boundaries,
-    day_resets_at_midnight_utc,
-    all_windows_must_pass_without_partial_increment,
-    cost_greater_than_one,
-    unlimited_never_blocks,
-    resets_after_the_window_passes,
-    retry_after_points_past_the_reset,
-    peek_changes_nothing,
-    keys_are_independent,
-    rules_on_one_window_share_a_counter,
-    no_rules_always_allow,
-    concurrent_checks_admit_exactly_the_limit,
-);
-
-#[allow(dead_code)]
-fn _memory_limiter_is_a_limiter(l: MemoryLimiter) -> Arc<dyn Limiter> {
-    Arc::new(l)
 }

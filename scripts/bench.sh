@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Benchmarks the real iskra-server (release build, separate process, fresh data dir) against
+# its performance targets and prints a table; arguments go to iskra-bench, e.g.
+#   scripts/bench.sh --json bench.json --secs 20
+# The limiter's own multi-threaded bench is `cargo bench -p iskra-limiter` (not run here;
+# iskra-bench measures the single-threaded decision cost in-process).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked -p iskra-server -p iskra-bench
+exec target/release/iskra-bench --server target/release/iskra-server "$@"

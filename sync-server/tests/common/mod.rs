@@ -1,0 +1,262 @@
+//! Harness of the server's whole-API tests: a real server on 127.0.0.1 over either storage
+//! backend, authenticated request helpers, and [`backend_tests!`], which runs one test body on
+//! both backends.
+//!
+//! - [`Backend::Embedded`]: SQLite, `file://` blobs and the in-process limiter in a temp dir.
+//! - [`Backend::Scaled`]: a fresh PostgreSQL database, an S3 prefix and Redis with a random key
+//!   prefix, from the services `scripts/test.sh` starts and exports. Without them these tests
+//!   fail (never pass silently).
+
+#![allow(dead_code, unused_imports)]
+
+pub mod clerk;
+pub mod http;
+pub mod media;
+pub mod replica;
+pub mod sse;
+
+pub use http::{assert_error_shape, send, Resp, User};
+
+use iskra_server::{AppState, Config, StartError};
+use sqlx::{Connection, Executor};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Runs each `async fn NAME(b: Backend)` twice, as the tests `NAME_embedded` and `NAME_scaled`.
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(paste::paste! {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn [<$name _embedded>]() {
+                $name($crate::common::Backend::Embedded).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn [<$name _scaled>]() {
+                $name($crate::common::Backend::Scaled).await;
+            }
+        })+
+    };
+}
+
+/// Storage backend of a test server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Scaled,
+}
+
+/// Longest any bounded wait of the suite lasts before it fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Polls `check` until it is true; fails the test after [`WAIT`] saying what never happened.
+pub async fn poll_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every regular file below `dir` (none when it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A running server with its state, base URL and HTTP client.
+pub struct TestServer {
+    pub backend: Backend,
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub data_dir: PathBuf,
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+    task: Mutex<Option<JoinHandle<Result<(), StartError>>>>,
+    database: Option<TestDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server on `backend`; `tweak` adjusts the configuration first.
+    pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        let mut cfg = Config { data_dir: data_dir.clone(), ..Config::default() };
+        cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let database = match backend {
+            Backend::Embedded => None,
+            Backend::Scaled => Some(scaled(&mut cfg).await),
+        };
+        tweak(&mut cfg);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let base = format!("http://{addr}");
+        let state = AppState::build(cfg, base.clone()).await.expect("server state");
+        let (tx, rx) = oneshot::channel::<()>();
+        let stop = async move {
+            let _ = rx.await;
+        };
+        let task = tokio::spawn(iskra_server::serve_state(state.clone(), listener, stop));
+        let http = reqwest::Client::builder().no_proxy().build().expect("http client");
+        TestServer {
+            backend,
+            addr,
+            base,
+            state,
+            http,
+            data_dir,
+            shutdown: Mutex::new(Some(tx)),
+            task: Mutex::new(Some(task)),
+            database,
+            _dir: dir,
+        }
+    }
+
+    /// A server on `backend` with the default configuration.
+    pub async fn default(backend: Backend) -> TestServer {
+        Self::start(backend, |_| {}).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A dev-mode user `id` with a fresh token (the user row appears on its first request).
+    pub fn user(&self, id: &str) -> User {
+        let dev = self.state.dev.as_ref().expect("dev auth mode");
+        let token = dev.mint(id, None, Duration::from_secs(3600));
+        User::new(self.http.clone(), &self.base, id, Some(token))
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> User {
+        User::new(self.http.clone(), &self.base, "anonymous", None)
+    }
+
+    /// Starts a graceful shutdown (requests in flight finish, event streams end).
+    pub fn begin_shutdown(&self) {
+        if let Some(tx) = self.shutdown.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits (bounded) for the server task to end after [`Self::begin_shutdown`].
+    pub async fn stopped(&self) -> Result<(), StartError> {
+        let task = self.task.lock().unwrap().take().expect("server task already awaited");
+        tokio::time::timeout(WAIT, task).await.expect("server did not stop").expect("server task panicked")
+    }
+
+    /// Files left in the upload temp dir.
+    pub fn tmp_files(&self) -> Vec<PathBuf> {
+        files_under(&self.data_dir.join("tmp"))
+    }
+
+    /// Files in the local blob store (embedded backend only; `None` for S3).
+    pub fn blob_files(&self) -> Option<Vec<PathBuf>> {
+        (self.backend == Backend::Embedded).then(|| files_under(&self.data_dir.join("blobs")))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+        if let Some(db) = self.database.take() {
+            db.drop_blocking();
+        }
+    }
+}
+
+/// Message of every failure caused by missing scale-out services.
+const RUN_TEST_SH: &str = "the scaled backend tests need PostgreSQL, Redis and an S3 server (moto): \
+     run scripts/test.sh, which starts them and exports ISKRA_TEST_S3_BUCKET, AWS_ENDPOINT_URL and \
+     the AWS credentials";
+
+/// Points `cfg` at a fresh PostgreSQL database, an S3 prefix and a Redis key prefix.
+async fn scaled(cfg: &mut Config) -> TestDatabase {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(bucket), Some(_)) = (var("ISKRA_TEST_S3_BUCKET"), var("AWS_ENDPOINT_URL")) else {
+        panic!("ISKRA_TEST_S3_BUCKET / AWS_ENDPOINT_URL are not set: {RUN_TEST_SH}");
+    };
+    let pg = var("ISKRA_TEST_POSTGRES_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let db = TestDatabase::create(&pg).await;
+    let run = Uuid::new_v4().simple().to_string();
+    cfg.database_url = Some(db.url.clone());
+    cfg.storage_url = Some(format!("s3://{bucket}/t-{run}"));
+    cfg.redis_url = Some(var("ISKRA_TEST_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()));
+    cfg.redis_prefix = format!("iskra-t-{run}");
+    db
+}
+
+/// A database created for one test and dropped (best effort) when the server is dropped.
+struct TestDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create(admin_url: &str) -> TestDatabase {
+        let mut conn = sqlx::postgres::PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url}: {e}; {RUN_TEST_SH}"));
+        let name = format!("iskra_t_{}", Uuid::new_v4().simple());
+        let mut attempt = 0;
+        // Concurrent CREATE DATABASE from one template can collide; retry a few times.
+        while let Err(e) = conn.execute(format!("CREATE DATABASE {name}").as_str()).await {
+            attempt += 1;
+            assert!(attempt < 20, "CREATE DATABASE {name}: {e}");
+            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+        }
+        let _ = conn.close().await;
+        let url = database_url(admin_url, &name);
+        TestDatabase { admin_url: admin_url.to_owned(), name, url }
+    }
+
+    /// Drops the database on a helper thread (this may run inside the test's runtime).
+    fn drop_blocking(&self) {
+        let (admin, name) = (self.admin_url.clone(), self.name.clone());
+        let dropper = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&admin).await {
+                    let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    let _ = conn.close().await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
+}
+
+/// `admin_url` with its database name replaced by `name` (query string kept).
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (main, query) = admin_url.split_once('?').map_or((admin_url, None), |(m, q)| (m, Some(q)));
+    let scheme_end = main.find("://").map_or(0, |i| i + 3);
+    let authority_end = main[scheme_end..].find('/').map_or(main.len(), |i| scheme_end + i);
+    let mut url = format!("{}/{name}", &main[..authority_end]);
+    if let Some(q) = query {
+        url = format!("{url}?{q}");
+    }
+    url
+}

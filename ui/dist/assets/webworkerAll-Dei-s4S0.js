@@ -1,0 +1,1 @@
+import"./index-DC4iP-KH.js";import"./init-DBekLP3Z.js";

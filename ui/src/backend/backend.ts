@@ -1,0 +1,124 @@
+/**
+ * `Backend`: everything the UI asks of the engine and everything the engine tells it.
+ *
+ * All state lives in the engine (ARCHITECTURE.md: "the UI renders what the engine says and
+ * sends intents"). The desktop implements this with Tauri commands and events
+ * (`TauriBackend`); tests and the browser demo use `MemoryBackend`, which behaves the same way
+ * (undo/redo, z-order, quota, outbox) in memory. Every method that edits a canvas resolves once
+ * the edit is durable and returns the resulting `CanvasDelta`.
+ *
+ * Geometry conventions shared with the engine: an element's (x, y) is the top-left corner of
+ * its unrotated box in world units, `rotation` is in radians about the box centre, and the
+ * viewport's (x, y) is the world point at the top-left corner of the view with `scale` screen
+ * pixels per world unit.
+ */
+import type {
+  Account,
+  AssetQuery,
+  CanvasDelta,
+  ElementPatch,
+  FileSource,
+  LibraryAsset,
+  OpenCanvas,
+  Placement,
+  PlaybackUpdate,
+  Project,
+  ProjectQuery,
+  StorageInfo,
+  SyncStatus,
+  Unlisten,
+  Viewport,
+  ZOrderMove,
+} from './types';
+
+/** Size variant of an asset's image: a small cached thumbnail or the original file. */
+export type AssetVariant = 'thumb' | 'full';
+
+export interface BackendEvents {
+  canvasChanged: CanvasDelta;
+  projectsChanged: null;
+  assetsChanged: null;
+  syncStatus: SyncStatus;
+  accountChanged: Account;
+}
+
+export interface Backend {
+  /** `tauri` in the desktop app, `memory` in tests and the browser demo. */
+  readonly kind: 'tauri' | 'memory';
+
+  // Projects (D2)
+  listProjects(query: ProjectQuery): Promise<Project[]>;
+  /** `name: null` takes the next free default name (`Iskra 01`, `Iskra 02`, …). */
+  createProject(name: string | null): Promise<Project>;
+  renameProject(id: string, name: string): Promise<Project>;
+  deleteProject(id: string): Promise<void>;
+  /** The project to restore at start (the most recently opened), if any. */
+  recentProject(): Promise<string | null>;
+  openProject(id: string): Promise<OpenCanvas>;
+  /** A PNG rendered from the canvas, shown on the project's tile. */
+  saveProjectThumbnail(projectId: string, png: Uint8Array): Promise<void>;
+  /** URL of a project's tile image, or null when it has none yet. */
+  projectThumbnailUrl(project: Project): string | null;
+
+  // Canvas (D1)
+  addFiles(projectId: string, files: FileSource[], at: Placement): Promise<CanvasDelta>;
+  addAssets(projectId: string, assetIds: string[], at: Placement): Promise<CanvasDelta>;
+  updateElements(projectId: string, patches: ElementPatch[]): Promise<CanvasDelta>;
+  deleteElements(projectId: string, ids: string[]): Promise<CanvasDelta>;
+  duplicateElements(projectId: string, ids: string[], offset: Placement): Promise<CanvasDelta>;
+  reorderElements(projectId: string, ids: string[], move: ZOrderMove): Promise<CanvasDelta>;
+  setPlayback(projectId: string, update: PlaybackUpdate): Promise<void>;
+  undo(projectId: string): Promise<CanvasDelta>;
+  redo(projectId: string): Promise<CanvasDelta>;
+  setViewport(projectId: string, viewport: Viewport): Promise<void>;
+  setSelection(projectId: string, ids: string[]): Promise<void>;
+
+  // Asset library (D5)
+  listAssets(query: AssetQuery): Promise<LibraryAsset[]>;
+  deleteAsset(id: string): Promise<void>;
+  storageQuota(): Promise<StorageInfo>;
+  /** URL the webview can load the asset's bytes (or thumbnail) from. */
+  assetUrl(assetId: string, variant: AssetVariant): string;
+
+  // Sync (D3, D4)
+  syncStatus(): Promise<SyncStatus>;
+  retryRejected(opId: string): Promise<void>;
+  discardRejected(opId: string): Promise<void>;
+
+  // Account (D6)
+  account(): Promise<Account>;
+  signIn(): Promise<Account>;
+  signOut(removeLocalData: boolean): Promise<void>;
+  /** Opens a web page in the system browser ("Manage account", upgrade). */
+  openExternal(url: string): Promise<void>;
+
+  /**
+   * Files dropped from the OS onto the window, when the shell handles drops natively (Tauri
+   * gives paths and a position in CSS pixels relative to the window). Memory: never fires.
+   */
+  onNativeDrop(handler: (paths: string[], at: { x: number; y: number }) => void): Unlisten;
+
+  /** Subscribes to an engine event; returns the function that unsubscribes. */
+  on<K extends keyof BackendEvents>(event: K, handler: (payload: BackendEvents[K]) => void): Unlisten;
+}
+
+/** An error a command failed with: `{kind, message}` as the Tauri commands return it. */
+export class BackendError extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackendError';
+  }
+
+  /** Wraps whatever a command threw (Tauri rejects with the serialised error object). */
+  static from(e: unknown): BackendError {
+    if (e instanceof BackendError) return e;
+    if (typeof e === 'object' && e !== null && 'message' in e) {
+      const o = e as { kind?: unknown; message?: unknown };
+      return new BackendError(typeof o.kind === 'string' ? o.kind : 'unknown', String(o.message));
+    }
+    return new BackendError('unknown', typeof e === 'string' ? e : 'Something went wrong');
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The Tauri command and event names of the UI ↔ engine contract, in one place.
+ *
+ * The desktop shell (src-tauri/commands/*) registers a `#[tauri::command]` with each of these
+ * names; arguments are passed as one camelCase object (Tauri's default). Events are emitted by
+ * the shell with `app.emit(EVENTS.x, payload)`. `TauriBackend` is the only user of these names.
+ */
+
+export const COMMANDS = {
+  // Projects (D2)
+  listProjects: 'list_projects', // { query: ProjectQuery } → Project[]
+  createProject: 'create_project', // { name: string | null } → Project
+  renameProject: 'rename_project', // { id, name } → Project
+  deleteProject: 'delete_project', // { id } → void (hard delete)
+  recentProject: 'recent_project', // {} → string | null (the project to restore at start)
+  openProject: 'open_project', // { id } → OpenCanvas (autosaves the current one first)
+  saveProjectThumbnail: 'save_project_thumbnail', // raw PNG body, header x-project-id → void
+
+  // Canvas (D1)
+  addFiles: 'add_files', // { projectId, paths: string[], at: Placement } → CanvasDelta
+  importBytes: 'import_bytes', // raw body, headers x-project-id/x-file-name/x-mime-type/x-at → CanvasDelta
+  addAssets: 'add_assets', // { projectId, assetIds: string[], at: Placement } → CanvasDelta
+  updateElements: 'update_elements', // { projectId, patches: ElementPatch[] } → CanvasDelta (one undo step)
+  deleteElements: 'delete_elements', // { projectId, ids } → CanvasDelta
+  duplicateElements: 'duplicate_elements', // { projectId, ids, offset: Placement } → CanvasDelta
+  reorderElements: 'reorder_elements', // { projectId, ids, move: ZOrderMove } → CanvasDelta
+  setPlayback: 'set_playback', // { projectId, update: PlaybackUpdate } → void (no undo step)
+  undo: 'undo', // { projectId } → CanvasDelta
+  redo: 'redo', // { projectId } → CanvasDelta
+  setViewport: 'set_viewport', // { projectId, viewport: Viewport } → void (no undo step)
+  setSelection: 'set_selection', // { projectId, ids } → void (saved state, no undo step)
+
+  // Asset library (D5)
+  listAssets: 'list_assets', // { query: AssetQuery } → LibraryAsset[]
+  deleteAsset: 'delete_asset', // { id } → void (elements using it become placeholders)
+  storageQuota: 'storage_quota', // {} → StorageInfo
+
+  // Sync status and outbox (D3, D4)
+  syncStatus: 'sync_status', // {} → SyncStatus
+  retryRejected: 'retry_rejected', // { opId } → void
+  discardRejected: 'discard_rejected', // { opId } → void
+
+  // Account (D6)
+  account: 'account', // {} → Account
+  signIn: 'sign_in', // {} → Account (opens the system browser; resolves when done)
+  signOut: 'sign_out', // { removeLocalData: boolean } → void
+  /** tauri-plugin-opener's command (the shell registers the plugin). */
+  openUrl: 'plugin:opener|open_url', // { url } → void
+} as const;
+
+export const EVENTS = {
+  /** CanvasDelta: changes the UI did not make itself (other devices, hot folder, generation). */
+  canvasChanged: 'canvas-changed',
+  /** Project[] is stale (created/renamed/deleted elsewhere, counts or thumbnails changed). */
+  projectsChanged: 'projects-changed',
+  /** The asset library or the storage quota changed. */
+  assetsChanged: 'assets-changed',
+  /** SyncStatus: autosave indicator, online flag, pending count, rejected operations. */
+  syncStatus: 'sync-status',
+  /** Account: signed in or out (also after the browser flow of sign_in finishes). */
+  accountChanged: 'account-changed',
+} as const;
+
+export type CommandName = (typeof COMMANDS)[keyof typeof COMMANDS];
+export type EventName = (typeof EVENTS)[keyof typeof EVENTS];

@@ -1,0 +1,387 @@
+/**
+ * `MemoryBackend`: the whole `Backend` contract in memory — projects with default names,
+ * canvases with undo/redo and z-order, a content-addressed asset library with quota, an outbox
+ * with online/offline and rejected operations, and an account.
+ *
+ * Tests use it to pin the contract's behaviour; `?demo` in a browser runs the real UI on it.
+ * It is deliberately faithful to the engine (same default names, same "deleted asset leaves a
+ * placeholder" rule, same history rules) so the UI cannot come to depend on a shortcut.
+ */
+import type { AssetVariant, Backend, BackendEvents } from '../backend';
+import { BackendError } from '../backend';
+import { Emitter } from '../../lib/emitter';
+import type {
+  Account,
+  Asset,
+  AssetQuery,
+  CanvasDelta,
+  Element,
+  ElementPatch,
+  FileSource,
+  LibraryAsset,
+  OpenCanvas,
+  Placement,
+  PlaybackUpdate,
+  Project,
+  ProjectQuery,
+  StorageInfo,
+  SyncStatus,
+  Unlisten,
+  Viewport,
+  ZOrderMove,
+} from '../types';
+import { MemoryCanvas, validatePatch } from './canvasState';
+import { AssetStore, type Usage } from './assetStore';
+import { type MediaProbe, browserProbe, layoutRow, placedSize } from './media';
+import { SyncSimulator } from './syncSim';
+import { nextDefaultName, projectMatches, sortProjects } from './queries';
+
+export interface MemoryBackendOptions {
+  probe?: MediaProbe;
+  /** Delay before pending edits count as synced (ms). */
+  syncDelayMs?: number;
+  now?: () => Date;
+  newId?: () => string;
+  /** Storage limits of the (free) tier. */
+  limits?: { bytes: number; images: number; videos: number };
+}
+
+interface StoredProject {
+  project: Project;
+  canvas: MemoryCanvas;
+  thumbnail: string | null;
+}
+
+const FREE_LIMITS = { bytes: 500 * 1000 * 1000, images: 100, videos: 20 };
+
+export class MemoryBackend implements Backend {
+  readonly kind = 'memory' as const;
+  readonly sync: SyncSimulator;
+  /** Bytes and counts stored on other devices of the account (demo: a realistic storage bar). */
+  remoteUsage: Usage = { bytes: 0, images: 0, videos: 0 };
+  private readonly projects = new Map<string, StoredProject>();
+  private readonly assets: AssetStore;
+  private readonly events = new Emitter<{ [K in keyof BackendEvents]: BackendEvents[K] }>();
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+  private readonly limits: Usage;
+  private accountState: Account = { signedIn: false };
+  private recent: string | null = null;
+
+  constructor(opts: MemoryBackendOptions = {}) {
+    this.now = opts.now ?? (() => new Date());
+    this.assets = new AssetStore(opts.probe ?? browserProbe, this.now);
+    this.newId = opts.newId ?? (() => crypto.randomUUID());
+    this.limits = opts.limits ?? FREE_LIMITS;
+    this.sync = new SyncSimulator({
+      delayMs: opts.syncDelayMs ?? 700,
+      now: this.now,
+      onChange: (s) => this.events.emit('syncStatus', s),
+    });
+  }
+
+  // ── Projects ─────────────────────────────────────────────────────────────────────────────────
+
+  async listProjects(q: ProjectQuery): Promise<Project[]> {
+    const list = [...this.projects.values()].map((p) => ({ ...p.project })).filter((p) => projectMatches(p, q.query));
+    return sortProjects(list, q.sort, q.order);
+  }
+
+  async createProject(name: string | null): Promise<Project> {
+    const trimmed = name?.trim();
+    const id = this.newId();
+    const at = this.now().toISOString();
+    const project: Project = {
+      id,
+      name: trimmed || nextDefaultName([...this.projects.values()].map((p) => p.project.name)),
+      createdAt: at,
+      updatedAt: at,
+      imageCount: 0,
+      videoCount: 0,
+      thumbnailAssetId: null,
+    };
+    this.projects.set(id, { project, canvas: new MemoryCanvas(id, this.newId), thumbnail: null });
+    this.sync.recordEdit();
+    this.events.emit('projectsChanged', null);
+    return { ...project };
+  }
+
+  async renameProject(id: string, name: string): Promise<Project> {
+    const p = this.stored(id);
+    const trimmed = name.trim();
+    if (!trimmed) throw new BackendError('validation', 'A project needs a name');
+    if (trimmed.length > 200) throw new BackendError('validation', 'Names can be at most 200 characters');
+    p.project = { ...p.project, name: trimmed, updatedAt: this.now().toISOString() };
+    this.sync.recordEdit();
+    this.events.emit('projectsChanged', null);
+    return { ...p.project };
+  }
+
+  async deleteProject(id: string): Promise<void> {
+    this.stored(id);
+    this.projects.delete(id);
+    if (this.recent === id) this.recent = null;
+    this.sync.recordEdit();
+    this.events.emit('projectsChanged', null);
+    this.events.emit('assetsChanged', null);
+  }
+
+  async recentProject(): Promise<string | null> {
+    return this.recent && this.projects.has(this.recent) ? this.recent : null;
+  }
+
+  async openProject(id: string): Promise<OpenCanvas> {
+    const p = this.stored(id);
+    this.recent = id;
+    const c = p.canvas;
+    return {
+      project: { ...p.project },
+      elements: c.ordered().map((e) => ({ ...e })),
+      viewport: { ...c.viewport },
+      selection: [...c.selection],
+      canUndo: c.canUndo,
+      canRedo: c.canRedo,
+    };
+  }
+
+  async saveProjectThumbnail(projectId: string, png: Uint8Array): Promise<void> {
+    const p = this.stored(projectId);
+    if (p.thumbnail?.startsWith('blob:')) URL.revokeObjectURL(p.thumbnail);
+    p.thumbnail = URL.createObjectURL(new Blob([png as BlobPart], { type: 'image/png' }));
+    this.events.emit('projectsChanged', null);
+  }
+
+  projectThumbnailUrl(project: Project): string | null {
+    return this.projects.get(project.id)?.thumbnail ?? null;
+  }
+
+  // ── Canvas ───────────────────────────────────────────────────────────────────────────────────
+
+  async addFiles(projectId: string, files: FileSource[], at: Placement): Promise<CanvasDelta> {
+    const ids: string[] = [];
+    for (const f of files) {
+      if (f.kind === 'path') throw new BackendError('unsupported', 'Paths need the desktop app');
+      ids.push(await this.importBytes(f.bytes, f.mimeType));
+    }
+    return this.addAssets(projectId, ids, at);
+  }
+
+  async addAssets(projectId: string, assetIds: string[], at: Placement): Promise<CanvasDelta> {
+    const p = this.stored(projectId);
+    const assets = assetIds.map((id) => this.assets.get(id));
+    const sizes = assets.map((a) => (a ? placedSize(a.width, a.height) : placedSize(512, 512)));
+    const spots = layoutRow(sizes, at);
+    const delta = p.canvas.create(
+      assets.map((a, i) => ({
+        kind: a?.type === 'video' ? 'video' : 'image',
+        assetId: assetIds[i] ?? null,
+        x: spots[i]!.x,
+        y: spots[i]!.y,
+        width: sizes[i]!.width,
+        height: sizes[i]!.height,
+        rotation: 0,
+        locked: false,
+        playback: a?.type === 'video' ? { playing: false, currentTime: 0, muted: true } : null,
+        generationId: null,
+      })),
+    );
+    return this.committed(p, delta);
+  }
+
+  async updateElements(projectId: string, patches: ElementPatch[]): Promise<CanvasDelta> {
+    for (const patch of patches) validatePatch(patch);
+    const p = this.stored(projectId);
+    return this.committed(p, p.canvas.update(patches));
+  }
+
+  async deleteElements(projectId: string, ids: string[]): Promise<CanvasDelta> {
+    const p = this.stored(projectId);
+    return this.committed(p, p.canvas.remove(ids));
+  }
+
+  async duplicateElements(projectId: string, ids: string[], offset: Placement): Promise<CanvasDelta> {
+    const p = this.stored(projectId);
+    return this.committed(p, p.canvas.duplicate(ids, offset));
+  }
+
+  async reorderElements(projectId: string, ids: string[], move: ZOrderMove): Promise<CanvasDelta> {
+    const p = this.stored(projectId);
+    return this.committed(p, p.canvas.reorder(ids, move));
+  }
+
+  async setPlayback(projectId: string, update: PlaybackUpdate): Promise<void> {
+    const p = this.stored(projectId);
+    const d = p.canvas.applyQuiet([{ type: 'set', id: update.elementId, props: { playback: { ...update.playback } } }]);
+    this.sync.recordEdit(d.upserted.length);
+  }
+
+  async undo(projectId: string): Promise<CanvasDelta> {
+    const p = this.stored(projectId);
+    return this.committed(p, p.canvas.undo());
+  }
+
+  async redo(projectId: string): Promise<CanvasDelta> {
+    const p = this.stored(projectId);
+    return this.committed(p, p.canvas.redo());
+  }
+
+  async setViewport(projectId: string, viewport: Viewport): Promise<void> {
+    if (![viewport.x, viewport.y, viewport.scale].every(Number.isFinite) || viewport.scale <= 0) {
+      throw new BackendError('validation', 'Invalid viewport');
+    }
+    this.stored(projectId).canvas.viewport = { ...viewport };
+  }
+
+  async setSelection(projectId: string, ids: string[]): Promise<void> {
+    const c = this.stored(projectId).canvas;
+    c.selection = ids.filter((id) => c.elements.has(id));
+  }
+
+  // ── Assets ───────────────────────────────────────────────────────────────────────────────────
+
+  async listAssets(q: AssetQuery): Promise<LibraryAsset[]> {
+    return this.assets.list(q, this.usageCounts(), this.accountState.signedIn);
+  }
+
+  async deleteAsset(id: string): Promise<void> {
+    this.assets.delete(id);
+    // Canvas elements keep their assetId and render the "missing asset" placeholder (D5).
+    this.sync.recordEdit();
+    this.events.emit('assetsChanged', null);
+  }
+
+  async storageQuota(): Promise<StorageInfo> {
+    return {
+      storage: this.assets.quota(this.remoteUsage, this.limits),
+      tier: this.accountState.signedIn ? this.accountState.tier : 'free',
+      upgradeUrl: 'https://iskra.app/pricing',
+    };
+  }
+
+  assetUrl(assetId: string, variant: AssetVariant): string {
+    return this.assets.url(assetId, variant);
+  }
+
+  /** Stores bytes as an asset (deduplicated by content hash); returns the asset id. */
+  async importBytes(bytes: Uint8Array, mimeType: string, source: Asset['source'] = 'upload'): Promise<string> {
+    const { id, created } = await this.assets.import(bytes, mimeType, source);
+    if (created) {
+      this.sync.recordEdit();
+      this.events.emit('assetsChanged', null);
+    }
+    return id;
+  }
+
+  // ── Sync and account ─────────────────────────────────────────────────────────────────────────
+
+  async syncStatus(): Promise<SyncStatus> {
+    return this.sync.status();
+  }
+
+  async retryRejected(opId: string): Promise<void> {
+    this.sync.retry(opId);
+  }
+
+  async discardRejected(opId: string): Promise<void> {
+    this.sync.discard(opId);
+  }
+
+  async account(): Promise<Account> {
+    return { ...this.accountState };
+  }
+
+  async signIn(): Promise<Account> {
+    this.accountState = { signedIn: true, email: 'mira@studio.example', tier: 'free', manageUrl: 'https://accounts.iskra.app/user' };
+    this.sync.setSignedIn(true);
+    this.events.emit('accountChanged', { ...this.accountState });
+    return { ...this.accountState };
+  }
+
+  async signOut(removeLocalData: boolean): Promise<void> {
+    this.accountState = { signedIn: false };
+    this.sync.setSignedIn(false);
+    if (removeLocalData) {
+      this.projects.clear();
+      this.assets.clear();
+      this.events.emit('projectsChanged', null);
+      this.events.emit('assetsChanged', null);
+    }
+    this.events.emit('accountChanged', { signedIn: false });
+  }
+
+  async openExternal(url: string): Promise<void> {
+    if (typeof window !== 'undefined') window.open(url, '_blank', 'noopener');
+  }
+
+  onNativeDrop(): Unlisten {
+    return () => undefined;
+  }
+
+  on<K extends keyof BackendEvents>(event: K, handler: (payload: BackendEvents[K]) => void): Unlisten {
+    return this.events.on(event, handler);
+  }
+
+  /** Simulates the network going away or coming back. */
+  setOnline(online: boolean): void {
+    this.sync.setOnline(online);
+  }
+
+  dispose(): void {
+    this.sync.dispose();
+    this.events.clear();
+  }
+
+  /**
+   * Puts elements on a canvas as if it had been opened that way (demo and tests): no undo
+   * step, no selection. Returns the new element ids in order.
+   */
+  seedElements(projectId: string, elements: Omit<Element, 'id' | 'z'>[], viewport?: Viewport): string[] {
+    const p = this.stored(projectId);
+    const delta = p.canvas.create(elements);
+    p.canvas.resetHistory();
+    p.canvas.selection = [];
+    if (viewport) p.canvas.viewport = { ...viewport };
+    this.committed(p, { ...delta, canUndo: false, canRedo: false });
+    return delta.upserted.map((e) => e.id);
+  }
+
+  /** Sets a project's "last modified" (demo: a realistic projects list). */
+  touchProject(projectId: string, updatedAt: string): void {
+    const p = this.stored(projectId);
+    p.project = { ...p.project, updatedAt };
+  }
+
+  // ── Internals ────────────────────────────────────────────────────────────────────────────────
+
+  private stored(id: string): StoredProject {
+    const p = this.projects.get(id);
+    if (!p) throw new BackendError('not_found', 'This project no longer exists');
+    return p;
+  }
+
+  /** Bookkeeping after an edit: counts, updatedAt, outbox, project list refresh. */
+  private committed(p: StoredProject, delta: CanvasDelta): CanvasDelta {
+    const changes = delta.upserted.length + delta.deleted.length;
+    if (changes === 0) return delta;
+    const els = [...p.canvas.elements.values()];
+    p.project = {
+      ...p.project,
+      updatedAt: this.now().toISOString(),
+      imageCount: els.filter((e) => e.kind === 'image').length,
+      videoCount: els.filter((e) => e.kind === 'video').length,
+    };
+    this.sync.recordEdit(changes);
+    this.events.emit('projectsChanged', null);
+    return delta;
+  }
+
+  private usageCounts(): Map<string, number> {
+    const usage = new Map<string, number>();
+    for (const p of this.projects.values()) {
+      for (const e of p.canvas.elements.values()) {
+        if (e.assetId) usage.set(e.assetId, (usage.get(e.assetId) ?? 0) + 1);
+      }
+    }
+    return usage;
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * `CanvasEngine`: the PixiJS canvas as one object the app can hold — it owns the WebGL
+ * renderer, the camera, the scene, the overlay and the input controller, and renders on demand
+ * (nothing is drawn while nothing changes; frames run continuously only while a video plays or
+ * the camera animates).
+ *
+ * The app store talks to it through a few methods (load, fit, zoom, tool) and hears back
+ * through `EngineCallbacks` (commits, selection, camera, drops, video playback).
+ */
+import { Application, Container, Rectangle } from 'pixi.js';
+import type { Backend } from '../backend/backend';
+import type { Playback, Viewport } from '../backend/types';
+import type { CanvasDoc } from './doc';
+import { type Camera, DEFAULT_CAMERA, camerasEqual, clampScale, fitBounds, screenToWorld, stepZoom, zoomAtCenter } from './math/camera';
+import type { Box, Point, Size } from './math/geometry';
+import { Controller, type Tool } from './input/controller';
+import { bindInput } from './input/dom';
+import { DotGrid } from './render/grid';
+import { Overlay } from './render/overlay';
+import { Scene } from './render/scene';
+import { TextureCache } from './render/textures';
+import { type CanvasTheme, readCanvasTheme } from './render/theme';
+import type { VideoState } from './render/video';
+import { CameraTween } from './camera-tween';
+
+export interface VideoOverlay extends VideoState {
+  /** Screen rect of the element (CSS pixels, relative to the canvas host). */
+  rect: { x: number; y: number; width: number; height: number };
+  rotation: number;
+}
+
+export interface EngineCallbacks {
+  cameraChanged(cam: Camera): void;
+  commit(boxes: Map<string, Box>): void;
+  selectionChanged(ids: string[]): void;
+  dropFiles(files: File[], at: Point): void;
+  dropAssets(ids: string[], at: Point): void;
+  playbackChanged(id: string, playback: Playback): void;
+  videosChanged(videos: VideoOverlay[]): void;
+}
+
+export class CanvasEngine {
+  readonly controller: Controller;
+  tool: Tool = 'select';
+  private camera: Camera = { ...DEFAULT_CAMERA };
+  private size: Size = { width: 1, height: 1 };
+  private theme: CanvasTheme;
+  private readonly scene: Scene;
+  private readonly overlay: Overlay;
+  private readonly grid: DotGrid;
+  private readonly textures: TextureCache;
+  private readonly tween = new CameraTween();
+  private available: Set<string> | null = null;
+  private frame = 0;
+  private readonly cleanup: (() => void)[] = [];
+
+  private constructor(
+    private readonly app: Application,
+    private readonly host: HTMLElement,
+    readonly doc: CanvasDoc,
+    backend: Backend,
+    private readonly cb: EngineCallbacks,
+  ) {
+    this.theme = readCanvasTheme();
+    this.textures = new TextureCache((id, v) => backend.assetUrl(id, v), () => this.invalidate());
+    this.scene = new Scene({
+      doc,
+      textures: this.textures,
+      theme: this.theme,
+      isAvailable: (id) => this.available === null || this.available.has(id),
+      assetUrl: (id) => backend.assetUrl(id, 'full'),
+      onVideoChange: () => this.invalidate(),
+      onPlayerClosed: (id, playback) => this.cb.playbackChanged(id, playback),
+    });
+    this.overlay = new Overlay(this.theme);
+    this.grid = new DotGrid(this.theme);
+    const screen = new Container();
+    screen.addChild(this.grid.sprite);
+    app.stage.addChild(screen, this.scene.world, this.overlay.layer);
+    this.controller = new Controller({
+      doc,
+      camera: () => this.camera,
+      setCamera: (c) => this.setCamera(c),
+      view: () => this.size,
+      tool: () => this.tool,
+      setCursor: (c) => (this.host.style.cursor = c),
+      invalidate: () => this.invalidate(),
+      commit: (boxes) => this.cb.commit(boxes),
+      selectionChanged: () => this.cb.selectionChanged([...doc.selection]),
+    });
+    this.cleanup.push(
+      bindInput(app.canvas, host, this.controller, {
+        files: (files, at) => this.cb.dropFiles(files, screenToWorld(this.camera, at)),
+        assets: (ids, at) => this.cb.dropAssets(ids, screenToWorld(this.camera, at)),
+      }),
+      doc.events.on('elements', (e) => {
+        if (e.all || e.changed.length > 0 || e.deleted.length > 0) this.scene.markOrderDirty();
+        this.invalidate();
+      }),
+      doc.events.on('selection', () => this.invalidate()),
+      doc.events.on('preview', () => this.invalidate()),
+    );
+    const ro = new ResizeObserver(() => this.resize());
+    ro.observe(host);
+    this.cleanup.push(() => ro.disconnect());
+    this.resize();
+  }
+
+  static async create(host: HTMLElement, doc: CanvasDoc, backend: Backend, cb: EngineCallbacks): Promise<CanvasEngine> {
+    const app = new Application();
+    await app.init({
+      background: readCanvasTheme().background,
+      antialias: true,
+      autoDensity: true,
+      resolution: Math.min(window.devicePixelRatio || 1, 2),
+      autoStart: false,
+      preference: 'webgl',
+      width: Math.max(1, host.clientWidth),
+      height: Math.max(1, host.clientHeight),
+    });
+    app.canvas.setAttribute('aria-hidden', 'true');
+    app.canvas.style.display = 'block';
+    host.prepend(app.canvas);
+    return new CanvasEngine(app, host, doc, backend, cb);
+  }
+
+  get cameraState(): Camera {
+    return this.camera;
+  }
+
+  get viewSize(): Size {
+    return this.size;
+  }
+
+  /** Drops every GPU node and video player (before another project loads). */
+  clearScene(): void {
+    this.scene.clear();
+  }
+
+  /** Shows a freshly loaded doc through its saved viewport. */
+  showProject(viewport: Viewport): void {
+    this.tween.stop();
+    this.scene.clear();
+    this.camera = { x: viewport.x, y: viewport.y, scale: clampScale(viewport.scale) };
+    this.cb.cameraChanged(this.camera);
+    this.invalidate();
+  }
+
+  setCamera(cam: Camera, animate = false): void {
+    if (animate) {
+      this.tween.start(this.camera, cam);
+      this.invalidate();
+      return;
+    }
+    this.tween.stop();
+    if (camerasEqual(cam, this.camera)) return;
+    this.camera = cam;
+    this.cb.cameraChanged(cam);
+    this.invalidate();
+  }
+
+  setTool(tool: Tool): void {
+    this.tool = tool;
+    this.host.style.cursor = tool === 'hand' ? 'grab' : 'default';
+  }
+
+  fitContent(): void {
+    const b = this.doc.contentBounds();
+    if (b) this.setCamera(fitBounds(b, this.size, 72, 1), true);
+    else this.setCamera({ x: -this.size.width / 2, y: -this.size.height / 2, scale: 1 }, true);
+  }
+
+  zoomToSelection(): void {
+    const b = this.doc.boundsOf(this.doc.selection);
+    if (b) this.setCamera(fitBounds(b, this.size, 96, 8), true);
+  }
+
+  zoomStep(direction: 1 | -1): void {
+    this.setCamera(zoomAtCenter(this.camera, this.size, stepZoom(this.camera.scale, direction)), true);
+  }
+
+  zoomTo(scale: number): void {
+    this.setCamera(zoomAtCenter(this.camera, this.size, scale), true);
+  }
+
+  /** World point under a point given in window (client) coordinates. */
+  worldAtClient(x: number, y: number): Point {
+    const r = this.host.getBoundingClientRect();
+    return screenToWorld(this.camera, { x: x - r.left, y: y - r.top });
+  }
+
+  /** World point at the centre of the view (where pasted media lands). */
+  viewCenter(): Point {
+    return screenToWorld(this.camera, { x: this.size.width / 2, y: this.size.height / 2 });
+  }
+
+  /** Which assets exist; elements of other ids render as "missing asset". */
+  setAvailableAssets(ids: Set<string>, removed: string[] = []): void {
+    this.available = ids;
+    for (const id of removed) this.textures.invalidate(id);
+    this.invalidate();
+  }
+
+  applyTheme(): void {
+    this.theme = readCanvasTheme();
+    this.app.renderer.background.color = this.theme.background;
+    this.grid.setTheme(this.theme);
+    this.overlay.setTheme(this.theme);
+    this.scene.setTheme(this.theme);
+    this.invalidate();
+  }
+
+  video(id: string) {
+    return this.scene.player(id);
+  }
+
+  /** A PNG of the current view without selection chrome, `width` px wide (project tiles). */
+  async thumbnail(width = 480, height = 300): Promise<Uint8Array | null> {
+    if (this.doc.size === 0) return null;
+    this.overlay.layer.visible = false;
+    this.renderNow();
+    const src = this.app.renderer.extract.canvas({ target: this.app.stage, frame: new Rectangle(0, 0, this.size.width, this.size.height) }) as HTMLCanvasElement;
+    this.overlay.layer.visible = true;
+    this.invalidate();
+    const out = document.createElement('canvas');
+    out.width = width;
+    out.height = height;
+    const ctx = out.getContext('2d');
+    if (!ctx) return null;
+    const s = Math.max(width / src.width, height / src.height);
+    ctx.drawImage(src, (width - src.width * s) / 2, (height - src.height * s) / 2, src.width * s, src.height * s);
+    const blob = await new Promise<Blob | null>((r) => out.toBlob(r, 'image/png'));
+    return blob ? new Uint8Array(await blob.arrayBuffer()) : null;
+  }
+
+  invalidate(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.renderNow();
+      if (this.tween.active || this.scene.anyPlaying()) this.invalidate();
+    });
+  }
+
+  destroy(): void {
+    cancelAnimationFrame(this.frame);
+    for (const c of this.cleanup) c();
+    this.scene.destroy();
+    this.grid.destroy();
+    this.textures.destroyAll();
+    this.app.destroy({ removeView: true }, { children: true });
+  }
+
+  private renderNow(): void {
+    const next = this.tween.step();
+    if (next) {
+      this.camera = next;
+      this.cb.cameraChanged(next);
+    }
+    const dpr = this.app.renderer.resolution;
+    this.scene.cull(this.camera, this.size, dpr);
+    this.grid.update(this.camera, this.size.width, this.size.height);
+    const c = this.controller;
+    const sel = [...this.doc.selection];
+    const boxes = sel.map((id) => this.doc.box(id)).filter((b): b is Box => b !== null);
+    const editable = c.editable();
+    const frame = this.doc.frameOf(sel);
+    const single = sel.length === 1 ? this.doc.get(sel[0]!) : undefined;
+    this.overlay.draw({
+      camera: this.camera,
+      selected: boxes,
+      frame,
+      handles: !c.busy && !c.panning && editable.length > 0 && editable.length === sel.length,
+      hover: c.hover && !this.doc.selection.has(c.hover) && !c.busy ? this.doc.box(c.hover) : null,
+      marquee: c.marquee,
+      sizeLabel: frame && sel.length > 0 ? sizeLabel(single ? this.doc.box(single.id) : frame) : null,
+    });
+    this.app.render();
+    this.cb.videosChanged(this.videoOverlays());
+  }
+
+  private videoOverlays(): VideoOverlay[] {
+    const out: VideoOverlay[] = [];
+    for (const v of this.scene.videoStates()) {
+      const b = this.doc.box(v.id);
+      if (!b) continue;
+      const s = this.camera.scale;
+      out.push({ ...v, rect: { x: (b.x - this.camera.x) * s, y: (b.y - this.camera.y) * s, width: b.width * s, height: b.height * s }, rotation: b.rotation });
+    }
+    return out;
+  }
+
+  private resize(): void {
+    const w = Math.max(1, this.host.clientWidth);
+    const h = Math.max(1, this.host.clientHeight);
+    if (w === this.size.width && h === this.size.height) return;
+    this.size = { width: w, height: h };
+    this.app.renderer.resize(w, h);
+    this.invalidate();
+  }
+}
+
+function sizeLabel(b: Box | null): string | null {
+  if (!b) return null;
+  return `${Math.round(b.width)} × ${Math.round(b.height)}`;
+}

@@ -1,0 +1,247 @@
+/**
+ * The application state the panels render: which view is showing, the open project, the
+ * project list, the asset library, storage, sync status and account — kept in step with the
+ * engine through `Backend` calls and its events. Canvas specifics live in `CanvasState`.
+ *
+ * Start-up follows D2: restore the most recently opened project, or create the first one.
+ */
+import type { Backend } from '../backend/backend';
+import type { Account, AssetQuery, LibraryAsset, Project, ProjectQuery, StorageInfo, SyncStatus } from '../backend/types';
+import { CanvasState } from './canvas.svelte';
+import { toasts } from './toasts.svelte';
+
+export type View = 'canvas' | 'projects';
+export type LoadState = 'idle' | 'loading' | 'ready' | 'error';
+
+export class AppState {
+  readonly canvas: CanvasState;
+  view = $state<View>('canvas');
+  ready = $state(false);
+  project = $state<Project | null>(null);
+
+  projects = $state<Project[]>([]);
+  projectsState = $state<LoadState>('idle');
+  projectQuery = $state<ProjectQuery>({ query: '', sort: 'updated', order: 'desc' });
+
+  libraryOpen = $state(false);
+  assets = $state<LibraryAsset[]>([]);
+  assetsState = $state<LoadState>('idle');
+  assetQuery = $state<AssetQuery>({ sort: 'created', order: 'desc', type: null });
+  storage = $state<StorageInfo | null>(null);
+
+  sync = $state<SyncStatus>({ autosave: { state: 'saved', at: new Date().toISOString() }, online: true, pending: 0, rejected: [] });
+  account = $state<Account>({ signedIn: false });
+
+  private projectsSeq = 0;
+  private assetsSeq = 0;
+
+  constructor(readonly backend: Backend) {
+    this.canvas = new CanvasState(backend);
+    backend.on('syncStatus', (s) => (this.sync = s));
+    backend.on('accountChanged', (a) => {
+      this.account = a;
+      void this.refreshStorage();
+    });
+    backend.on('projectsChanged', () => {
+      if (this.view === 'projects') void this.refreshProjects();
+      void this.refreshCurrentProject();
+    });
+    backend.on('assetsChanged', () => void this.refreshAssets());
+    backend.on('canvasChanged', (d) => this.canvas.applyRemote(d));
+  }
+
+  async start(): Promise<void> {
+    try {
+      const [account, sync] = await Promise.all([this.backend.account(), this.backend.syncStatus()]);
+      this.account = account;
+      this.sync = sync;
+      const recent = await this.backend.recentProject();
+      const id = recent ?? (await this.firstProject());
+      await this.openProject(id);
+      void this.refreshAssets();
+    } catch (e) {
+      toasts.error(e);
+    } finally {
+      this.ready = true;
+    }
+  }
+
+  // ── Projects ────────────────────────────────────────────────────────────────────────────────
+
+  async openProject(id: string): Promise<void> {
+    if (this.project?.id !== id) await this.canvas.flush();
+    const open = await this.backend.openProject(id);
+    this.project = open.project;
+    this.canvas.load(open);
+    this.view = 'canvas';
+  }
+
+  async createProject(): Promise<void> {
+    try {
+      const p = await this.backend.createProject(null);
+      await this.openProject(p.id);
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async renameProject(id: string, name: string): Promise<boolean> {
+    try {
+      const p = await this.backend.renameProject(id, name);
+      if (this.project?.id === id) this.project = p;
+      this.projects = this.projects.map((x) => (x.id === id ? p : x));
+      return true;
+    } catch (e) {
+      toasts.error(e);
+      return false;
+    }
+  }
+
+  async deleteProject(id: string): Promise<void> {
+    try {
+      await this.backend.deleteProject(id);
+      this.projects = this.projects.filter((p) => p.id !== id);
+      if (this.project?.id === id) {
+        const next = this.projects[0]?.id ?? (await this.backend.createProject(null)).id;
+        const keepView = this.view;
+        await this.openProject(next);
+        this.view = keepView;
+      }
+      void this.refreshProjects();
+      void this.refreshAssets();
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  showProjects(): void {
+    void this.canvas.flush().then(() => this.refreshProjects());
+    this.view = 'projects';
+  }
+
+  setProjectQuery(q: Partial<ProjectQuery>): void {
+    this.projectQuery = { ...this.projectQuery, ...q };
+    void this.refreshProjects();
+  }
+
+  async refreshProjects(): Promise<void> {
+    const seq = ++this.projectsSeq;
+    if (this.projects.length === 0) this.projectsState = 'loading';
+    try {
+      const list = await this.backend.listProjects($state.snapshot(this.projectQuery));
+      if (seq !== this.projectsSeq) return;
+      this.projects = list;
+      this.projectsState = 'ready';
+    } catch (e) {
+      if (seq === this.projectsSeq) this.projectsState = 'error';
+      toasts.error(e);
+    }
+  }
+
+  thumbnailUrl(p: Project): string | null {
+    return this.backend.projectThumbnailUrl(p);
+  }
+
+  // ── Asset library ───────────────────────────────────────────────────────────────────────────
+
+  toggleLibrary(open = !this.libraryOpen): void {
+    this.libraryOpen = open;
+    if (open) void this.refreshAssets();
+  }
+
+  setAssetQuery(q: Partial<AssetQuery>): void {
+    this.assetQuery = { ...this.assetQuery, ...q };
+    void this.refreshAssets();
+  }
+
+  async refreshAssets(): Promise<void> {
+    const seq = ++this.assetsSeq;
+    if (this.assets.length === 0) this.assetsState = 'loading';
+    try {
+      const [list, all] = await Promise.all([
+        this.backend.listAssets($state.snapshot(this.assetQuery)),
+        this.backend.listAssets({ sort: 'created', order: 'desc', type: null }),
+      ]);
+      if (seq !== this.assetsSeq) return;
+      this.assets = list;
+      this.assetsState = 'ready';
+      this.canvas.engine?.setAvailableAssets(new Set(all.map((a) => a.id)));
+      await this.refreshStorage();
+    } catch (e) {
+      if (seq === this.assetsSeq) this.assetsState = 'error';
+      toasts.error(e);
+    }
+  }
+
+  async deleteAsset(id: string): Promise<void> {
+    try {
+      await this.backend.deleteAsset(id);
+      this.assets = this.assets.filter((a) => a.id !== id);
+      this.canvas.engine?.setAvailableAssets(new Set(this.assets.map((a) => a.id)), [id]);
+      toasts.show('Asset deleted', 'success');
+      void this.refreshAssets();
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  assetUrl(id: string, variant: 'thumb' | 'full'): string {
+    return this.backend.assetUrl(id, variant);
+  }
+
+  async refreshStorage(): Promise<void> {
+    try {
+      this.storage = await this.backend.storageQuota();
+    } catch {
+      this.storage = null;
+    }
+  }
+
+  // ── Sync and account ────────────────────────────────────────────────────────────────────────
+
+  async retryRejected(opId: string): Promise<void> {
+    await this.backend.retryRejected(opId).catch((e: unknown) => toasts.error(e));
+  }
+
+  async discardRejected(opId: string): Promise<void> {
+    await this.backend.discardRejected(opId).catch((e: unknown) => toasts.error(e));
+  }
+
+  async signIn(): Promise<void> {
+    try {
+      this.account = await this.backend.signIn();
+      void this.refreshStorage();
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async signOut(removeLocalData: boolean): Promise<void> {
+    try {
+      await this.backend.signOut(removeLocalData);
+      this.account = { signedIn: false };
+      if (removeLocalData) {
+        this.project = null;
+        await this.openProject(await this.firstProject());
+      }
+      void this.refreshAssets();
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  // ── Internals ───────────────────────────────────────────────────────────────────────────────
+
+  private async firstProject(): Promise<string> {
+    const list = await this.backend.listProjects({ query: '', sort: 'updated', order: 'desc' });
+    return list[0]?.id ?? (await this.backend.createProject(null)).id;
+  }
+
+  private async refreshCurrentProject(): Promise<void> {
+    const id = this.project?.id;
+    if (!id) return;
+    const list = await this.backend.listProjects({ query: '', sort: 'updated', order: 'desc' }).catch(() => null);
+    const p = list?.find((x) => x.id === id);
+    if (p && this.project?.id === id) this.project = p;
+  }
+}
