@@ -137,7 +137,8 @@ await page.evaluate(async () => {
   host.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true, clientX: 700, clientY: 400 }));
   host.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true, clientX: 700, clientY: 400 }));
 });
-await sleep(800);
+// Import runs decode and thumbnailing: wait for it rather than for a fixed time.
+await page.waitForFunction(() => window.__iskra.canvas.elementCount === 15, { timeout: 15_000 }).catch(() => undefined);
 s = await state();
 check('dropping a file places it', s.count === 15 && s.selected === 1, `${s.count} elements`);
 

@@ -141,3 +141,94 @@ pub fn import(engine: &Engine, src: &Path, progress: Progress<'_>) -> Result<Pro
     }
     engine.import_manifest(&manifest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::tests::engine;
+    use crate::media::tests::PNG_1X1;
+    use crate::store::outbox::OpPayload;
+    use iskra_protocol::Viewport;
+
+    #[test]
+    fn export_import_round_trip_keeps_ids_clocks_and_assets() {
+        let (a, dir) = engine();
+        let p = a.create_project(Some("Trip")).unwrap().id;
+        let file = dir.path().join("in.png");
+        std::fs::write(&file, PNG_1X1).unwrap();
+        let el = a.add_media(p, &file, 1.0, 2.0).unwrap();
+        a.move_element(p, el.id, 30.0, 40.0).unwrap();
+        let vp = Viewport {
+            x: 5.0,
+            y: 6.0,
+            scale: 2.0,
+        };
+        a.set_viewport(p, &vp).unwrap();
+        let bundle = dir.path().join("trip.iskra");
+        let mut calls = Vec::new();
+        export(&a, p, &bundle, &mut |d, t| calls.push((d, t))).unwrap();
+        assert_eq!(calls.last(), Some(&(70, 70)));
+
+        let (b, _dir_b) = engine();
+        let got = import(&b, &bundle, &mut |_, _| {}).unwrap();
+        assert_eq!((got.id, got.name.as_str()), (p, "Trip"));
+        let (ca, cb) = (a.open_project(p).unwrap(), b.open_project(p).unwrap());
+        assert_eq!(ca.canvas, cb.canvas);
+        assert_eq!(
+            b.bundle_manifest(p).unwrap().elements,
+            a.bundle_manifest(p).unwrap().elements
+        );
+        assert_eq!(b.assets().unwrap().len(), 1);
+        let kinds: Vec<_> = b
+            .outbox()
+            .unwrap()
+            .iter()
+            .map(|o| o.payload.kind())
+            .collect();
+        assert_eq!(kinds[..2], ["asset.upload", "project.create"]);
+        assert!(kinds[2..].iter().all(|k| *k == "canvas.change"));
+        // A later local edit on B wins over the imported clocks.
+        let r = b.move_element(p, el.id, 0.0, 0.0).unwrap();
+        let imported_x = &b.bundle_manifest(p).unwrap().elements[0].state.clocks["x"];
+        assert_eq!(&r.changes[0].clock, imported_x);
+        assert!(r.changes[0].clock > a.bundle_manifest(p).unwrap().elements[0].state.clocks["x"]);
+
+        let again = import(&b, &bundle, &mut |_, _| {}).unwrap();
+        assert_ne!(again.id, p, "taken id: a new one");
+    }
+
+    #[test]
+    fn bad_bundles_are_refused() {
+        let (e, dir) = engine();
+        let not_zip = dir.path().join("x.iskra");
+        std::fs::write(&not_zip, b"hello").unwrap();
+        assert_eq!(
+            import(&e, &not_zip, &mut |_, _| {}).unwrap_err().kind(),
+            "invalid"
+        );
+        assert!(e.list_projects().unwrap().is_empty());
+    }
+
+    #[test]
+    fn import_local_projects_queues_create_and_full_state() {
+        let (e, _dir) = engine();
+        let p = e.create_project(None).unwrap().id;
+        let el = e
+            .add_element(p, &crate::NewElement::image(None, 0.0, 0.0, 10.0, 10.0))
+            .unwrap()
+            .0;
+        e.move_element(p, el.id, 3.0, 4.0).unwrap();
+        let before = e.outbox().unwrap().len();
+        assert_eq!(e.local_only_project_count().unwrap(), 1);
+        assert_eq!(e.import_local_projects().unwrap(), 1);
+        let ops = e.outbox().unwrap();
+        let added = &ops[before..];
+        // The create is still queued, so only the state (2 clocks) is added.
+        assert_eq!(added.len(), 2);
+        assert!(added
+            .iter()
+            .all(|o| matches!(&o.payload, OpPayload::Change { change } if change.element_id == el.id.to_string())));
+        e.mark_project_remote(p).unwrap();
+        assert_eq!(e.import_local_projects().unwrap(), 0);
+    }
+}

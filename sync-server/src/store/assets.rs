@@ -138,7 +138,7 @@ impl Store {
             return Ok(InsertOutcome::Existing(existing));
         }
         let (images, videos) = if row.kind() == AssetType::Video { (0, 1) } else { (1, 0) };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let reserved = sqlx::query(
             "UPDATE users SET used_bytes = used_bytes + $1, image_count = image_count + $2, \
              video_count = video_count + $3 WHERE id = $4 AND used_bytes + $1 <= $5 \
@@ -187,7 +187,7 @@ impl Store {
 
     /// Deletes an asset and frees its room; `None` when the user has no such asset.
     pub async fn delete_asset(&self, user: &str, sha: &str) -> Result<Option<AssetRow>, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let row: Option<AssetRow> = sqlx::query_as(&format!(
             "DELETE FROM assets WHERE user_id = $1 AND sha256 = $2 RETURNING {COLUMNS}"
         ))

@@ -29,17 +29,6 @@ pub struct SyncOutcome {
     pub advanced: bool,
 }
 
-/// `($a, $b, …), (…)` for `rows` rows of `cols` placeholders starting after `start`.
-fn placeholders(rows: usize, cols: usize, start: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (0..cols).map(|c| format!("${}", start + r * cols + c + 1)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn reject(op_id: Uuid, message: String) -> RejectedOp {
     RejectedOp { op_id, error: ErrorDetail::new(ErrorCode::ValidationFailed, message) }
 }
@@ -67,7 +56,7 @@ impl Store {
         let pushed = if valid.is_empty() {
             None
         } else {
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.writer().begin().await?;
             let Some((seq,)) = sqlx::query_as::<_, (i64,)>(
                 "UPDATE projects SET seq = seq + 1, updated_at = $1 WHERE user_id = $2 AND id = $3 RETURNING seq",
             )
@@ -79,21 +68,31 @@ impl Store {
             else {
                 return Ok(None);
             };
-            let written = apply_batch(&mut tx, user, &pid, client, seq, &valid).await?;
-            if written {
-                refresh_counts(&mut tx, user, &pid).await?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
+            let written = apply_batch(self, &mut tx, user, &pid, client, seq, &valid).await?;
+            match written {
+                Batch::Unchanged => {
+                    tx.rollback().await?;
+                    None
+                }
+                Batch::Written { counts_changed } => {
+                    if counts_changed {
+                        refresh_counts(&mut tx, user, &pid).await?;
+                    }
+                    tx.commit().await?;
+                    Some(seq)
+                }
             }
-            Some(written)
         };
-        let Some(cursor) = self.project_seq(user, &pid).await? else {
-            return Ok(None);
+        let cursor = match pushed {
+            Some(seq) => seq,
+            None => match self.project_seq(user, &pid).await? {
+                Some(seq) => seq,
+                None => return Ok(None),
+            },
         };
         let since = if since > cursor { 0 } else { since };
         let (cursor, changes) = self.changes_between(user, &pid, Some(client), since, cursor).await?;
-        Ok(Some(SyncOutcome { cursor, changes, rejected, advanced: pushed == Some(true) }))
+        Ok(Some(SyncOutcome { cursor, changes, rejected, advanced: pushed.is_some() }))
     }
 
     async fn project_seq(&self, user: &str, pid: &str) -> Result<Option<i64>, sqlx::Error> {
@@ -170,22 +169,39 @@ impl Store {
     }
 }
 
-/// Records op ids, merges and writes one batch; false when nothing changed.
+/// What applying a batch did.
+enum Batch {
+    /// Every change was a repeat or lost to a later clock.
+    Unchanged,
+    /// Something changed; `counts_changed` when an element appeared, disappeared or changed
+    /// kind, asset or z (what the project's counts and thumbnail depend on).
+    Written { counts_changed: bool },
+}
+
+/// What the project's counts and thumbnail depend on, for one element.
+fn count_key(id: &str, state: &ObjectState) -> Option<(bool, String, Option<String>, String)> {
+    let uuid = Uuid::parse_str(id).ok()?;
+    let el = state.to_element(uuid);
+    Some((state.is_visible(), format!("{:?}", el.kind), el.asset_id, el.z))
+}
+
+/// Records op ids, merges and writes one batch.
 async fn apply_batch(
+    store: &Store,
     tx: &mut Transaction<'static, Any>,
     user: &str,
     pid: &str,
     client: Uuid,
     seq: i64,
     valid: &[(&Change, Target, ChangeAction<'_>)],
-) -> Result<bool, sqlx::Error> {
+) -> Result<Batch, sqlx::Error> {
     // Record op ids; RETURNING names only the new ones, so repeats are skipped atomically.
     let mut ids: Vec<String> = valid.iter().map(|(c, ..)| c.op_id.to_string()).collect();
     ids.sort();
     ids.dedup();
     let sql = format!(
         "INSERT INTO ops (user_id, op_id) VALUES {} ON CONFLICT (user_id, op_id) DO NOTHING RETURNING op_id",
-        placeholders(ids.len(), 2, 0)
+        store.row_params(ids.len(), 2, 0)
     );
     let mut q = sqlx::query_as::<_, (String,)>(&sql);
     for id in &ids {
@@ -198,17 +214,19 @@ async fn apply_batch(
         .filter(|(c, ..)| fresh.contains(&c.op_id.to_string()) && seen.insert(c.op_id))
         .collect();
     if todo.is_empty() {
-        return Ok(false);
+        return Ok(Batch::Unchanged);
     }
 
     // Load the current state of every element the batch touches.
     let mut keys: Vec<String> = todo.iter().map(|(c, ..)| c.element_id.clone()).collect();
     keys.sort();
     keys.dedup();
-    let list: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 3)).collect();
+    let head = store.params(0, 2);
     let sql = format!(
-        "SELECT id, state FROM elements WHERE user_id = $1 AND project_id = $2 AND id IN ({})",
-        list.join(", ")
+        "SELECT id, state FROM elements WHERE user_id = {} AND project_id = {} AND id IN ({})",
+        head[0],
+        head[1],
+        store.params(2, keys.len()).join(", ")
     );
     let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(user).bind(pid);
     for k in &keys {
@@ -220,6 +238,7 @@ async fn apply_batch(
         .into_iter()
         .map(|(id, s)| (id, serde_json::from_str(&s).unwrap_or_default()))
         .collect();
+    let before: HashMap<String, _> = states.iter().map(|(id, s)| (id.clone(), count_key(id, s))).collect();
 
     // Merge; keep what won as the change-log entries.
     let mut log = Vec::new();
@@ -239,8 +258,12 @@ async fn apply_batch(
         }
     }
     if log.is_empty() {
-        return Ok(false);
+        return Ok(Batch::Unchanged);
     }
+    let counts_changed = dirty.iter().any(|id| {
+        let now = count_key(id, &states[id]);
+        before.get(id).map_or(now.as_ref().is_some_and(|k| k.0), |was| *was != now)
+    });
 
     // Write the changed elements.
     let dirty: Vec<&String> = keys.iter().filter(|k| dirty.contains(*k)).collect();
@@ -248,7 +271,7 @@ async fn apply_batch(
         "INSERT INTO elements (user_id, project_id, id, state, visible, kind, asset_id, z) VALUES {} \
          ON CONFLICT (user_id, project_id, id) DO UPDATE SET state = excluded.state, \
          visible = excluded.visible, kind = excluded.kind, asset_id = excluded.asset_id, z = excluded.z",
-        placeholders(dirty.len(), 8, 0)
+        store.row_params(dirty.len(), 8, 0)
     );
     let mut q = sqlx::query(&sql);
     for id in dirty {
@@ -276,7 +299,7 @@ async fn apply_batch(
     // Append the change log of this batch.
     let sql = format!(
         "INSERT INTO changes (user_id, project_id, seq, idx, client_id, change) VALUES {}",
-        placeholders(log.len(), 6, 0)
+        store.row_params(log.len(), 6, 0)
     );
     let mut q = sqlx::query(&sql);
     for (idx, entry) in log.iter().enumerate() {
@@ -289,7 +312,7 @@ async fn apply_batch(
             .bind(serde_json::to_string(entry).unwrap_or_default());
     }
     q.execute(&mut **tx).await?;
-    Ok(true)
+    Ok(Batch::Written { counts_changed })
 }
 
 /// Recomputes the project's image/video counts and thumbnail from its visible elements.

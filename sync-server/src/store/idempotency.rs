@@ -33,7 +33,7 @@ impl Store {
         .bind(key)
         .bind(fingerprint)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -61,7 +61,7 @@ impl Store {
             .bind(body)
             .bind(user)
             .bind(key)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map(|_| ())
     }
@@ -71,7 +71,7 @@ impl Store {
         sqlx::query("DELETE FROM idempotency WHERE user_id = $1 AND key = $2 AND status IS NULL")
             .bind(user)
             .bind(key)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map(|_| ())
     }

@@ -30,6 +30,9 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Pool for writes: on SQLite a single connection, so writers queue in-process instead of
+    /// racing for the database lock in SQLite's busy handler; on PostgreSQL the same pool.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -50,6 +53,8 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
 
 /// Most pooled connections per server process.
 const MAX_CONNECTIONS: u32 = 16;
+/// How long a request waits for a connection (writes on SQLite queue for the one writer).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`).
@@ -62,11 +67,12 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
-        let mut opts = AnyPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10));
-        if backend == Backend::Sqlite {
-            opts = opts.after_connect(|conn, _| {
+        let options = |max: u32| {
+            let opts = AnyPoolOptions::new().max_connections(max).acquire_timeout(ACQUIRE_TIMEOUT);
+            if backend != Backend::Sqlite {
+                return opts;
+            }
+            opts.after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
@@ -75,10 +81,14 @@ impl Store {
                     .await?;
                     Ok(())
                 })
-            });
-        }
-        let pool = opts.connect(url).await?;
-        Ok(Self { pool, backend })
+            })
+        };
+        let pool = options(MAX_CONNECTIONS).connect(url).await?;
+        let writer = match backend {
+            Backend::Sqlite => options(1).connect(url).await?,
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Self { pool, writer, backend })
     }
 
     /// Opens (creating if needed) the SQLite file `path`.
@@ -99,8 +109,35 @@ impl Store {
         self.backend
     }
 
+    /// The pool for reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for writes and write transactions.
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// `count` bulk-statement placeholders numbered from `start + 1`: anonymous `?` on SQLite
+    /// (binding them is constant time; numbered ones cost SQLite a name lookup each), `$n` on
+    /// PostgreSQL. Only for statements whose parameters appear once each, in binding order.
+    pub fn params(&self, start: usize, count: usize) -> Vec<String> {
+        (start + 1..=start + count)
+            .map(|n| match self.backend {
+                Backend::Sqlite => "?".to_owned(),
+                Backend::Postgres => format!("${n}"),
+            })
+            .collect()
+    }
+
+    /// `(…), (…)` groups of `cols` bulk placeholders for `rows` rows, from `start + 1`.
+    pub fn row_params(&self, rows: usize, cols: usize, start: usize) -> String {
+        self.params(start, rows * cols)
+            .chunks(cols)
+            .map(|row| format!("({})", row.join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// A trivial query, for `/health`.
@@ -109,6 +146,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -154,7 +154,7 @@ impl Store {
         .bind(id.to_string())
         .bind(name)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected()
             == 1;
@@ -169,7 +169,7 @@ impl Store {
             .bind(now_ms())
             .bind(user)
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?
             .rows_affected();
         if changed == 0 {
@@ -180,7 +180,7 @@ impl Store {
 
     /// Hard-deletes a project with its canvas and history; false when it did not exist.
     pub async fn delete_project(&self, user: &str, id: Uuid) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let id = id.to_string();
         let n = sqlx::query("DELETE FROM projects WHERE user_id = $1 AND id = $2")
             .bind(user)

@@ -51,7 +51,7 @@ impl Store {
         .bind(id)
         .bind(email.map(str::to_owned))
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         self.user(id).await?.ok_or(sqlx::Error::RowNotFound)
     }
@@ -60,7 +60,7 @@ impl Store {
         sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
             .bind(email.map(str::to_owned))
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map(|_| ())
     }
@@ -74,7 +74,7 @@ impl Store {
         .bind(id)
         .bind(tier.as_str())
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(|_| ())
     }

@@ -40,6 +40,7 @@ export interface BackendEvents {
   assetsChanged: null;
   syncStatus: SyncStatus;
   accountChanged: Account;
+  openProject: string;
 }
 
 export interface Backend {

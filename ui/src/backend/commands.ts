@@ -59,6 +59,8 @@ export const EVENTS = {
   syncStatus: 'sync-status',
   /** Account: signed in or out (also after the browser flow of sign_in finishes). */
   accountChanged: 'account-changed',
+  /** string: a project id to open (deep link `iskra://project/<id>`, second instance). */
+  openProject: 'open-project',
 } as const;
 
 export type CommandName = (typeof COMMANDS)[keyof typeof COMMANDS];

@@ -63,6 +63,7 @@ const EVENT_NAMES: { [K in keyof BackendEvents]: string } = {
   assetsChanged: EVENTS.assetsChanged,
   syncStatus: EVENTS.syncStatus,
   accountChanged: EVENTS.accountChanged,
+  openProject: EVENTS.openProject,
 };
 
 export class TauriBackend implements Backend {

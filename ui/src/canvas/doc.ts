@@ -119,10 +119,12 @@ export class CanvasDoc {
     this.events.emit('preview', ids);
   }
 
-  clearPreview(): void {
+  /** Drops previews (of `only` these ids, or all): a gesture was committed or abandoned. */
+  clearPreview(only?: Iterable<string>): void {
     if (this.previews.size === 0) return;
-    const ids = [...this.previews.keys()];
-    this.previews.clear();
+    const ids = only ? [...only].filter((id) => this.previews.has(id)) : [...this.previews.keys()];
+    if (ids.length === 0) return;
+    for (const id of ids) this.previews.delete(id);
     this.events.emit('preview', ids);
   }
 

@@ -48,6 +48,7 @@ export class AppState {
     });
     backend.on('assetsChanged', () => void this.refreshAssets());
     backend.on('canvasChanged', (d) => this.canvas.applyRemote(d));
+    backend.on('openProject', (id) => void this.openProject(id).catch((e: unknown) => toasts.error(e)));
   }
 
   async start(): Promise<void> {

@@ -102,7 +102,7 @@ export class CanvasState {
       id,
       props: { x: b.x, y: b.y, width: b.width, height: b.height, rotation: b.rotation },
     }));
-    void this.edit((pid) => this.backend.updateElements(pid, patches));
+    void this.edit((pid) => this.backend.updateElements(pid, patches)).then(() => this.doc.clearPreview(boxes.keys()));
   }
 
   // ── Intents ─────────────────────────────────────────────────────────────────────────────────
@@ -237,7 +237,8 @@ export class CanvasState {
     try {
       const delta = await run(pid);
       this.doc.applyDelta(delta);
-      this.doc.clearPreview();
+      // Only the committed elements: a gesture started meanwhile keeps its preview.
+      this.doc.clearPreview([...delta.upserted.map((e) => e.id), ...delta.deleted]);
       this.afterDelta(delta);
       if (delta.selection) this.selectionChanged();
       return true;

@@ -3,6 +3,7 @@
 //! server's `{"error":{…}}` body. Uploads stream the file from disk (never whole in memory).
 
 use super::error::SyncError;
+use futures::StreamExt;
 use iskra_protocol::{
     Asset, ChangesResponse, ErrorBody, Me, NewProject, Page, Project, ProjectPatch, SyncRequest,
     SyncResponse,
@@ -30,7 +31,12 @@ pub struct ApiClient {
     base: String,
     /// Shared by clones, so a refreshed token reaches every request after it.
     token: Arc<RwLock<String>>,
+    /// Told (asset id, bytes sent, total bytes) while an upload streams.
+    upload_progress: Option<UploadProgress>,
 }
+
+/// Callback of upload progress: (asset SHA-256, bytes sent, total bytes).
+pub type UploadProgress = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
 
 impl std::fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,7 +95,13 @@ impl ApiClient {
             http,
             base: base.trim_end_matches('/').to_owned(),
             token: Arc::new(RwLock::new(token.to_owned())),
+            upload_progress: None,
         })
+    }
+
+    /// Reports the progress of every upload of this client (for progress bars).
+    pub fn set_upload_progress(&mut self, progress: UploadProgress) {
+        self.upload_progress = Some(progress);
     }
 
     /// Replaces the bearer token (after a refresh) for this client and its clones.
@@ -210,7 +222,16 @@ impl ApiClient {
             ))
         })?;
         let len = f.metadata().await.map(|m| m.len()).ok();
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(f));
+        let progress = self.upload_progress.clone();
+        let (id, total) = (sha256.to_owned(), len.unwrap_or(0));
+        let mut sent = 0u64;
+        let stream = tokio_util::io::ReaderStream::new(f).inspect(move |chunk| {
+            if let (Some(report), Ok(chunk)) = (&progress, chunk) {
+                sent += chunk.len() as u64;
+                report(&id, sent, total);
+            }
+        });
+        let body = reqwest::Body::wrap_stream(stream);
         let mut req = self
             .request(Method::PUT, &format!("/v1/assets/{sha256}"))
             .header(header::CONTENT_TYPE, mime)

@@ -14,7 +14,7 @@ mod events;
 mod flush;
 mod status;
 
-pub use api::ApiClient;
+pub use api::{ApiClient, UploadProgress};
 pub use backoff::retry_delay;
 pub use error::SyncError;
 pub use flush::SyncReport;
@@ -89,6 +89,11 @@ impl SyncClient {
     /// The HTTP client (for calls outside the outbox, e.g. listing server assets).
     pub fn api(&self) -> &ApiClient {
         &self.api
+    }
+
+    /// Reports upload progress (asset id, bytes sent, total) from now on.
+    pub fn set_upload_progress(&mut self, progress: api::UploadProgress) {
+        self.api.set_upload_progress(progress);
     }
 
     /// The engine this client syncs.

@@ -1,5 +1,5 @@
-//! CLI commands that move files: hot folders (D8) and `.iskra` bundles (D9). Exports and
-//! imports show a progress bar (indicatif) when stdout is a terminal and `--json` is off.
+//! CLI commands that move files: hot folders (D8) and `.iskra` bundles (D9). Exports, imports
+//! and uploads show a progress bar (indicatif) when stdout is a terminal and `--json` is off.
 
 use crate::output::Out;
 use crate::remote::{flush_if_signed_in, Ctx};
@@ -11,7 +11,7 @@ use std::path::Path;
 use uuid::Uuid;
 
 /// A byte progress bar, hidden unless a person is watching.
-fn bar(out: &Out, what: &str) -> ProgressBar {
+pub fn bar(out: &Out, what: &str) -> ProgressBar {
     if out.json || !std::io::stdout().is_terminal() {
         return ProgressBar::hidden();
     }

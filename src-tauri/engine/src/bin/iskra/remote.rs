@@ -23,12 +23,23 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A sync client of the session; uploads show a progress bar on a terminal.
     pub fn client(&self) -> Result<SyncClient, CliError> {
-        Ok(SyncClient::with_session(
-            self.engine.clone(),
-            self.server,
-            Arc::clone(self.session),
-        )?)
+        let mut client =
+            SyncClient::with_session(self.engine.clone(), self.server, Arc::clone(self.session))?;
+        let pb = crate::files::bar(self.out, "uploading");
+        if !pb.is_hidden() {
+            client.set_upload_progress(Arc::new(move |sha: &str, sent, total| {
+                pb.set_message(format!("uploading {}", &sha[..sha.len().min(12)]));
+                pb.set_length(total);
+                pb.set_position(sent);
+                if sent >= total {
+                    pb.finish_and_clear();
+                    pb.reset();
+                }
+            }));
+        }
+        Ok(client)
     }
 
     fn signed_in(&self) -> bool {

@@ -1,1 +1,0 @@
-import"./index-DC4iP-KH.js";import"./init-DBekLP3Z.js";
