@@ -1,18 +1,23 @@
 //! Assembles the application: routes, OpenAPI document, middleware (request id, tracing,
-//! metrics, per-IP limit, timeouts, body limits, compression) and JSON fallbacks.
+//! metrics, per-IP limit, timeouts, body limits, compression, draining of unread bodies) and
+//! JSON fallbacks.
 
 use crate::error::ApiError;
 use crate::extract::{check_limit, client_ip};
 use crate::routes;
 use crate::state::AppState;
+use axum::body::{Body, BodyDataStream, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{header, HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures::{Stream, StreamExt};
 use iskra_protocol::{ErrorBody, ErrorCode, ErrorDetail};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -42,6 +47,60 @@ async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Re
     next.run(req).await
 }
 
+/// Longest time spent reading and discarding the unread rest of a request body.
+const DRAIN_TIME: Duration = Duration::from_secs(30);
+
+/// A request body that, when a handler drops it unfinished (an early 413, 403, 404, 401, 429…),
+/// reads and discards the rest in the background: a client still sending then receives the
+/// answer instead of a reset connection (a staged close, RFC 9112 §9.6). At most `cap` bytes or
+/// [`DRAIN_TIME`] are spent; past that the connection closes as it would have.
+struct DrainOnDrop {
+    rest: Option<BodyDataStream>,
+    cap: u64,
+}
+
+impl Stream for DrainOnDrop {
+    type Item = Result<Bytes, axum::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let Some(rest) = self.rest.as_mut() else { return Poll::Ready(None) };
+        let next = std::task::ready!(rest.poll_next_unpin(cx));
+        if !matches!(next, Some(Ok(_))) {
+            self.rest = None;
+        }
+        Poll::Ready(next)
+    }
+}
+
+impl Drop for DrainOnDrop {
+    fn drop(&mut self) {
+        let (Some(mut rest), Ok(rt)) = (self.rest.take(), tokio::runtime::Handle::try_current()) else { return };
+        let cap = self.cap;
+        rt.spawn(tokio::time::timeout(DRAIN_TIME, async move {
+            let mut seen: u64 = 0;
+            while let Some(Ok(chunk)) = rest.next().await {
+                seen += chunk.len() as u64;
+                if seen > cap {
+                    break;
+                }
+            }
+        }));
+    }
+}
+
+/// Wraps non-empty request bodies in [`DrainOnDrop`] (bodies declared larger than twice the
+/// upload limit are left alone).
+async fn drain_unread_bodies(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let cap = state.config.max_upload_bytes.saturating_mul(2);
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if req.body().is_end_stream() || declared.is_some_and(|n| n > cap) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let body = Body::from_stream(DrainOnDrop { rest: Some(body.into_data_stream()), cap });
+    next.run(Request::from_parts(parts, body)).await
+}
+
 /// The whole application for `state`.
 pub fn router(state: AppState) -> Router {
     let cfg = &state.config;
@@ -61,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), ip_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), drain_unread_bodies))
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -92,7 +92,9 @@ impl EventHub {
     /// A hub shared by all replicas through Redis at `url`, with keys under `prefix`.
     pub async fn with_redis(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
-        let mut conn = redis::aio::ConnectionManager::new(client.clone()).await?;
+        let mut conn = client
+            .get_connection_manager_with_config(iskra_limiter::bounded_connection_config())
+            .await?;
         let channel = format!("{prefix}:events");
         let counter = format!("{prefix}:event-id");
         let local = Arc::new(Local::default());

@@ -4,30 +4,19 @@
 //! claimed Content-Type and probe dimensions/duration with bounded memory.
 //!
 //! Every refusal drops the temporary file, so nothing is stored or counted; a body cut off
-//! mid-stream ends the same way. A refusal made before the whole body arrived first reads and
-//! discards the rest (bounded, see [`drain`]), so a client still sending receives the answer
-//! instead of a reset connection.
+//! mid-stream ends the same way.
 
 use crate::error::ApiError;
-use axum::body::BodyDataStream;
+use axum::body::Body;
 use futures::StreamExt;
 use iskra_media::{MediaError, MediaInfo};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::time::Duration;
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
 
 /// Bytes kept from the start of the body for magic-byte detection.
 const SNIFF_BYTES: usize = 512;
-/// Probes running at once: a full image decode may hold a few hundred MB, so uploads queue
-/// for a probe slot rather than decode all at once.
-const PROBE_SLOTS: usize = 2;
-
-static PROBES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PROBE_SLOTS);
-
-/// Longest time spent reading and discarding a refused body.
-const DRAIN_TIME: Duration = Duration::from_secs(30);
 
 /// A received, verified upload waiting to be stored.
 pub struct Received {
@@ -46,30 +35,9 @@ impl From<MediaError> for ApiError {
     }
 }
 
-/// Reads and discards the rest of a refused upload, so that a client still sending it reads
-/// the answer rather than a reset connection (a staged close, RFC 9112 §9.6). Bounded: a body
-/// declared larger than twice `max_bytes` is left alone, and reading stops after twice
-/// `max_bytes` or [`DRAIN_TIME`]; the connection then closes as before.
-pub async fn drain(stream: &mut BodyDataStream, declared: Option<u64>, max_bytes: u64) {
-    let cap = max_bytes.saturating_mul(2);
-    if declared.is_some_and(|n| n > cap) {
-        return;
-    }
-    let mut seen: u64 = 0;
-    let _ = tokio::time::timeout(DRAIN_TIME, async {
-        while let Some(Ok(chunk)) = stream.next().await {
-            seen += chunk.len() as u64;
-            if seen > cap {
-                break;
-            }
-        }
-    })
-    .await;
-}
-
-/// Streams the body into a temporary file in `tmp_dir` and verifies it against `expected_sha`.
+/// Streams `body` into a temporary file in `tmp_dir` and verifies it against `expected_sha`.
 pub async fn receive(
-    stream: &mut BodyDataStream,
+    body: Body,
     tmp_dir: &Path,
     expected_sha: &str,
     claimed_type: Option<&str>,
@@ -81,12 +49,11 @@ pub async fn receive(
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut size: u64 = 0;
+    let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("upload interrupted: {e}")))?;
         size += chunk.len() as u64;
         if size > max_bytes {
-            drop((out, tmp));
-            drain(stream, None, max_bytes).await;
             return Err(ApiError::PayloadTooLarge { limit: max_bytes });
         }
         if head.len() < SNIFF_BYTES {
@@ -117,7 +84,6 @@ pub async fn receive(
         )));
     }
     let path = tmp.path().to_path_buf();
-    let _slot = PROBES.acquire().await.map_err(ApiError::internal)?;
     let info = tokio::task::spawn_blocking(move || iskra_media::probe_file(&path, max_pixels))
         .await
         .map_err(ApiError::internal)??;

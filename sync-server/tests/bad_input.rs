@@ -107,7 +107,10 @@ async fn every_route_refuses_bad_input_cleanly(b: Backend) {
         let res = probe(anon).await;
         check(&route, "no credentials", &res, route.secured);
         if route.secured {
-            assert_eq!((res.0, &res.1["error"]["code"]), (401, &json!("UNAUTHENTICATED")), "{} {}", route.method, route.path);
+            assert_eq!(res.0, 401, "{} {}", route.method, route.path);
+            if route.method != Method::HEAD {
+                assert_eq!(res.1["error"]["code"], "UNAUTHENTICATED", "{} {}", route.method, route.path);
+            }
         }
         if route.path.contains('{') {
             for bad in ["not-a-uuid", "1", "%20", "..%2F..%2Fetc"] {

@@ -84,9 +84,12 @@ impl Device {
     /// Keeps passing until nothing is pending (waiting out backoffs), within `bound`.
     pub async fn sync_until_flushed(&self, bound: Duration) {
         eventually("the outbox to flush", bound, || async {
-            let due = self.engine.pending_ops().expect("outbox").iter().any(|o| {
-                o.next_attempt_ms <= iskra_engine::store::now_ms()
-            });
+            let due = self
+                .engine
+                .pending_ops()
+                .expect("outbox")
+                .iter()
+                .any(|o| o.next_attempt_ms <= iskra_engine::store::now_ms());
             if due {
                 let _ = self.try_sync().await;
             }
@@ -129,7 +132,10 @@ impl Device {
 
     /// The materialised canvas of a project on this device.
     pub fn canvas(&self, project: Uuid) -> Canvas {
-        self.engine.open_project(project).expect("open project").canvas
+        self.engine
+            .open_project(project)
+            .expect("open project")
+            .canvas
     }
 
     /// Operations waiting to be sent.
@@ -172,7 +178,9 @@ fn iskra_binary() -> Option<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = target.join("debug").join(format!("iskra{}", std::env::consts::EXE_SUFFIX));
+    let bin = target
+        .join("debug")
+        .join(format!("iskra{}", std::env::consts::EXE_SUFFIX));
     if bin.exists() {
         Some(bin)
     } else {

@@ -148,9 +148,17 @@ async fn carry(s: Arc<Shared>, mut client: TcpStream) {
         }
         let take = (n as u64).min(left) as usize;
         let (buf, w, counter) = if to_server {
-            (&up[..take], &mut sw as &mut (dyn tokio::io::AsyncWrite + Unpin + Send), &s.bytes_up)
+            (
+                &up[..take],
+                &mut sw as &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
+                &s.bytes_up,
+            )
         } else {
-            (&down[..take], &mut cw as &mut (dyn tokio::io::AsyncWrite + Unpin + Send), &s.bytes_down)
+            (
+                &down[..take],
+                &mut cw as &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
+                &s.bytes_down,
+            )
         };
         if w.write_all(buf).await.is_err() {
             return;

@@ -59,9 +59,17 @@ async fn assert_exactly_once(server: &TestServer, token: &str, d: &Device, made:
             *seen.entry(c.op_id).or_default() += 1;
         }
         for op in ops {
-            assert_eq!(seen.get(op), Some(&1), "op {op} of project {p} applied once");
+            assert_eq!(
+                seen.get(op),
+                Some(&1),
+                "op {op} of project {p} applied once"
+            );
         }
-        assert_eq!(log.changes.len(), ops.len(), "no other change in project {p}");
+        assert_eq!(
+            log.changes.len(),
+            ops.len(),
+            "no other change in project {p}"
+        );
         let mut on_server = server.project(token, *p).await.canvas;
         let mut here = d.canvas(*p);
         on_server.elements.sort_by_key(|e| e.id);
@@ -122,6 +130,9 @@ async fn offline_edits_arrive_once_through_connections_cut_at_random() {
         proxy.connections(),
         proxy.cuts()
     );
-    assert!(proxy.cuts() > 0, "the proxy cut connections during the flush");
+    assert!(
+        proxy.cuts() > 0,
+        "the proxy cut connections during the flush"
+    );
     assert_exactly_once(&server, &token, &d, &made).await;
 }

@@ -81,7 +81,10 @@ async fn rejected_operations_stay_listed_until_retried_or_discarded() {
         a.cli(&["outbox", "retry", &ids[0].to_string()]).unwrap();
         assert_eq!(a.rejected().len(), 1);
         a.sync().await;
-        assert_eq!(listed_rejected(&a.cli(&["outbox", "list"]).unwrap()).len(), 2);
+        assert_eq!(
+            listed_rejected(&a.cli(&["outbox", "list"]).unwrap()).len(),
+            2
+        );
         for id in ids.drain(..) {
             a.cli(&["outbox", "discard", &id.to_string()]).unwrap();
         }
@@ -117,22 +120,35 @@ async fn a_full_storage_pauses_uploads_while_canvas_changes_sync() {
     let token = server.token("quinn");
     let d = Device::new(&server.url(), &token);
     let p = d.create_project();
-    let first = d.engine.add_media(p, &png(files.path(), 10), 0.0, 0.0).unwrap();
+    let first = d
+        .engine
+        .add_media(p, &png(files.path(), 10), 0.0, 0.0)
+        .unwrap();
     let report = d.sync().await;
     assert_eq!(report.rejected, 0);
     assert_eq!(d.pending(), 0, "the first image fits");
 
-    let second = d.engine.add_media(p, &png(files.path(), 200), 50.0, 0.0).unwrap();
+    let second = d
+        .engine
+        .add_media(p, &png(files.path(), 200), 50.0, 0.0)
+        .unwrap();
     d.engine.move_element(p, first.id, 7.0, 8.0).unwrap();
     d.sync().await;
     let s = status(&d.engine, true).unwrap();
     let reason = s.uploads_paused.expect("uploads are paused");
     assert!(!reason.is_empty());
     assert!(s.indicator.starts_with("Sync paused: "), "{}", s.indicator);
-    assert_eq!((s.pending, s.rejected), (1, 0), "the upload stays queued, not rejected");
+    assert_eq!(
+        (s.pending, s.rejected),
+        (1, 0),
+        "the upload stays queued, not rejected"
+    );
     let queued = d.engine.outbox().unwrap();
     assert_eq!(queued[0].payload.kind(), "asset.upload");
-    let err = queued[0].last_error.as_ref().expect("the quota reason is kept");
+    let err = queued[0]
+        .last_error
+        .as_ref()
+        .expect("the quota reason is kept");
     assert_eq!(err["error"]["code"], "STORAGE_QUOTA_EXCEEDED");
 
     // The canvas synced all the same: both elements and the move are on the server.

@@ -85,9 +85,17 @@ async fn offline_edits_on_two_devices_converge_by_clock() {
         .set_properties(p, el[2], props(json!({"width": 333.0})))
         .unwrap();
     // The same property: B writes later, so B wins.
-    let a_width = clock(&a.engine.set_properties(p, el[3], props(json!({"height": 1.0}))).unwrap());
+    let a_width = clock(
+        &a.engine
+            .set_properties(p, el[3], props(json!({"height": 1.0})))
+            .unwrap(),
+    );
     after(&a_width).await;
-    let b_width = clock(&b.engine.set_properties(p, el[3], props(json!({"height": 2.0}))).unwrap());
+    let b_width = clock(
+        &b.engine
+            .set_properties(p, el[3], props(json!({"height": 2.0})))
+            .unwrap(),
+    );
     // A moves what B deletes later: the delete wins.
     let a_move = clock(&a.engine.move_element(p, el[4], 41.0, 42.0).unwrap());
     after(&a_move).await;
@@ -120,9 +128,20 @@ async fn offline_edits_on_two_devices_converge_by_clock() {
     assert_eq!((get(el[0]).x, get(el[0]).y), (11.0, 12.0));
     assert_eq!((get(el[1]).x, get(el[1]).y), (21.0, 22.0));
     assert_eq!((get(el[2]).rotation, get(el[2]).width), (45.0, 333.0));
-    assert_eq!(get(el[3]).height, 2.0, "the later write of one property wins");
-    assert!(find(&on_a, el[4]).is_none(), "a later delete wins over a move");
-    assert_eq!((get(el[5]).x, get(el[5]).y), (51.0, 52.0), "a later move survives");
+    assert_eq!(
+        get(el[3]).height,
+        2.0,
+        "the later write of one property wins"
+    );
+    assert!(
+        find(&on_a, el[4]).is_none(),
+        "a later delete wins over a move"
+    );
+    assert_eq!(
+        (get(el[5]).x, get(el[5]).y),
+        (51.0, 52.0),
+        "a later move survives"
+    );
     assert_eq!(on_a.elements.len(), 5);
 }
 
@@ -143,7 +162,9 @@ async fn an_edit_reaches_the_other_device_through_the_event_stream() {
 
     eventually("B to show A's move", BOUND, || async {
         let c = b.canvas(p);
-        find(&c, el[0]).filter(|e| (e.x, e.y) == (777.0, 888.0)).map(|_| ())
+        find(&c, el[0])
+            .filter(|e| (e.x, e.y) == (777.0, 888.0))
+            .map(|_| ())
     })
     .await;
     eventually("B to show A's new project", BOUND, || async {

@@ -189,8 +189,8 @@ mod tests {
         assert!(kinds[2..].iter().all(|k| *k == "canvas.change"));
         // A later local edit on B wins over the imported clocks.
         let r = b.move_element(p, el.id, 0.0, 0.0).unwrap();
-        let imported_x = &b.bundle_manifest(p).unwrap().elements[0].state.clocks["x"];
-        assert_eq!(&r.changes[0].clock, imported_x);
+        let now_x = &b.bundle_manifest(p).unwrap().elements[0].state.clocks["x"];
+        assert_eq!(&r.changes[0].clock, now_x);
         assert!(r.changes[0].clock > a.bundle_manifest(p).unwrap().elements[0].state.clocks["x"]);
 
         let again = import(&b, &bundle, &mut |_, _| {}).unwrap();

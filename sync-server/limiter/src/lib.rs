@@ -15,7 +15,7 @@ mod window;
 
 pub use crate::decision::{Decision, WindowState};
 pub use crate::memory::MemoryLimiter;
-pub use crate::redis::RedisLimiter;
+pub use crate::redis::{bounded_connection_config, RedisLimiter};
 pub use crate::window::{Rule, Window};
 
 use chrono::{DateTime, Utc};

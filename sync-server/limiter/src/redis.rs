@@ -70,6 +70,17 @@ const RETRY_FACTOR: u64 = 2;
 /// Longest delay between connection retries, in milliseconds.
 const RETRY_MAX_DELAY_MS: u64 = 500;
 
+/// A connection-manager configuration whose retries and timeouts are bounded (a few seconds,
+/// not redis 0.27's minutes), for every Redis connection on a request path.
+pub fn bounded_connection_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(CONNECTION_TIMEOUT)
+        .set_response_timeout(CALL_TIMEOUT)
+        .set_number_of_retries(CONNECTION_RETRIES)
+        .set_factor(RETRY_FACTOR)
+        .set_max_delay(RETRY_MAX_DELAY_MS)
+}
+
 /// [`Limiter`] backed by Redis, for several replicas sharing the load. Cloning is cheap and
 /// shares the connection, which is multiplexed and re-established automatically after a loss
 /// (the commands in flight at that moment fail with [`LimiterError::Backend`]).
@@ -94,14 +105,8 @@ impl RedisLimiter {
     /// namespaced by `prefix` (e.g. `iskra:rl`), so several deployments can share a Redis.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, LimiterError> {
         let client = Client::open(url).map_err(backend)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECTION_TIMEOUT)
-            .set_response_timeout(CALL_TIMEOUT)
-            .set_number_of_retries(CONNECTION_RETRIES)
-            .set_factor(RETRY_FACTOR)
-            .set_max_delay(RETRY_MAX_DELAY_MS);
         let mut conn = client
-            .get_connection_manager_with_config(config)
+            .get_connection_manager_with_config(bounded_connection_config())
             .await
             .map_err(backend)?;
         let script = Script::new(CHECK_SCRIPT);

@@ -63,26 +63,24 @@ pub async fn head(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPat
     responses((status = 201, body = Asset), (status = 200, body = Asset), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<String>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+    let id = sha(&id)?;
     let max = state.config.max_upload_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let mut stream = body.into_data_stream();
-    let id = sha(&id);
-    let early = match &id {
-        Ok(id) => answer_before_body(&state, &auth, id, declared).await,
-        Err(_) => Ok(None),
-    };
-    if id.is_err() || !matches!(early, Ok(None)) {
-        upload::drain(&mut stream, declared, max).await;
-    }
-    let id = id?;
-    if let Some(answer) = early? {
-        return Ok(answer);
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge { limit: max });
     }
     let user = auth.id();
+    if let Some(existing) = state.store.asset(user, &id).await? {
+        return Ok((StatusCode::OK, Json(to_api(&state, user, &existing))).into_response());
+    }
     let limits = state.config.tiers.get(auth.user.tier());
+    let usage = state.store.storage_usage(user, limits).await?;
+    if usage.over_limit {
+        return Err(ApiError::StorageQuota(Box::new(usage)));
+    }
     let claimed = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let cfg = &state.config;
-    let received = upload::receive(&mut stream, &state.tmp_dir, &id, claimed, max, cfg.max_image_pixels).await?;
+    let received = upload::receive(body, &state.tmp_dir, &id, claimed, max, cfg.max_image_pixels).await?;
     let row = new_asset_row(id.clone(), &received.info, received.size as i64, AssetSource::Upload);
     let key = asset_key(user, &id);
     let (tmp_file, tmp_path) = received.file.keep().map_err(ApiError::internal)?;
@@ -106,24 +104,6 @@ pub async fn put(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath
             Err(ApiError::StorageQuota(Box::new(quota)))
         }
     }
-}
-
-/// The answer to an upload that needs no body: too large by its declared length (413), already
-/// stored (200) or over the storage quota (403); `None` when the body must be received.
-async fn answer_before_body(state: &AppState, auth: &Auth, id: &str, declared: Option<u64>) -> ApiResult<Option<Response>> {
-    let max = state.config.max_upload_bytes;
-    if declared.is_some_and(|n| n > max) {
-        return Err(ApiError::PayloadTooLarge { limit: max });
-    }
-    let user = auth.id();
-    if let Some(existing) = state.store.asset(user, id).await? {
-        return Ok(Some((StatusCode::OK, Json(to_api(state, user, &existing))).into_response()));
-    }
-    let usage = state.store.storage_usage(user, state.config.tiers.get(auth.user.tier())).await?;
-    if usage.over_limit {
-        return Err(ApiError::StorageQuota(Box::new(usage)));
-    }
-    Ok(None)
 }
 
 /// One asset.

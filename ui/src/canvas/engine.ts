@@ -194,10 +194,26 @@ export class CanvasEngine {
     return screenToWorld(this.camera, { x: this.size.width / 2, y: this.size.height / 2 });
   }
 
-  /** Which assets exist; elements of other ids render as "missing asset". */
-  setAvailableAssets(ids: Set<string>, removed: string[] = []): void {
+  /**
+   * Which assets exist; elements of other ids render as "missing asset". Textures of assets
+   * that went away are freed, and ids that (re)appear get a fresh load instead of an earlier
+   * failure.
+   */
+  setAvailableAssets(ids: Set<string>): void {
+    const before = this.available;
+    if (before) {
+      for (const id of before) if (!ids.has(id)) this.textures.invalidate(id);
+      for (const id of ids) if (!before.has(id)) this.textures.invalidate(id);
+    }
     this.available = ids;
-    for (const id of removed) this.textures.invalidate(id);
+    this.invalidate();
+  }
+
+  /** One asset was deleted: its elements turn into placeholders now. */
+  assetRemoved(id: string): void {
+    // Unknown availability (null): the texture reload fails and shows the placeholder anyway.
+    this.available?.delete(id);
+    this.textures.invalidate(id);
     this.invalidate();
   }
 

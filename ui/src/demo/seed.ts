@@ -129,7 +129,7 @@ export async function seedDemo(backend: MemoryBackend, params: URLSearchParams):
   // The moodboard is the project to restore, edited a few minutes ago.
   backend.touchProject(board.id, hoursAgo(0.08));
   await backend.openProject(board.id);
-  if (params.get('storage') === 'high') backend.remoteUsage = { bytes: 398_600_000, images: 61, videos: 9 };
+  if (params.get('storage') === 'high') backend.remoteUsage = { bytes: 398_600_000, images: 40, videos: 9 };
   else backend.remoteUsage = { bytes: 38_400_000, images: 14, videos: 2 };
   backend.sync.flush();
 

@@ -178,7 +178,7 @@ export class AppState {
     try {
       await this.backend.deleteAsset(id);
       this.assets = this.assets.filter((a) => a.id !== id);
-      this.canvas.engine?.setAvailableAssets(new Set(this.assets.map((a) => a.id)), [id]);
+      this.canvas.engine?.assetRemoved(id);
       toasts.show('Asset deleted', 'success');
       void this.refreshAssets();
     } catch (e) {

@@ -1,0 +1,114 @@
+//! Figures over a real server on loopback: the bytes one moved element costs on the wire (the
+//! push body, exactly as the engine serialises it, and the whole sync pass as counted by a
+//! proxy) beside a full-state save of the same 2,000-element canvas (the old "save the whole
+//! canvas every 10 s" design), and the time from an edit on device A to its arrival on device
+//! B through the server's event stream (B runs its live sync loop; it is never told to sync).
+
+use crate::local::seed_project;
+use crate::{percentile, Row};
+use iskra_engine::sync::SyncClient;
+use iskra_protocol::SyncRequest;
+use iskra_tests::device::Device;
+use iskra_tests::proxy::Proxy;
+use iskra_tests::server::TestServer;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Edits timed from A to B.
+const LIVE_EDITS: usize = 50;
+const BOUND: Duration = Duration::from_secs(60);
+
+/// Bytes of the push of one moved element, of the whole pass, and of a full-state save.
+async fn bytes_rows(
+    a: &Device,
+    proxy: &Proxy,
+    token: &str,
+    p: Uuid,
+    el: Uuid,
+) -> anyhow::Result<Vec<Row>> {
+    let via_proxy = SyncClient::new(a.engine.clone(), &proxy.url(), token)?;
+    let receipt = a.engine.move_element(p, el, 4242.0, 2424.0)?;
+    let push = SyncRequest {
+        client_id: a.engine.client_id(),
+        since: a.engine.sync_cursor(p)?,
+        changes: receipt.changes,
+    };
+    let body = serde_json::to_vec(&push)?.len();
+    let (up, down) = (proxy.bytes_up(), proxy.bytes_down());
+    let report = via_proxy.sync_once().await?;
+    anyhow::ensure!(report.sent == 1, "one operation sent, not {}", report.sent);
+    let (up, down) = (proxy.bytes_up() - up, proxy.bytes_down() - down);
+    let full = serde_json::to_vec(&a.canvas(p))?.len();
+    Ok(vec![
+        Row {
+            name: "sync one moved element: push request body".into(),
+            figure: format!("{body} B"),
+            target: "≤ 1024 B".into(),
+            pass: body <= 1024,
+        },
+        Row::info(
+            "  whole sync pass on the wire (HTTP, push + pull), up / down",
+            format!("{up} / {down} B"),
+        ),
+        Row::info(
+            "full-state save of the 2,000-element canvas",
+            format!("{full} B"),
+        ),
+        Row::info(
+            "  full-state save ÷ push body",
+            format!("{:.0}×", full as f64 / body as f64),
+        ),
+    ])
+}
+
+/// Edit on A (acknowledged and pushed) → applied on B, `LIVE_EDITS` times.
+async fn live_rows(a: &Device, b: &Device, p: Uuid, el: Uuid) -> anyhow::Result<Vec<Row>> {
+    let mut samples = Vec::with_capacity(LIVE_EDITS);
+    for i in 0..LIVE_EDITS {
+        let before = b.engine.sync_cursor(p)?;
+        let t = Instant::now();
+        a.engine.move_element(p, el, i as f64, -(i as f64))?;
+        a.try_sync().await?;
+        // B stores its pull cursor in the transaction that applied the pulled changes.
+        while b.engine.sync_cursor(p)? == before {
+            anyhow::ensure!(t.elapsed() < BOUND, "edit {i} did not reach B");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        samples.push(t.elapsed());
+    }
+    Ok(vec![
+        Row::info(
+            "edit on A visible on B via SSE, p50",
+            crate::ms(percentile(&mut samples, 50.0)),
+        ),
+        Row::time(
+            "edit on A visible on B via SSE, p99 (50 edits)",
+            percentile(&mut samples, 99.0),
+            Duration::from_millis(100),
+        ),
+    ])
+}
+
+/// The wire rows of the table.
+pub async fn run() -> anyhow::Result<Vec<Row>> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("bench");
+    let proxy = Proxy::start(server.addr()).await;
+    let a = Device::new(&server.url(), &token);
+    let (p, ids) = seed_project(&a.engine)?;
+    a.sync_until_flushed(BOUND).await;
+    let mut b = Device::new(&server.url(), &token);
+    b.sync_until_flushed(BOUND).await;
+    anyhow::ensure!(
+        b.canvas(p).elements.len() == ids.len(),
+        "B has the whole canvas"
+    );
+
+    let mut rows = bytes_rows(&a, &proxy, &token, p, ids[0]).await?;
+    b.sync_until_flushed(BOUND).await;
+    b.start_watch();
+    rows.extend(live_rows(&a, &b, p, ids[1]).await?);
+    b.stop_watch().await;
+    Ok(rows)
+}
