@@ -68,6 +68,10 @@ export ISKRA_TEST_S3_BUCKET=iskra-test
 export AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 
+log "UI: install, typecheck, unit tests"
+if ! have npm; then apt_install nodejs npm; fi
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test)
+
 log "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

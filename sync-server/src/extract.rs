@@ -17,10 +17,10 @@ use std::net::{IpAddr, SocketAddr};
 /// A JSON body; malformed JSON is 400, well-formed but invalid data 422, too large 413.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Self(v)),
             Err(JsonRejection::JsonDataError(e)) => Err(data_error(&e.body_text())),
@@ -28,7 +28,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "expected Content-Type: application/json".into(),
             )),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge { limit: 0 })
+                Err(ApiError::PayloadTooLarge { limit: state.config.max_json_bytes as u64 })
             }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }

@@ -162,6 +162,22 @@ check('locked elements stay put', s.first.locked && s.first.x === lockedX);
 const png = await page.evaluate(async () => (await window.__iskra.canvas.engine.thumbnail())?.length ?? 0);
 check('project tile thumbnail renders from the canvas', png > 1000, `${png} bytes`);
 
+// Library: filtering to videos must not make images "missing"; deleting one asset does.
+const lib = await page.evaluate(async () => {
+  const a = window.__iskra;
+  a.toggleLibrary(true);
+  a.setAssetQuery({ type: 'video' });
+  await new Promise((r) => setTimeout(r, 400));
+  const images = a.canvas.doc.ordered().filter((e) => e.kind === 'image' && e.assetId);
+  const before = images.filter((e) => a.canvas.engine.available.has(e.assetId)).length;
+  await a.deleteAsset(images[0].assetId);
+  const after = images.filter((e) => a.canvas.engine.available.has(e.assetId)).length;
+  a.setAssetQuery({ type: null });
+  return { total: images.length, before, after, cards: document.querySelectorAll('aside .card').length };
+});
+check('library filter keeps canvas images available', lib.before === lib.total, `${lib.before}/${lib.total}`);
+check('deleting an asset makes its elements placeholders', lib.after === lib.total - 1);
+
 // Projects: create one from the panel, it opens with the next free default name.
 await page.click('nav .crumb');
 await page.waitForSelector('section.projects');

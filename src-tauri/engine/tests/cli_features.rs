@@ -95,6 +95,11 @@ fn search_sort_thumbnail_hot_folders_export_import() {
         1
     );
 
+    // No D-Bus session in tests: the CLI says the session would not outlive the process.
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        assert_eq!(json(d, &["status"])["sessionPersisted"], false);
+    }
+
     let out = iskra(d, &["login"]);
     assert!(!out.status.success());
     let err: Value = serde_json::from_slice(&out.stderr).unwrap();

@@ -147,11 +147,18 @@ pub fn logout(ctx: &Ctx<'_>) -> Result<(), CliError> {
 
 pub fn status(ctx: &Ctx<'_>) -> Result<(), CliError> {
     let st = sync::status(ctx.engine, ctx.signed_in())?;
-    ctx.out.show(&st, || {
+    // The status flag of D6: whether the session survives this process (an OS keyring).
+    let persisted = ctx.secrets.is_persistent();
+    let mut value = serde_json::to_value(&st).map_err(|e| CliError::Usage(e.to_string()))?;
+    value["sessionPersisted"] = serde_json::json!(persisted);
+    ctx.out.show(&value, || {
         let mut lines = vec![
             st.indicator.clone(),
             format!("pending {}  rejected {}", st.pending, st.rejected),
         ];
+        if !persisted {
+            lines.push(NO_KEYRING_WARNING.to_owned());
+        }
         if let Some(t) = &st.last_sync_at {
             lines.push(format!("last sync {t}"));
         }
