@@ -20,6 +20,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use utoipa::openapi::response::ResponseBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -111,7 +113,17 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let (streams, stream_api) = routes::stream_routes().layer(DefaultBodyLimit::disable()).split_for_parts();
     api.merge(stream_api);
+    api.paths.add_path_operation(
+        "/openapi.json",
+        vec![HttpMethod::Get],
+        OperationBuilder::new()
+            .tag("operations")
+            .summary(Some("This OpenAPI document"))
+            .response("200", ResponseBuilder::new().description("OpenAPI 3.1 document (JSON)")),
+    );
     api.info.version = env!("CARGO_PKG_VERSION").into();
+    // Install the metrics recorder now: counts made before the first scrape must not be lost.
+    crate::metrics::handle();
     let doc = Arc::new(api);
     Router::new()
         .merge(json)

@@ -9,7 +9,7 @@ mod common;
 use common::media::sha256_hex;
 use common::{assert_error_shape, Backend, TestServer, User};
 use futures::future::join_all;
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -23,15 +23,15 @@ struct Route {
 
 async fn documented_routes(srv: &TestServer) -> Vec<Route> {
     let doc = srv.anonymous().get("/openapi.json").await.expect(200).clone();
-    let mut routes = Vec::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for (method, op) in item.as_object().expect("path item") {
-            let Ok(method) = method.to_uppercase().parse::<Method>() else { continue };
-            let json_body = op["requestBody"]["content"].get("application/json").is_some();
-            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
-            routes.push(Route { method, path: path.clone(), json_body, secured });
-        }
-    }
+    let routes: Vec<Route> = common::operations(&doc)
+        .into_iter()
+        .map(|(method, path, op)| Route {
+            json_body: op["requestBody"]["content"].get("application/json").is_some(),
+            secured: op["security"].as_array().is_some_and(|s| !s.is_empty()),
+            method,
+            path,
+        })
+        .collect();
     assert!(routes.len() >= 15, "suspiciously few routes: {}", routes.len());
     routes
 }
@@ -70,19 +70,6 @@ fn sample(route: &Route, num: &str) -> String {
     }
 }
 
-/// Status and JSON body (an event stream is not read: dropping it closes it).
-async fn probe(req: RequestBuilder) -> (u16, Value) {
-    let res = req.send().await.expect("request failed");
-    assert!(res.headers().contains_key("x-request-id"), "no x-request-id");
-    let status = res.status().as_u16();
-    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    if ct.starts_with("text/event-stream") {
-        return (status, Value::Null);
-    }
-    let bytes = res.bytes().await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
 /// Never a 5xx; a 4xx when `must_refuse`; every error in the API.md shape.
 fn check(route: &Route, what: &str, (status, body): &(u16, Value), must_refuse: bool) {
     let name = format!("{} {} with {what}", route.method, route.path);
@@ -104,7 +91,7 @@ async fn every_route_refuses_bad_input_cleanly(b: Backend) {
     for route in documented_routes(&srv).await {
         let url = srv.url(&fill(&route.path, project, None));
         let anon = srv.http.request(route.method.clone(), &url);
-        let res = probe(anon).await;
+        let res = common::status_of(anon).await;
         check(&route, "no credentials", &res, route.secured);
         if route.secured {
             assert_eq!(res.0, 401, "{} {}", route.method, route.path);
@@ -115,7 +102,7 @@ async fn every_route_refuses_bad_input_cleanly(b: Backend) {
         if route.path.contains('{') {
             for bad in ["not-a-uuid", "1", "%20", "..%2F..%2Fetc"] {
                 let req = user.request(route.method.clone(), &fill(&route.path, project, Some(bad)));
-                check(&route, &format!("path id {bad:?}"), &probe(req).await, true);
+                check(&route, &format!("path id {bad:?}"), &common::status_of(req).await, true);
             }
         }
         let bodies = [
@@ -128,7 +115,7 @@ async fn every_route_refuses_bad_input_cleanly(b: Backend) {
         for (what, body, refuse) in bodies {
             user.post("/v1/projects", &restore).await;
             let req = user.request(route.method.clone(), &fill(&route.path, project, None));
-            let res = probe(req.header("content-type", "application/json").body(body)).await;
+            let res = common::status_of(req.header("content-type", "application/json").body(body)).await;
             check(&route, what, &res, refuse && route.json_body);
             if route.json_body && what == "a 2 MB body" {
                 assert_eq!(res.1["error"]["code"], "PAYLOAD_TOO_LARGE", "{}", route.path);

@@ -42,6 +42,12 @@ where
     }
 }
 
+/// `c` with its elements ordered by id, to compare canvases from different replicas.
+pub fn by_id(mut c: Canvas) -> Canvas {
+    c.elements.sort_by_key(|e| e.id);
+    c
+}
+
 /// The running sync loop of a device.
 struct Watch {
     stop: oneshot::Sender<()>,

@@ -5,7 +5,7 @@
 //! outbox ends empty with nothing rejected.
 
 use iskra_engine::NewElement;
-use iskra_tests::device::{eventually, Device};
+use iskra_tests::device::{by_id, eventually, Device};
 use iskra_tests::proxy::{Chaos, Proxy};
 use iskra_tests::server::TestServer;
 use std::collections::HashMap;
@@ -70,10 +70,8 @@ async fn assert_exactly_once(server: &TestServer, token: &str, d: &Device, made:
             ops.len(),
             "no other change in project {p}"
         );
-        let mut on_server = server.project(token, *p).await.canvas;
-        let mut here = d.canvas(*p);
-        on_server.elements.sort_by_key(|e| e.id);
-        here.elements.sort_by_key(|e| e.id);
+        let on_server = by_id(server.project(token, *p).await.canvas);
+        let here = by_id(d.canvas(*p));
         assert_eq!(on_server, here, "project {p}");
         assert_eq!(here.elements.len(), ADDS);
     }

@@ -9,7 +9,7 @@
 
 use iskra_engine::sync::status;
 use iskra_engine::NewElement;
-use iskra_tests::device::Device;
+use iskra_tests::device::{by_id, Device};
 use iskra_tests::server::TestServer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -152,10 +152,8 @@ async fn a_full_storage_pauses_uploads_while_canvas_changes_sync() {
     assert_eq!(err["error"]["code"], "STORAGE_QUOTA_EXCEEDED");
 
     // The canvas synced all the same: both elements and the move are on the server.
-    let mut on_server = server.project(&token, p).await.canvas;
-    let mut here = d.canvas(p);
-    on_server.elements.sort_by_key(|e| e.id);
-    here.elements.sort_by_key(|e| e.id);
+    let on_server = by_id(server.project(&token, p).await.canvas);
+    let here = by_id(d.canvas(p));
     assert_eq!(on_server, here);
     assert!(here.elements.iter().any(|e| e.id == second.id));
     // Further passes keep it paused and queued (not retried against the full storage).

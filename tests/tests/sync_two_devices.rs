@@ -11,7 +11,7 @@
 use iskra_engine::store::now_ms;
 use iskra_engine::{EditReceipt, NewElement};
 use iskra_protocol::{Canvas, Element, Hlc};
-use iskra_tests::device::{eventually, Device};
+use iskra_tests::device::{by_id, eventually, Device};
 use iskra_tests::server::TestServer;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
@@ -37,12 +37,6 @@ async fn after(c: &Hlc) {
     .await;
 }
 
-/// Elements in a stable order, for comparing canvases from different replicas.
-fn sorted(mut c: Canvas) -> Canvas {
-    c.elements.sort_by(|a, b| a.id.cmp(&b.id));
-    c
-}
-
 fn find(c: &Canvas, id: Uuid) -> Option<&Element> {
     c.elements.iter().find(|e| e.id == id)
 }
@@ -63,7 +57,7 @@ async fn setup(dir: &std::path::Path, n: usize) -> (TestServer, Device, Device, 
     a.sync().await;
     let report = b.sync().await;
     assert_eq!(report.new_projects, 1);
-    assert_eq!(sorted(b.canvas(p)), sorted(a.canvas(p)));
+    assert_eq!(by_id(b.canvas(p)), by_id(a.canvas(p)));
     (server, a, b, p, ids)
 }
 
@@ -118,9 +112,9 @@ async fn offline_edits_on_two_devices_converge_by_clock() {
     }
     assert_eq!((a.pending(), b.pending()), (0, 0));
 
-    let on_a = sorted(a.canvas(p));
-    let on_b = sorted(b.canvas(p));
-    let on_server = sorted(server.project(&token, p).await.canvas);
+    let on_a = by_id(a.canvas(p));
+    let on_b = by_id(b.canvas(p));
+    let on_server = by_id(server.project(&token, p).await.canvas);
     assert_eq!(on_a, on_b, "both devices hold the same canvas");
     assert_eq!(on_a, on_server, "the server holds the same canvas");
 
@@ -172,6 +166,6 @@ async fn an_edit_reaches_the_other_device_through_the_event_stream() {
         find(&c, added.id).map(|_| ())
     })
     .await;
-    assert_eq!(sorted(b.canvas(q)), sorted(a.canvas(q)));
+    assert_eq!(by_id(b.canvas(q)), by_id(a.canvas(q)));
     b.stop_watch().await;
 }

@@ -63,6 +63,19 @@ pub async fn send(req: RequestBuilder) -> Resp {
     Resp::read(req.send().await.expect("request failed")).await
 }
 
+/// Status and JSON body of a response; an event stream is not read (dropping it closes it).
+pub async fn status_of(req: RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.expect("request failed");
+    assert!(res.headers().contains_key("x-request-id"), "no x-request-id");
+    let status = res.status().as_u16();
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("text/event-stream") {
+        return (status, Value::Null);
+    }
+    let bytes = res.bytes().await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
 /// A caller of the API: a user with a bearer token, or anonymous.
 #[derive(Clone)]
 pub struct User {

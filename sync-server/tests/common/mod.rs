@@ -15,7 +15,7 @@ pub mod media;
 pub mod replica;
 pub mod sse;
 
-pub use http::{assert_error_shape, send, Resp, User};
+pub use http::{assert_error_shape, send, status_of, Resp, User};
 
 use iskra_server::{AppState, Config, StartError};
 use sqlx::{Connection, Executor};
@@ -77,6 +77,19 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
             out.extend(files_under(&path));
         } else {
             out.push(path);
+        }
+    }
+    out
+}
+
+/// Every operation of an OpenAPI document: method, path template and the operation object.
+pub fn operations(doc: &serde_json::Value) -> Vec<(reqwest::Method, String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if let Ok(method) = method.to_uppercase().parse::<reqwest::Method>() {
+                out.push((method, path.clone(), op.clone()));
+            }
         }
     }
     out

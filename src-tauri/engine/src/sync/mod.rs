@@ -128,6 +128,9 @@ impl SyncClient {
         let queued = self.engine.outbox_signal();
         let passes = async {
             loop {
+                // Passes start at least MIN_PASS_INTERVAL apart, but a wake after a quiet spell
+                // runs at once: a server event must not wait out a fixed delay.
+                let started = tokio::time::Instant::now();
                 match self.sync_once().await {
                     Err(e) if e.stops_sync() => return Err(e),
                     Err(e) => tracing::info!(error = %e, "sync pass incomplete; will retry"),
@@ -139,7 +142,7 @@ impl SyncClient {
                     _ = queued.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
-                tokio::time::sleep(MIN_PASS_INTERVAL).await;
+                tokio::time::sleep_until(started + MIN_PASS_INTERVAL).await;
             }
         };
         tokio::select! {

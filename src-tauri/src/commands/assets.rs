@@ -1,0 +1,218 @@
+//! Asset library commands (D5): list with sort and filter, delete (frees quota; elements keep
+//! the id and show a placeholder), and the storage bar's numbers — from the server's
+//! `GET /v1/quota` when signed in and reachable, else counted from the local cache against the
+//! free tier's default limits.
+
+use super::{blocking, Shared};
+use crate::error::{CmdResult, CommandError};
+use crate::state::AppState;
+use iskra_engine::store::assets::AssetRecord;
+use iskra_engine::sync::ApiClient;
+use iskra_protocol::{Asset, AssetSource, AssetType, Quota, StorageQuota, Tier};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::Duration;
+use tauri::State;
+
+use super::projects::SortOrder;
+
+/// Free tier's default storage (SPEC S5), used for the bar while signed out or offline.
+pub const LOCAL_LIMIT_BYTES: i64 = 500 * 1024 * 1024;
+/// Free tier's default image count limit.
+pub const LOCAL_IMAGES_LIMIT: i64 = 100;
+/// Free tier's default video count limit.
+pub const LOCAL_VIDEOS_LIMIT: i64 = 20;
+/// How long the storage bar waits for the server before counting locally.
+const QUOTA_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `list_assets` query.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetQuery {
+    #[serde(default)]
+    pub sort: AssetSort,
+    #[serde(default)]
+    pub order: SortOrder,
+    #[serde(default, rename = "type")]
+    pub asset_type: Option<AssetType>,
+}
+
+/// Sort key of the library.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetSort {
+    #[default]
+    Created,
+    Size,
+    Type,
+}
+
+/// An asset with what the library shows besides the wire shape.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LibraryAsset {
+    #[serde(flatten)]
+    pub asset: Asset,
+    pub usage_count: u32,
+    pub synced: bool,
+}
+
+/// `storage_quota`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageInfo {
+    pub storage: StorageQuota,
+    pub tier: Tier,
+    pub upgrade_url: Option<String>,
+}
+
+/// The URL the webview loads an asset's bytes from (the `iskra-asset` scheme).
+pub fn asset_url(path: &str) -> String {
+    if cfg!(any(windows, target_os = "android")) {
+        format!("http://{}.localhost/{path}", crate::protocol::SCHEME)
+    } else {
+        format!("{}://localhost/{path}", crate::protocol::SCHEME)
+    }
+}
+
+fn to_asset(r: AssetRecord) -> Asset {
+    let kind = if r.mime.starts_with("video/") {
+        AssetType::Video
+    } else {
+        AssetType::Image
+    };
+    Asset {
+        url: asset_url(&format!("full/{}", r.sha256)),
+        id: r.sha256,
+        asset_type: kind,
+        mime_type: r.mime,
+        size_bytes: i64::try_from(r.size_bytes).unwrap_or(i64::MAX),
+        width: r.width.map_or(0, i64::from),
+        height: r.height.map_or(0, i64::from),
+        duration_ms: r.duration_ms.and_then(|d| i64::try_from(d).ok()),
+        created_at: r.created_at,
+        // The engine does not record where an asset came from yet.
+        source: AssetSource::Upload,
+    }
+}
+
+/// How many visible elements (all projects) show each asset.
+fn usage_counts(s: &AppState) -> CmdResult<HashMap<String, u32>> {
+    let mut counts = HashMap::new();
+    for p in s.engine.list_projects()? {
+        for e in s.engine.open_project(p.id)?.canvas.elements {
+            if let Some(a) = e.asset_id {
+                *counts.entry(a).or_insert(0) += 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+#[tauri::command]
+pub async fn list_assets(
+    state: State<'_, Shared>,
+    query: AssetQuery,
+) -> CmdResult<Vec<LibraryAsset>> {
+    blocking(&state, move |s| {
+        let counts = usage_counts(s)?;
+        let mut list: Vec<LibraryAsset> = s
+            .engine
+            .assets()?
+            .into_iter()
+            .map(|r| LibraryAsset {
+                usage_count: counts.get(&r.sha256).copied().unwrap_or(0),
+                synced: r.uploaded,
+                asset: to_asset(r),
+            })
+            .filter(|a| query.asset_type.is_none_or(|t| a.asset.asset_type == t))
+            .collect();
+        list.sort_by(|a, b| {
+            let (a, b) = (&a.asset, &b.asset);
+            match query.sort {
+                AssetSort::Created => a.created_at.cmp(&b.created_at),
+                AssetSort::Size => a.size_bytes.cmp(&b.size_bytes),
+                AssetSort::Type => a.mime_type.cmp(&b.mime_type),
+            }
+            .then_with(|| a.created_at.cmp(&b.created_at))
+        });
+        if query.order == SortOrder::Desc {
+            list.reverse();
+        }
+        Ok(list)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn delete_asset(state: State<'_, Shared>, id: String) -> CmdResult<()> {
+    blocking(&state, move |s| {
+        if s.engine.asset(&id)?.is_none() {
+            return Err(CommandError::NotFound(format!("asset {id} not found")));
+        }
+        Ok(s.engine.delete_asset(&id)?)
+    })
+    .await
+}
+
+/// The storage bar counted from the local cache.
+fn local_storage(s: &AppState) -> CmdResult<StorageQuota> {
+    let assets = s.engine.assets()?;
+    let used_bytes = assets.iter().map(|a| a.size_bytes as i64).sum::<i64>();
+    let videos = assets
+        .iter()
+        .filter(|a| a.mime.starts_with("video/"))
+        .count() as i64;
+    let images = assets.len() as i64 - videos;
+    Ok(StorageQuota {
+        used_bytes,
+        limit_bytes: LOCAL_LIMIT_BYTES,
+        images,
+        images_limit: LOCAL_IMAGES_LIMIT,
+        videos,
+        videos_limit: LOCAL_VIDEOS_LIMIT,
+        over_limit: used_bytes >= LOCAL_LIMIT_BYTES
+            || images >= LOCAL_IMAGES_LIMIT
+            || videos >= LOCAL_VIDEOS_LIMIT,
+    })
+}
+
+/// `GET /v1/quota` of the signed-in user.
+async fn remote_quota(s: &AppState) -> CmdResult<Quota> {
+    let token = s.session.access_token().await?;
+    let api = ApiClient::new(&s.config.server, &token)?;
+    let resp = api
+        .send(api.request(reqwest::Method::GET, "/v1/quota"))
+        .await?;
+    resp.json::<Quota>()
+        .await
+        .map_err(|e| CommandError::Network(format!("quota answer: {e}")))
+}
+
+#[tauri::command]
+pub async fn storage_quota(state: State<'_, Shared>) -> CmdResult<StorageInfo> {
+    if state.signed_in() {
+        match tokio::time::timeout(QUOTA_TIMEOUT, remote_quota(&state)).await {
+            Ok(Ok(q)) => {
+                return Ok(StorageInfo {
+                    storage: q.storage,
+                    tier: q.tier,
+                    upgrade_url: Some(q.upgrade_url),
+                })
+            }
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "quota from the server failed; counting locally")
+            }
+            Err(_) => tracing::info!("quota from the server timed out; counting locally"),
+        }
+    }
+    let tier = state.account().tier().unwrap_or(Tier::Free);
+    blocking(&state, move |s| {
+        Ok(StorageInfo {
+            storage: local_storage(s)?,
+            tier,
+            upgrade_url: None,
+        })
+    })
+    .await
+}

@@ -1,0 +1,618 @@
+//! Canvas commands (D1): place files, pasted bytes or library assets; patch, delete, duplicate
+//! and reorder elements; playback, viewport, selection; undo and redo. Every edit resolves
+//! after the engine committed it and answers a [`CanvasDelta`] read back from the engine.
+
+use super::projects::SELECTION_PREFIX;
+use super::{blocking, header, raw_body, Shared};
+use crate::error::{parse_id, CmdResult, CommandError};
+use crate::state::{AppState, CanvasMirror};
+use crate::zorder::keys_between;
+use iskra_engine::media;
+use iskra_engine::store::assets::AssetRecord;
+use iskra_engine::Edit;
+use iskra_protocol::{Element, ElementKind, Playback, Viewport};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use tauri::State;
+use uuid::Uuid;
+
+/// Bytes read from a file to tell its type by magic bytes.
+const SNIFF_BYTES: u64 = 64;
+/// Several files dropped at once cascade by this many world units each.
+const CASCADE: f64 = 32.0;
+/// Size of a placed file whose dimensions are unknown.
+const UNKNOWN_SIZE: f64 = 100.0;
+
+/// What an edit changed (the UI's `CanvasDelta`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CanvasDelta {
+    pub project_id: String,
+    pub upserted: Vec<Element>,
+    pub deleted: Vec<String>,
+    pub can_undo: bool,
+    pub can_redo: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Vec<String>>,
+}
+
+/// A world point: where new media is centred, or a duplicate's offset.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Placement {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// The editable properties `update_elements` may patch.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ElementProps {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked: Option<bool>,
+}
+
+/// One element's patch.
+#[derive(Debug, Deserialize)]
+pub struct ElementPatch {
+    pub id: String,
+    pub props: ElementProps,
+}
+
+/// `reorder_elements` direction.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZOrderMove {
+    Front,
+    Back,
+    Forward,
+    Backward,
+}
+
+/// `set_playback` argument.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaybackUpdate {
+    pub element_id: String,
+    pub playback: Playback,
+}
+
+fn parse_ids(ids: &[String]) -> CmdResult<Vec<Uuid>> {
+    ids.iter().map(|id| parse_id("element", id)).collect()
+}
+
+/// An element's properties as the engine stores them (everything but the id).
+fn element_props(e: &Element) -> CmdResult<Map<String, Value>> {
+    match serde_json::to_value(e).map_err(|e| CommandError::Engine(e.to_string()))? {
+        Value::Object(mut m) => {
+            m.remove("id");
+            Ok(m)
+        }
+        _ => Err(CommandError::Engine("element is not an object".into())),
+    }
+}
+
+fn z_error() -> CommandError {
+    CommandError::invalid("no room left in the z order; move other elements first")
+}
+
+/// Reads back the elements an edit touched and records the delta in the mirror.
+fn delta(
+    s: &AppState,
+    mirror: &mut CanvasMirror,
+    project: Uuid,
+    touched: impl IntoIterator<Item = Uuid>,
+    selection: Option<Vec<String>>,
+) -> CmdResult<CanvasDelta> {
+    let open = s.engine.open_project(project)?;
+    let mut out = CanvasDelta {
+        project_id: project.to_string(),
+        can_undo: open.can_undo,
+        can_redo: open.can_redo,
+        selection,
+        ..Default::default()
+    };
+    let mut seen = HashSet::new();
+    for id in touched.into_iter().filter(|id| seen.insert(*id)) {
+        match open.canvas.elements.iter().find(|e| e.id == id) {
+            Some(e) => out.upserted.push(e.clone()),
+            None => out.deleted.push(id.to_string()),
+        }
+    }
+    mirror.apply(&out, Some(open.project.updated_at));
+    Ok(out)
+}
+
+/// Checks a file before the engine copies it: it exists and is a supported image or video.
+fn check_file(path: &Path) -> CmdResult<()> {
+    let meta = std::fs::metadata(path)
+        .map_err(|_| CommandError::NotFound(format!("no such file: {}", path.display())))?;
+    if !meta.is_file() {
+        return Err(CommandError::invalid(format!(
+            "{} is not a file",
+            path.display()
+        )));
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head))
+        .map_err(|e| CommandError::Io(format!("reading {}: {e}", path.display())))?;
+    if !media::is_supported(&head) {
+        return Err(unsupported(&path.display().to_string()));
+    }
+    Ok(())
+}
+
+fn unsupported(name: &str) -> CommandError {
+    CommandError::UnsupportedFile(format!(
+        "{name} is not a supported image or video (PNG, JPEG, WebP, GIF, MP4, WebM, MOV)"
+    ))
+}
+
+/// Places cached assets centred on `at` (cascading), on top, as ONE undo step.
+fn place(
+    s: &AppState,
+    project: Uuid,
+    assets: &[AssetRecord],
+    at: Placement,
+) -> CmdResult<CanvasDelta> {
+    let mut mirror = s.canvas();
+    let open = s.engine.open_project(project)?;
+    let top = open.canvas.elements.iter().map(|e| e.z.as_str()).max();
+    let zs = keys_between(top, None, assets.len()).ok_or_else(z_error)?;
+    let mut edits = Vec::with_capacity(assets.len());
+    let mut ids = Vec::with_capacity(assets.len());
+    for (i, (a, z)) in assets.iter().zip(zs).enumerate() {
+        let video = a.mime.starts_with("video/");
+        let (w, h) = (
+            a.width.map_or(UNKNOWN_SIZE, f64::from),
+            a.height.map_or(UNKNOWN_SIZE, f64::from),
+        );
+        let id = Uuid::new_v4();
+        let element = Element {
+            id,
+            kind: if video {
+                ElementKind::Video
+            } else {
+                ElementKind::Image
+            },
+            asset_id: Some(a.sha256.clone()),
+            x: at.x - w / 2.0 + CASCADE * i as f64,
+            y: at.y - h / 2.0 + CASCADE * i as f64,
+            width: w,
+            height: h,
+            rotation: 0.0,
+            z,
+            locked: false,
+            playback: video.then_some(Playback {
+                playing: false,
+                current_time: 0.0,
+                muted: true,
+            }),
+            generation_id: None,
+        };
+        edits.push(Edit::Create {
+            element_id: id,
+            props: element_props(&element)?,
+        });
+        ids.push(id);
+    }
+    if edits.is_empty() {
+        return delta(s, &mut mirror, project, [], None);
+    }
+    s.engine.apply(project, &edits)?;
+    let selection = ids.iter().map(Uuid::to_string).collect();
+    delta(s, &mut mirror, project, ids, Some(selection))
+}
+
+/// Applies one user action and answers the delta of the elements it touched.
+fn edit(
+    s: &AppState,
+    project: Uuid,
+    edits: Vec<Edit>,
+    selection: Option<Vec<String>>,
+) -> CmdResult<CanvasDelta> {
+    let mut mirror = s.canvas();
+    let touched: Vec<Uuid> = edits
+        .iter()
+        .filter_map(|e| match e {
+            Edit::Create { element_id, .. }
+            | Edit::Set { element_id, .. }
+            | Edit::Delete { element_id }
+            | Edit::Restore { element_id, .. } => Some(*element_id),
+            Edit::Viewport { .. } => None,
+        })
+        .collect();
+    if !edits.is_empty() {
+        s.engine.apply(project, &edits)?;
+    }
+    delta(s, &mut mirror, project, touched, selection)
+}
+
+#[tauri::command]
+pub async fn add_files(
+    state: State<'_, Shared>,
+    project_id: String,
+    paths: Vec<String>,
+    at: Placement,
+) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", &project_id)?;
+    let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+    blocking(&state, move |s| {
+        s.engine.project(project)?;
+        for p in &paths {
+            check_file(p)?;
+        }
+        let mut assets = Vec::with_capacity(paths.len());
+        for p in &paths {
+            assets.push(s.engine.import_asset(p)?.0);
+        }
+        place(s, project, &assets, at)
+    })
+    .await
+}
+
+/// Pasted or browser-dropped bytes: raw body; headers `x-project-id`, `x-file-name`
+/// (URI-encoded), `x-mime-type`, `x-at` (`"x,y"`).
+#[tauri::command]
+pub async fn import_bytes(
+    state: State<'_, Shared>,
+    request: tauri::ipc::Request<'_>,
+) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", header(&request, "x-project-id")?)?;
+    let name = percent_encoding::percent_decode_str(header(&request, "x-file-name")?)
+        .decode_utf8_lossy()
+        .into_owned();
+    let at = header(&request, "x-at")?;
+    let at = at
+        .split_once(',')
+        .and_then(|(x, y)| {
+            Some(Placement {
+                x: x.trim().parse().ok()?,
+                y: y.trim().parse().ok()?,
+            })
+        })
+        .filter(|p| p.x.is_finite() && p.y.is_finite())
+        .ok_or_else(|| CommandError::invalid(format!("x-at {at:?} is not \"x,y\"")))?;
+    let bytes = raw_body(&request)?;
+    if !media::is_supported(&bytes[..bytes.len().min(SNIFF_BYTES as usize)]) {
+        return Err(unsupported(&name));
+    }
+    let bytes = bytes.to_vec();
+    blocking(&state, move |s| {
+        s.engine.project(project)?;
+        // The engine imports from a path: stage the bytes in the data dir (removed on drop).
+        let staged = tempfile::Builder::new()
+            .prefix("import-")
+            .tempfile_in(s.engine.data_dir())
+            .map_err(|e| CommandError::Io(format!("staging {name}: {e}")))?;
+        std::fs::write(staged.path(), &bytes)
+            .map_err(|e| CommandError::Io(format!("staging {name}: {e}")))?;
+        let (asset, _) = s.engine.import_asset(staged.path())?;
+        place(s, project, &[asset], at)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn add_assets(
+    state: State<'_, Shared>,
+    project_id: String,
+    asset_ids: Vec<String>,
+    at: Placement,
+) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", &project_id)?;
+    blocking(&state, move |s| {
+        s.engine.project(project)?;
+        let assets = asset_ids
+            .iter()
+            .map(|id| {
+                s.engine
+                    .asset(id)?
+                    .ok_or_else(|| CommandError::NotFound(format!("asset {id} not found")))
+            })
+            .collect::<CmdResult<Vec<_>>>()?;
+        place(s, project, &assets, at)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn update_elements(
+    state: State<'_, Shared>,
+    project_id: String,
+    patches: Vec<ElementPatch>,
+) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", &project_id)?;
+    let mut edits = Vec::with_capacity(patches.len());
+    for p in patches {
+        let element_id = parse_id("element", &p.id)?;
+        let props = match serde_json::to_value(&p.props) {
+            Ok(Value::Object(m)) if !m.is_empty() => m,
+            _ => continue,
+        };
+        edits.push(Edit::Set { element_id, props });
+    }
+    blocking(&state, move |s| edit(s, project, edits, None)).await
+}
+
+#[tauri::command]
+pub async fn delete_elements(
+    state: State<'_, Shared>,
+    project_id: String,
+    ids: Vec<String>,
+) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", &project_id)?;
+    let edits = parse_ids(&ids)?
+        .into_iter()
+        .map(|element_id| Edit::Delete { element_id })
+        .collect();
+    blocking(&state, move |s| edit(s, project, edits, Some(Vec::new()))).await
+}
+
+#[tauri::command]
+pub async fn duplicate_elements(
+    state: State<'_, Shared>,
+    project_id: String,
+    ids: Vec<String>,
+    offset: Placement,
+) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", &project_id)?;
+    let ids = parse_ids(&ids)?;
+    blocking(&state, move |s| {
+        let open = s.engine.open_project(project)?;
+        let mut sources: Vec<&Element> = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let e = open.canvas.elements.iter().find(|e| e.id == *id);
+            sources
+                .push(e.ok_or_else(|| CommandError::NotFound(format!("element {id} not found")))?);
+        }
+        sources.sort_by(|a, b| a.z.cmp(&b.z));
+        let top = open.canvas.elements.iter().map(|e| e.z.as_str()).max();
+        let zs = keys_between(top, None, sources.len()).ok_or_else(z_error)?;
+        let mut edits = Vec::with_capacity(sources.len());
+        let mut copies = Vec::with_capacity(sources.len());
+        for (src, z) in sources.into_iter().zip(zs) {
+            let id = Uuid::new_v4();
+            let copy = Element {
+                id,
+                x: src.x + offset.x,
+                y: src.y + offset.y,
+                z,
+                ..src.clone()
+            };
+            edits.push(Edit::Create {
+                element_id: id,
+                props: element_props(&copy)?,
+            });
+            copies.push(id.to_string());
+        }
+        edit(s, project, edits, Some(copies))
+    })
+    .await
+}
+
+/// New z keys for `moved` (ids in the project) under `how`, as `(id, z)` pairs.
+fn reorder(
+    elements: &[Element],
+    moved: &HashSet<Uuid>,
+    how: ZOrderMove,
+) -> CmdResult<Vec<(Uuid, String)>> {
+    let mut all: Vec<&Element> = elements.iter().collect();
+    all.sort_by(|a, b| a.z.cmp(&b.z));
+    let group: Vec<Uuid> = all
+        .iter()
+        .filter(|e| moved.contains(&e.id))
+        .map(|e| e.id)
+        .collect();
+    let rest: Vec<&str> = all
+        .iter()
+        .filter(|e| !moved.contains(&e.id))
+        .map(|e| e.z.as_str())
+        .collect();
+    let Some(first) = all.iter().position(|e| moved.contains(&e.id)) else {
+        return Ok(Vec::new());
+    };
+    let last = all
+        .iter()
+        .rposition(|e| moved.contains(&e.id))
+        .unwrap_or(first);
+    // Bounds (lo, hi) of the gap the group goes into, among the elements that stay.
+    let (lo, hi) = match how {
+        ZOrderMove::Front => (rest.last().copied(), None),
+        ZOrderMove::Back => (None, rest.first().copied()),
+        ZOrderMove::Forward => {
+            // Above the first staying element over the group's top.
+            let Some(i) = all[last + 1..].iter().position(|e| !moved.contains(&e.id)) else {
+                return Ok(Vec::new());
+            };
+            let pivot = all[last + 1 + i].z.as_str();
+            let next = rest.iter().copied().find(|z| *z > pivot);
+            (Some(pivot), next)
+        }
+        ZOrderMove::Backward => {
+            let Some(pivot) = all[..first].iter().rev().find(|e| !moved.contains(&e.id)) else {
+                return Ok(Vec::new());
+            };
+            let pivot = pivot.z.as_str();
+            let prev = rest.iter().rev().copied().find(|z| *z < pivot);
+            (prev, Some(pivot))
+        }
+    };
+    let zs = keys_between(lo, hi, group.len()).ok_or_else(z_error)?;
+    Ok(group.into_iter().zip(zs).collect())
+}
+
+#[tauri::command]
+pub async fn reorder_elements(
+    state: State<'_, Shared>,
+    project_id: String,
+    ids: Vec<String>,
+    r#move: ZOrderMove,
+) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", &project_id)?;
+    let moved: HashSet<Uuid> = parse_ids(&ids)?.into_iter().collect();
+    blocking(&state, move |s| {
+        let open = s.engine.open_project(project)?;
+        if let Some(id) = moved
+            .iter()
+            .find(|id| !open.canvas.elements.iter().any(|e| e.id == **id))
+        {
+            return Err(CommandError::NotFound(format!("element {id} not found")));
+        }
+        let edits = reorder(&open.canvas.elements, &moved, r#move)?
+            .into_iter()
+            .map(|(element_id, z)| {
+                let mut props = Map::new();
+                props.insert("z".into(), Value::String(z));
+                Edit::Set { element_id, props }
+            })
+            .collect();
+        edit(s, project, edits, None)
+    })
+    .await
+}
+
+/// A video's play state. Persisted with the canvas (D1); note: the engine has no write
+/// outside undo history yet, so this is an undo step too.
+#[tauri::command]
+pub async fn set_playback(
+    state: State<'_, Shared>,
+    project_id: String,
+    update: PlaybackUpdate,
+) -> CmdResult<()> {
+    let project = parse_id("project", &project_id)?;
+    let element = parse_id("element", &update.element_id)?;
+    let value =
+        serde_json::to_value(&update.playback).map_err(|e| CommandError::invalid(e.to_string()))?;
+    blocking(&state, move |s| {
+        let mut props = Map::new();
+        props.insert("playback".into(), value);
+        let mut mirror = s.canvas();
+        s.engine.set_properties(project, element, props)?;
+        delta(s, &mut mirror, project, [element], None)?;
+        Ok(())
+    })
+    .await
+}
+
+fn replay(s: &AppState, project: Uuid, undo: bool) -> CmdResult<CanvasDelta> {
+    let mut mirror = s.canvas();
+    let receipt = if undo {
+        s.engine.undo(project)?
+    } else {
+        s.engine.redo(project)?
+    };
+    let touched: Vec<Uuid> = receipt
+        .map(|r| {
+            r.changes
+                .iter()
+                .filter_map(|c| Uuid::parse_str(&c.element_id).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut d = delta(s, &mut mirror, project, touched, None)?;
+    d.selection = Some(d.upserted.iter().map(|e| e.id.to_string()).collect());
+    Ok(d)
+}
+
+#[tauri::command]
+pub async fn undo(state: State<'_, Shared>, project_id: String) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", &project_id)?;
+    blocking(&state, move |s| replay(s, project, true)).await
+}
+
+#[tauri::command]
+pub async fn redo(state: State<'_, Shared>, project_id: String) -> CmdResult<CanvasDelta> {
+    let project = parse_id("project", &project_id)?;
+    blocking(&state, move |s| replay(s, project, false)).await
+}
+
+#[tauri::command]
+pub async fn set_viewport(
+    state: State<'_, Shared>,
+    project_id: String,
+    viewport: Viewport,
+) -> CmdResult<()> {
+    let project = parse_id("project", &project_id)?;
+    blocking(&state, move |s| {
+        s.engine.set_viewport(project, &viewport)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Saves the selection as device state (not an undo step, not synced).
+#[tauri::command]
+pub async fn set_selection(
+    state: State<'_, Shared>,
+    project_id: String,
+    ids: Vec<String>,
+) -> CmdResult<()> {
+    let project = parse_id("project", &project_id)?;
+    let ids: Vec<String> = parse_ids(&ids)?.iter().map(Uuid::to_string).collect();
+    blocking(&state, move |s| {
+        s.engine.project(project)?;
+        let json = serde_json::to_string(&ids).map_err(|e| CommandError::Engine(e.to_string()))?;
+        s.engine
+            .set_setting(&format!("{SELECTION_PREFIX}{project}"), &json)?;
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn el(z: &str) -> Element {
+        Element {
+            id: Uuid::new_v4(),
+            kind: ElementKind::Image,
+            asset_id: None,
+            x: 0.0,
+            y: 0.0,
+            width: 1.0,
+            height: 1.0,
+            rotation: 0.0,
+            z: z.into(),
+            locked: false,
+            playback: None,
+            generation_id: None,
+        }
+    }
+
+    fn order_after(elements: &[Element], moved: &[Uuid], how: ZOrderMove) -> Vec<Uuid> {
+        let set: HashSet<Uuid> = moved.iter().copied().collect();
+        let mut next: Vec<Element> = elements.to_vec();
+        for (id, z) in reorder(elements, &set, how).unwrap() {
+            next.iter_mut().find(|e| e.id == id).unwrap().z = z;
+        }
+        next.sort_by(|a, b| a.z.cmp(&b.z));
+        next.into_iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn reorder_moves_the_group_and_keeps_its_order() {
+        let els: Vec<Element> = ["a0", "a1", "a2", "a3"].into_iter().map(el).collect();
+        let [a, b, c, d] = [els[0].id, els[1].id, els[2].id, els[3].id];
+        assert_eq!(order_after(&els, &[a, b], ZOrderMove::Front), [c, d, a, b]);
+        assert_eq!(order_after(&els, &[c, d], ZOrderMove::Back), [c, d, a, b]);
+        assert_eq!(order_after(&els, &[b], ZOrderMove::Forward), [a, c, b, d]);
+        assert_eq!(order_after(&els, &[c], ZOrderMove::Backward), [a, c, b, d]);
+        assert_eq!(order_after(&els, &[d], ZOrderMove::Forward), [a, b, c, d]);
+        assert_eq!(order_after(&els, &[a], ZOrderMove::Backward), [a, b, c, d]);
+    }
+}

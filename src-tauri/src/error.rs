@@ -1,0 +1,135 @@
+//! The one error type of every command: serialised as `{kind, message}` (what the UI's
+//! `BackendError.from` reads). Engine errors map by their type, never by their text; bad input
+//! is caught before the engine is called where the shell can tell (missing file, unsupported
+//! type), so the user reads a clear sentence and nothing is half-written.
+
+use iskra_engine::sync::SyncError;
+use iskra_engine::EngineError;
+use serde::ser::SerializeStruct;
+
+/// A failed command. `kind` is a stable camelCase name the UI may branch on.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A project, element, asset, file or outbox operation that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Arguments the command cannot accept (bad id, empty name, malformed header …).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A file that is not a supported image or video (PNG, JPEG, WebP, GIF, MP4, WebM, MOV).
+    #[error("{0}")]
+    UnsupportedFile(String),
+    /// Reading or writing a file failed.
+    #[error("{0}")]
+    Io(String),
+    /// Signing in failed or is not configured.
+    #[error("{0}")]
+    Auth(String),
+    /// The sync server could not be reached or refused the request.
+    #[error("{0}")]
+    Network(String),
+    /// Something this version of the app cannot do yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The local engine failed (store, corrupt data).
+    #[error("{0}")]
+    Engine(String),
+}
+
+impl CommandError {
+    /// The `kind` the UI sees.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "notFound",
+            Self::InvalidInput(_) => "invalidInput",
+            Self::UnsupportedFile(_) => "unsupportedFile",
+            Self::Io(_) => "io",
+            Self::Auth(_) => "auth",
+            Self::Network(_) => "network",
+            Self::Unsupported(_) => "unsupported",
+            Self::Engine(_) => "engine",
+        }
+    }
+
+    /// A bad argument, with a message for people.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidInput(message.into())
+    }
+}
+
+impl serde::Serialize for CommandError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("CommandError", 2)?;
+        st.serialize_field("kind", self.kind())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+impl From<EngineError> for CommandError {
+    fn from(e: EngineError) -> Self {
+        let message = e.to_string();
+        match &e {
+            EngineError::ProjectNotFound(_)
+            | EngineError::ElementNotFound(_)
+            | EngineError::OpNotFound(..) => Self::NotFound(message),
+            EngineError::Invalid(_) => Self::InvalidInput(message),
+            EngineError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Self::NotFound(message)
+            }
+            EngineError::Io { .. } => Self::Io(message),
+            EngineError::Store(_) | EngineError::Migration { .. } | EngineError::Corrupt(_) => {
+                tracing::error!(error = %e, "engine failure");
+                Self::Engine(message)
+            }
+        }
+    }
+}
+
+impl From<SyncError> for CommandError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Local(e) => e.into(),
+            SyncError::NotSignedIn | SyncError::Unauthenticated { .. } => Self::Auth(e.to_string()),
+            other => Self::Network(other.to_string()),
+        }
+    }
+}
+
+impl From<iskra_engine::auth::AuthError> for CommandError {
+    fn from(e: iskra_engine::auth::AuthError) -> Self {
+        use iskra_engine::auth::AuthError;
+        match e {
+            AuthError::Network(_) => Self::Network(e.to_string()),
+            other => Self::Auth(other.to_string()),
+        }
+    }
+}
+
+/// Result of a command.
+pub type CmdResult<T> = Result<T, CommandError>;
+
+/// Parses a UUID argument (project, element or operation id).
+pub fn parse_id(what: &str, s: &str) -> CmdResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(s.trim())
+        .map_err(|_| CommandError::invalid(format!("{what} id {s:?} is not a valid id")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_as_kind_and_message() {
+        let e: CommandError = EngineError::ProjectNotFound(uuid::Uuid::nil()).into();
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "notFound");
+        assert!(v["message"].as_str().unwrap().contains("not found"));
+        let e: CommandError = EngineError::Invalid("empty name".into()).into();
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "invalidInput");
+        assert_eq!(
+            parse_id("project", "nope").unwrap_err().kind(),
+            "invalidInput"
+        );
+    }
+}

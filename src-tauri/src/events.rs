@@ -1,0 +1,156 @@
+//! Engine state → Tauri events. The engine has no change feed yet, so one forwarder task
+//! compares what it last reported with the engine's state — every [`POLL_INTERVAL`], and at
+//! once after a command (`AppState::wake`) — and emits what changed: `sync-status`,
+//! `projects-changed`, `assets-changed`, `account-changed`, and `canvas-changed` with the delta
+//! of the open project against the canvas mirror (edits from other devices, hot folders).
+//! `open-project` comes from deep links and second instances (see `lib.rs`).
+
+use crate::commands::canvas::CanvasDelta;
+use crate::commands::sync::build_status;
+use crate::commands::Shared;
+use crate::error::CmdResult;
+use crate::state::AppState;
+use std::collections::HashSet;
+use std::time::Duration;
+use tauri::{AppHandle, Emitter};
+
+/// `SyncStatus`: autosave indicator, online flag, pending count, rejected operations.
+pub const EVENT_SYNC_STATUS: &str = "sync-status";
+/// `null`: the project list is stale.
+pub const EVENT_PROJECTS_CHANGED: &str = "projects-changed";
+/// `null`: the asset library or the storage quota changed.
+pub const EVENT_ASSETS_CHANGED: &str = "assets-changed";
+/// `CanvasDelta`: changes the UI did not make itself.
+pub const EVENT_CANVAS_CHANGED: &str = "canvas-changed";
+/// `Account`: signed in or out.
+pub const EVENT_ACCOUNT_CHANGED: &str = "account-changed";
+/// `string`: a project id to open (deep link `iskra://project/<id>`, second instance).
+pub const EVENT_OPEN_PROJECT: &str = "open-project";
+
+/// Longest time between two comparisons when nothing wakes the forwarder.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the forwarder last reported.
+#[derive(Default)]
+struct Seen {
+    status: Option<String>,
+    projects: Option<String>,
+    assets: Option<String>,
+    account: Option<String>,
+}
+
+/// One comparison; returns the events to emit as (name, JSON payload).
+fn compare(s: &AppState, seen: &mut Seen) -> CmdResult<Vec<(&'static str, serde_json::Value)>> {
+    let mut out = Vec::new();
+    let changed = |slot: &mut Option<String>, now: String| {
+        let first = slot.is_none();
+        let differs = slot.as_deref() != Some(now.as_str());
+        *slot = Some(now);
+        differs && !first
+    };
+    let status = serde_json::to_value(build_status(s)?).unwrap_or_default();
+    if changed(&mut seen.status, status.to_string()) {
+        out.push((EVENT_SYNC_STATUS, status));
+    }
+    let projects = serde_json::to_string(&s.engine.list_projects()?).unwrap_or_default();
+    if changed(&mut seen.projects, projects) {
+        out.push((EVENT_PROJECTS_CHANGED, serde_json::Value::Null));
+    }
+    let assets: Vec<(String, bool)> = s
+        .engine
+        .assets()?
+        .into_iter()
+        .map(|a| (a.sha256, a.uploaded))
+        .collect();
+    if changed(&mut seen.assets, format!("{assets:?}")) {
+        out.push((EVENT_ASSETS_CHANGED, serde_json::Value::Null));
+    }
+    let account = serde_json::to_value(s.account()).unwrap_or_default();
+    if changed(&mut seen.account, account.to_string()) {
+        out.push((EVENT_ACCOUNT_CHANGED, account));
+    }
+    if let Some(delta) = canvas_delta(s)? {
+        out.push((
+            EVENT_CANVAS_CHANGED,
+            serde_json::to_value(delta).unwrap_or_default(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The open project's changes that the mirror does not have yet.
+fn canvas_delta(s: &AppState) -> CmdResult<Option<CanvasDelta>> {
+    let mut mirror = s.canvas();
+    let Some(project) = mirror.project else {
+        return Ok(None);
+    };
+    let Ok(listed) = s.engine.project(project) else {
+        // Deleted (here or on another device): `projects-changed` tells the UI.
+        *mirror = Default::default();
+        return Ok(None);
+    };
+    if listed.updated_at == mirror.updated_at {
+        return Ok(None);
+    }
+    let open = s.engine.open_project(project)?;
+    let now: HashSet<_> = open.canvas.elements.iter().map(|e| e.id).collect();
+    let delta = CanvasDelta {
+        project_id: project.to_string(),
+        upserted: open
+            .canvas
+            .elements
+            .iter()
+            .filter(|e| mirror.elements.get(&e.id) != Some(e))
+            .cloned()
+            .collect(),
+        deleted: mirror
+            .elements
+            .keys()
+            .filter(|id| !now.contains(id))
+            .map(|id| id.to_string())
+            .collect(),
+        can_undo: open.can_undo,
+        can_redo: open.can_redo,
+        selection: None,
+    };
+    mirror.reset(project, open.project.updated_at, &open.canvas.elements);
+    Ok((!delta.upserted.is_empty() || !delta.deleted.is_empty()).then_some(delta))
+}
+
+/// Forwards engine changes as events until the app closes.
+pub async fn forward(app: AppHandle, state: Shared) {
+    let mut closing = state.closing.subscribe();
+    let mut seen = Seen::default();
+    loop {
+        let s = std::sync::Arc::clone(&state);
+        let result = tauri::async_runtime::spawn_blocking(move || {
+            let out = compare(&s, &mut seen);
+            (seen, out)
+        })
+        .await;
+        match result {
+            Ok((back, events)) => {
+                seen = back;
+                match events {
+                    Ok(events) => {
+                        for (name, payload) in events {
+                            if let Err(e) = app.emit(name, payload) {
+                                tracing::warn!(event = name, error = %e, "emit failed");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "event forwarder pass failed"),
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "event forwarder task failed");
+                seen = Seen::default();
+            }
+        }
+        tokio::select! {
+            _ = state.wake.notified() => {}
+            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+            _ = closing.changed() => return,
+        }
+    }
+}

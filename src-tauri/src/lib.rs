@@ -1,0 +1,190 @@
+//! `iskra-desktop`: the Tauri v2 shell of Iskra. Thin by design — all state lives in
+//! `iskra-engine`; this crate opens it in `setup()`, exposes it as the commands the UI names
+//! (`ui/src/backend/commands.ts`), forwards its changes as events, serves asset bytes over the
+//! `iskra-asset` scheme, routes `iskra://project/<id>` deep links and second launches to the
+//! running window, and flushes the engine when the window closes.
+
+pub mod commands;
+pub mod error;
+pub mod events;
+pub mod protocol;
+pub mod state;
+pub mod zorder;
+
+use commands::Shared;
+use iskra_engine::hotfolder::HotFolderWatcher;
+use state::AppState;
+use std::sync::Arc;
+use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
+use tauri_plugin_deep_link::DeepLinkExt;
+use uuid::Uuid;
+
+/// Label of the one window (`tauri.conf.json`).
+pub const MAIN_WINDOW: &str = "main";
+/// Scheme of deep links (`iskra://project/<id>`).
+pub const DEEP_LINK_SCHEME: &str = "iskra";
+
+/// The project a deep link names, if it is `iskra://project/<uuid>`.
+pub fn project_from_link(url: &tauri::Url) -> Option<Uuid> {
+    if url.scheme() != DEEP_LINK_SCHEME || url.host_str() != Some("project") {
+        return None;
+    }
+    Uuid::parse_str(url.path().trim_matches('/')).ok()
+}
+
+/// Brings the main window to the front (a second launch, a deep link).
+fn focus_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+/// Handles a deep link: remembered for `recent_project` (the UI may not listen yet) and
+/// emitted as `open-project`.
+fn open_link(app: &AppHandle, url: &tauri::Url) {
+    let Some(project) = project_from_link(url) else {
+        tracing::info!(%url, "ignoring a deep link Iskra does not know");
+        return;
+    };
+    if let Some(state) = app.try_state::<Shared>() {
+        *state.pending_open.lock().unwrap_or_else(|p| p.into_inner()) = Some(project);
+    }
+    focus_main(app);
+    let _ = app.emit(events::EVENT_OPEN_PROJECT, project.to_string());
+}
+
+/// The hot folder watcher, kept alive as long as the app (D8).
+struct HotFolders {
+    _watcher: HotFolderWatcher,
+}
+
+fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = state::data_dir(app.path().app_data_dir().ok())?;
+    tracing::info!(data_dir = %dir.display(), "opening the engine");
+    let state: Shared = Arc::new(AppState::open(&dir)?);
+    match HotFolderWatcher::start(state.engine.clone()) {
+        Ok(w) => {
+            app.manage(HotFolders { _watcher: w });
+        }
+        Err(e) => tracing::warn!(error = %e, "hot folders are not watched"),
+    }
+    app.manage(Arc::clone(&state));
+
+    // Deep links: registered with the desktop in development (installers do it for releases).
+    #[cfg(any(target_os = "linux", windows))]
+    if cfg!(debug_assertions) {
+        if let Err(e) = app.deep_link().register_all() {
+            tracing::info!(error = %e, "deep link scheme not registered");
+        }
+    }
+    let handle = app.handle().clone();
+    if let Ok(Some(urls)) = app.deep_link().get_current() {
+        urls.iter().for_each(|u| open_link(&handle, u));
+    }
+    app.deep_link().on_open_url(move |event| {
+        event.urls().iter().for_each(|u| open_link(&handle, u));
+    });
+
+    tauri::async_runtime::spawn(commands::sync::supervise(Arc::clone(&state)));
+    tauri::async_runtime::spawn(events::forward(app.handle().clone(), state));
+    Ok(())
+}
+
+/// Flushes the engine (window closed, app exiting).
+fn flush(app: &AppHandle) {
+    if let Some(state) = app.try_state::<Shared>() {
+        state.flush();
+    }
+}
+
+/// Builds and runs the app; returns when it exits.
+pub fn run() -> tauri::Result<()> {
+    tauri::Builder::default()
+        // First: a second launch hands its arguments (and deep link) to this one.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            focus_main(app)
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .build(),
+        )
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .register_asynchronous_uri_scheme_protocol(protocol::SCHEME, |ctx, request, responder| {
+            let app = ctx.app_handle().clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                let response = match app.try_state::<Shared>() {
+                    Some(state) => protocol::respond(&state, &request),
+                    None => tauri::http::Response::builder()
+                        .status(tauri::http::StatusCode::SERVICE_UNAVAILABLE)
+                        .body(Vec::new())
+                        .unwrap_or_default(),
+                };
+                responder.respond(response);
+            });
+        })
+        .setup(setup)
+        .invoke_handler(tauri::generate_handler![
+            commands::projects::list_projects,
+            commands::projects::create_project,
+            commands::projects::rename_project,
+            commands::projects::delete_project,
+            commands::projects::recent_project,
+            commands::projects::open_project,
+            commands::projects::save_project_thumbnail,
+            commands::canvas::add_files,
+            commands::canvas::import_bytes,
+            commands::canvas::add_assets,
+            commands::canvas::update_elements,
+            commands::canvas::delete_elements,
+            commands::canvas::duplicate_elements,
+            commands::canvas::reorder_elements,
+            commands::canvas::set_playback,
+            commands::canvas::undo,
+            commands::canvas::redo,
+            commands::canvas::set_viewport,
+            commands::canvas::set_selection,
+            commands::assets::list_assets,
+            commands::assets::delete_asset,
+            commands::assets::storage_quota,
+            commands::sync::sync_status,
+            commands::sync::retry_rejected,
+            commands::sync::discard_rejected,
+            commands::account::account,
+            commands::account::sign_in,
+            commands::account::sign_out,
+        ])
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { .. } = event {
+                flush(window.app_handle());
+            }
+        })
+        .build(tauri::generate_context!())?
+        .run(|app, event| {
+            if let RunEvent::Exit = event {
+                flush(app);
+            }
+        });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_links_name_projects() {
+        let id = Uuid::new_v4();
+        let url = tauri::Url::parse(&format!("iskra://project/{id}")).unwrap();
+        assert_eq!(project_from_link(&url), Some(id));
+        let other = tauri::Url::parse("iskra://upgrade").unwrap();
+        assert_eq!(project_from_link(&other), None);
+        let bad = tauri::Url::parse("iskra://project/not-a-uuid").unwrap();
+        assert_eq!(project_from_link(&bad), None);
+    }
+}

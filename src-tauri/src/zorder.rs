@@ -1,0 +1,110 @@
+//! Fractional z-index keys for reordering and duplicating (an adapter: the engine places new
+//! elements on top but has no "key between two keys" yet). Keys are strings of the digits
+//! `0-9A-Za-z`, compared byte-wise — the format the engine, the server and the UI share — read
+//! as base-62 fractions, so a key strictly between any two distinct keys almost always exists.
+
+/// The digits of a key, in byte order.
+const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+fn digit(b: u8) -> Option<usize> {
+    DIGITS.iter().position(|&d| d == b)
+}
+
+/// A key strictly between `lo` and `hi` (byte-wise), either bound open when `None`.
+/// `None` when no such key exists (`hi` is `"0"`, `"00"`, … with no lower bound) or a bound
+/// is not a valid key.
+pub fn key_between(lo: Option<&str>, hi: Option<&str>) -> Option<String> {
+    let valid = |k: &str| !k.is_empty() && k.bytes().all(|b| digit(b).is_some());
+    if lo.is_some_and(|k| !valid(k)) || hi.is_some_and(|k| !valid(k)) {
+        return None;
+    }
+    if let (Some(a), Some(b)) = (lo, hi) {
+        if a >= b {
+            return None;
+        }
+    }
+    let mut out = Vec::new();
+    mid(lo.unwrap_or("").as_bytes(), hi.map(str::as_bytes), &mut out)?;
+    String::from_utf8(out).ok()
+}
+
+/// Appends to `out` a string `c` with `a < c < b` (`b` open when `None`); `a < b` holds.
+fn mid(a: &[u8], b: Option<&[u8]>, out: &mut Vec<u8>) -> Option<()> {
+    // `a` exhausted counts as a digit below '0'.
+    let da = a
+        .first()
+        .map(|&x| digit(x).map(|d| d as i64))
+        .unwrap_or(Some(-1))?;
+    let db = match b {
+        None => DIGITS.len() as i64,
+        Some(b) => digit(*b.first()?)? as i64,
+    };
+    if db - da > 1 {
+        out.push(DIGITS[((da + db) / 2) as usize]);
+        return Some(());
+    }
+    if db == da {
+        // Same first digit: recurse on the rest (b's rest is non-empty because a < b).
+        out.push(DIGITS[da as usize]);
+        return mid(&a[1..], b.map(|b| &b[1..]), out);
+    }
+    // Adjacent digits: keep a's digit and go above a's rest, unbounded.
+    if da < 0 {
+        // a is exhausted and b starts with '0': stay on '0' and go below b's rest.
+        out.push(DIGITS[0]);
+        return mid(&[], b.map(|b| &b[1..]), out);
+    }
+    out.push(DIGITS[da as usize]);
+    mid(&a[1..], None, out)
+}
+
+/// `n` ascending keys strictly between `lo` and `hi`.
+pub fn keys_between(lo: Option<&str>, hi: Option<&str>, n: usize) -> Option<Vec<String>> {
+    let mut keys: Vec<String> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let prev = keys.last().map(String::as_str).or(lo);
+        keys.push(key_between(prev, hi)?);
+    }
+    Some(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_fall_strictly_between() {
+        let cases = [
+            (None, None),
+            (Some("a0"), None),
+            (None, Some("a0")),
+            (Some("a0"), Some("a1")),
+            (Some("a0"), Some("a0V")),
+            (Some("a"), Some("a0")),
+            (Some("az"), Some("b")),
+            (Some("zz"), None),
+            (None, Some("01")),
+            (Some("a0"), Some("a00001")),
+        ];
+        for (lo, hi) in cases {
+            let k = key_between(lo, hi).unwrap_or_else(|| panic!("{lo:?}..{hi:?}"));
+            assert!(lo.is_none_or(|l| l < k.as_str()), "{lo:?} < {k}");
+            assert!(hi.is_none_or(|h| k.as_str() < h), "{k} < {hi:?}");
+        }
+    }
+
+    #[test]
+    fn impossible_or_invalid_bounds_give_none() {
+        assert_eq!(key_between(None, Some("0")), None);
+        assert_eq!(key_between(Some("b"), Some("a")), None);
+        assert_eq!(key_between(Some("a-"), None), None);
+    }
+
+    #[test]
+    fn many_keys_stay_ordered_and_short() {
+        let keys = keys_between(Some("a0"), Some("a1"), 200).unwrap();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        assert!(keys.iter().all(|k| k.as_str() > "a0" && k.as_str() < "a1"));
+        assert!(keys.iter().all(|k| k.len() <= iskra_protocol::MAX_Z_LEN));
+    }
+}
