@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-WORK=${ISKRA_TEST_WORK:-$ROOT/target/test-services}
+BUILD=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=${ISKRA_TEST_WORK:-$BUILD/test-services}
 mkdir -p "$WORK"
 log() { printf '\n== %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -50,7 +51,7 @@ fi
 redis_up || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 
 log "S3-compatible server (moto) on 127.0.0.1"
-VENV="$ROOT/target/py"
+VENV="$BUILD/py"
 if [ ! -x "$VENV/bin/moto_server" ]; then
   python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$VENV"; }
   "$VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5,<6'
