@@ -29,16 +29,63 @@ async fn clerk_refuses_bad_tokens(b: Backend) {
     let sub = "user_mallory";
     let now = clerk::now();
     let cases = [
-        ("signature of another key", other.sign(Algorithm::RS256, "a", &claims(sub, json!({})))),
-        ("wrong iss", a.sign(Algorithm::RS256, "a", &claims(sub, json!({"iss": "https://evil.example"})))),
-        ("iss with a trailing slash", a.sign(Algorithm::RS256, "a", &claims(sub, json!({"iss": format!("{ISSUER}/")})))),
-        ("foreign azp", a.sign(Algorithm::RS256, "a", &claims(sub, json!({"azp": "https://evil.example"})))),
+        (
+            "signature of another key",
+            other.sign(Algorithm::RS256, "a", &claims(sub, json!({}))),
+        ),
+        (
+            "wrong iss",
+            a.sign(
+                Algorithm::RS256,
+                "a",
+                &claims(sub, json!({"iss": "https://evil.example"})),
+            ),
+        ),
+        (
+            "iss with a trailing slash",
+            a.sign(
+                Algorithm::RS256,
+                "a",
+                &claims(sub, json!({"iss": format!("{ISSUER}/")})),
+            ),
+        ),
+        (
+            "foreign azp",
+            a.sign(
+                Algorithm::RS256,
+                "a",
+                &claims(sub, json!({"azp": "https://evil.example"})),
+            ),
+        ),
         ("alg none", clerk::unsigned(&claims(sub, json!({})))),
-        ("HS256 signed with the public key", clerk::hs256_with_public_key(&a, &claims(sub, json!({})))),
-        ("expired beyond the 5 s skew", a.sign(Algorithm::RS256, "a", &claims(sub, json!({"exp": now - 30, "iat": now - 400})))),
-        ("nbf in the future", a.sign(Algorithm::RS256, "a", &claims(sub, json!({"nbf": now + 120})))),
-        ("no exp", a.sign(Algorithm::RS256, "a", &claims(sub, json!({"exp": null})))),
-        ("unknown kid", a.sign(Algorithm::RS256, "zz", &claims(sub, json!({})))),
+        (
+            "HS256 signed with the public key",
+            clerk::hs256_with_public_key(&a, &claims(sub, json!({}))),
+        ),
+        (
+            "expired beyond the 5 s skew",
+            a.sign(
+                Algorithm::RS256,
+                "a",
+                &claims(sub, json!({"exp": now - 30, "iat": now - 400})),
+            ),
+        ),
+        (
+            "nbf in the future",
+            a.sign(
+                Algorithm::RS256,
+                "a",
+                &claims(sub, json!({"nbf": now + 120})),
+            ),
+        ),
+        (
+            "no exp",
+            a.sign(Algorithm::RS256, "a", &claims(sub, json!({"exp": null}))),
+        ),
+        (
+            "unknown kid",
+            a.sign(Algorithm::RS256, "zz", &claims(sub, json!({}))),
+        ),
         ("garbage", "not.a.jwt".to_owned()),
     ];
     for (what, token) in cases {
@@ -55,18 +102,39 @@ async fn clerk_accepts_a_valid_token_and_creates_the_user(b: Backend) {
     let sub = "user_2ada";
     assert!(srv.state.store.user(sub).await.unwrap().is_none());
     // Within the 5 s skew: expired 2 s ago is still accepted.
-    for (i, overrides) in [json!({}), json!({"exp": clerk::now() - 2}), json!({"azp": null})].into_iter().enumerate() {
-        let user = bearer(&srv, sub, a.sign(Algorithm::RS256, "a", &claims(sub, overrides)));
+    for (i, overrides) in [
+        json!({}),
+        json!({"exp": clerk::now() - 2}),
+        json!({"azp": null}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let user = bearer(
+            &srv,
+            sub,
+            a.sign(Algorithm::RS256, "a", &claims(sub, overrides)),
+        );
         let me = user.get("/v1/me").await;
         let me = me.expect(200);
         assert_eq!(me["id"], sub, "case {i}");
         assert_eq!(me["email"], format!("{sub}@example.com"));
         assert_eq!(me["tier"], "free");
     }
-    let row = srv.state.store.user(sub).await.unwrap().expect("user created on first request");
+    let row = srv
+        .state
+        .store
+        .user(sub)
+        .await
+        .unwrap()
+        .expect("user created on first request");
     assert_eq!(row.email.as_deref(), Some("user_2ada@example.com"));
     // The same user can work with the API.
-    let user = bearer(&srv, sub, a.sign(Algorithm::RS384, "a", &claims(sub, json!({"azp": APP}))));
+    let user = bearer(
+        &srv,
+        sub,
+        a.sign(Algorithm::RS384, "a", &claims(sub, json!({"azp": APP}))),
+    );
     user.create_project(Some("from clerk")).await;
 }
 
@@ -76,14 +144,30 @@ async fn missing_or_malformed_credentials_are_401(b: Backend) {
     for path in ["/v1/me", "/v1/projects", "/v1/assets", "/v1/events"] {
         anon.get(path).await.expect_error(401, "UNAUTHENTICATED");
     }
-    for header in ["Basic YWxhZGRpbjpvcGVuc2VzYW1l", "Bearer", "Bearer    ", "token abc", "Bearer a.b.c"] {
-        let res = common::send(srv.http.get(srv.url("/v1/me")).header("authorization", header)).await;
+    for header in [
+        "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+        "Bearer",
+        "Bearer    ",
+        "token abc",
+        "Bearer a.b.c",
+    ] {
+        let res = common::send(
+            srv.http
+                .get(srv.url("/v1/me"))
+                .header("authorization", header),
+        )
+        .await;
         res.expect_error(401, "UNAUTHENTICATED");
     }
     // A dev token of another server (other secret) is refused.
     let other = TestServer::default(Backend::Embedded).await;
     let foreign = other.user("eve");
-    let res = common::send(srv.http.get(srv.url("/v1/me")).bearer_auth(foreign.token.unwrap())).await;
+    let res = common::send(
+        srv.http
+            .get(srv.url("/v1/me"))
+            .bearer_auth(foreign.token.unwrap()),
+    )
+    .await;
     res.expect_error(401, "UNAUTHENTICATED");
     // The anonymous quota works without a token.
     let q = anon.get("/v1/quota").await;

@@ -22,17 +22,28 @@ struct Route {
 }
 
 async fn documented_routes(srv: &TestServer) -> Vec<Route> {
-    let doc = srv.anonymous().get("/openapi.json").await.expect(200).clone();
+    let doc = srv
+        .anonymous()
+        .get("/openapi.json")
+        .await
+        .expect(200)
+        .clone();
     let routes: Vec<Route> = common::operations(&doc)
         .into_iter()
         .map(|(method, path, op)| Route {
-            json_body: op["requestBody"]["content"].get("application/json").is_some(),
+            json_body: op["requestBody"]["content"]
+                .get("application/json")
+                .is_some(),
             secured: op["security"].as_array().is_some_and(|s| !s.is_empty()),
             method,
             path,
         })
         .collect();
-    assert!(routes.len() >= 15, "suspiciously few routes: {}", routes.len());
+    assert!(
+        routes.len() >= 15,
+        "suspiciously few routes: {}",
+        routes.len()
+    );
     routes
 }
 
@@ -75,7 +86,10 @@ fn check(route: &Route, what: &str, (status, body): &(u16, Value), must_refuse: 
     let name = format!("{} {} with {what}", route.method, route.path);
     assert!(*status < 500, "{name}: {status} {body}");
     if must_refuse {
-        assert!((400..500).contains(status), "{name} was accepted: {status} {body}");
+        assert!(
+            (400..500).contains(status),
+            "{name} was accepted: {status} {body}"
+        );
     }
     if *status >= 400 && route.method != Method::HEAD {
         assert_error_shape(body);
@@ -96,33 +110,64 @@ async fn every_route_refuses_bad_input_cleanly(b: Backend) {
         if route.secured {
             assert_eq!(res.0, 401, "{} {}", route.method, route.path);
             if route.method != Method::HEAD {
-                assert_eq!(res.1["error"]["code"], "UNAUTHENTICATED", "{} {}", route.method, route.path);
+                assert_eq!(
+                    res.1["error"]["code"], "UNAUTHENTICATED",
+                    "{} {}",
+                    route.method, route.path
+                );
             }
         }
         if route.path.contains('{') {
             for bad in ["not-a-uuid", "1", "%20", "..%2F..%2Fetc"] {
-                let req = user.request(route.method.clone(), &fill(&route.path, project, Some(bad)));
-                check(&route, &format!("path id {bad:?}"), &common::status_of(req).await, true);
+                let req =
+                    user.request(route.method.clone(), &fill(&route.path, project, Some(bad)));
+                check(
+                    &route,
+                    &format!("path id {bad:?}"),
+                    &common::status_of(req).await,
+                    true,
+                );
             }
         }
         let bodies = [
             ("malformed JSON", r#"{"name": "x","#.to_owned(), true),
-            ("unknown fields", sample(&route, "1").replacen('{', r#"{"definitelyNotAField":true,"#, 1), true),
+            (
+                "unknown fields",
+                sample(&route, "1").replacen('{', r#"{"definitelyNotAField":true,"#, 1),
+                true,
+            ),
             ("a non-finite number", sample(&route, "1e999"), true),
-            ("a negative size", sample(&route, "-1"), !route.path.ends_with("/sync")),
+            (
+                "a negative size",
+                sample(&route, "-1"),
+                !route.path.ends_with("/sync"),
+            ),
             ("a 2 MB body", two_mb.clone(), true),
         ];
         for (what, body, refuse) in bodies {
             user.post("/v1/projects", &restore).await;
             let req = user.request(route.method.clone(), &fill(&route.path, project, None));
-            let res = common::status_of(req.header("content-type", "application/json").body(body)).await;
+            let res =
+                common::status_of(req.header("content-type", "application/json").body(body)).await;
             check(&route, what, &res, refuse && route.json_body);
             if route.json_body && what == "a 2 MB body" {
-                assert_eq!(res.1["error"]["code"], "PAYLOAD_TOO_LARGE", "{}", route.path);
-                assert_eq!(res.1["error"]["limitBytes"], srv.state.config.max_json_bytes, "{}", route.path);
+                assert_eq!(
+                    res.1["error"]["code"], "PAYLOAD_TOO_LARGE",
+                    "{}",
+                    route.path
+                );
+                assert_eq!(
+                    res.1["error"]["limitBytes"], srv.state.config.max_json_bytes,
+                    "{}",
+                    route.path
+                );
             }
             if route.json_body && !refuse {
-                assert_eq!(res.1["rejected"].as_array().map(Vec::len), Some(1), "the negative size is rejected");
+                assert_eq!(
+                    res.1["rejected"].as_array().map(Vec::len),
+                    Some(1),
+                    "the negative size is rejected"
+                );
             }
         }
     }
@@ -131,15 +176,29 @@ async fn every_route_refuses_bad_input_cleanly(b: Backend) {
     let projects = user.list_all("/v1/projects", "").await;
     assert_eq!(projects.len(), 1, "{projects:?}");
     let detail = user.project(project).await;
-    assert_eq!((&detail["name"], &detail["canvas"]["elements"], &detail["cursor"]), (&json!("Sweep"), &json!([]), &json!("0")));
+    assert_eq!(
+        (
+            &detail["name"],
+            &detail["canvas"]["elements"],
+            &detail["cursor"]
+        ),
+        (&json!("Sweep"), &json!([]), &json!("0"))
+    );
     assert_eq!(user.storage().await["usedBytes"], 0);
     assert!(user.list_all("/v1/assets", "").await.is_empty());
 }
 
 async fn create(user: &User, key: &str, body: &Value) -> (u16, Value, Option<String>) {
-    let req = user.request(Method::POST, "/v1/projects").header("idempotency-key", key).json(body);
+    let req = user
+        .request(Method::POST, "/v1/projects")
+        .header("idempotency-key", key)
+        .json(body);
     let res = common::send(req).await;
-    (res.status, res.json.clone(), res.header("idempotent-replayed").map(str::to_owned))
+    (
+        res.status,
+        res.json.clone(),
+        res.header("idempotent-replayed").map(str::to_owned),
+    )
 }
 
 async fn idempotency_key_replays_the_first_result(b: Backend) {
@@ -148,7 +207,10 @@ async fn idempotency_key_replays_the_first_result(b: Backend) {
     let first = create(&alice, "k-1", &json!({"name": "Once"})).await;
     assert_eq!((first.0, first.2.as_deref()), (201, None));
     let again = create(&alice, "k-1", &json!({"name": "Once"})).await;
-    assert_eq!((again.0, &again.1, again.2.as_deref()), (201, &first.1, Some("true")));
+    assert_eq!(
+        (again.0, &again.1, again.2.as_deref()),
+        (201, &first.1, Some("true"))
+    );
     assert_eq!(alice.list_all("/v1/projects", "").await.len(), 1);
 
     let other = create(&alice, "k-1", &json!({"name": "Twice"})).await;
@@ -159,18 +221,38 @@ async fn idempotency_key_replays_the_first_result(b: Backend) {
     assert_eq!(create(&bob, "k-1", &json!({"name": "Once"})).await.0, 201);
     // A key that is too long is refused.
     let long = create(&alice, &"k".repeat(256), &json!({})).await;
-    assert_eq!((long.0, &long.1["error"]["code"]), (400, &json!("BAD_REQUEST")));
+    assert_eq!(
+        (long.0, &long.1["error"]["code"]),
+        (400, &json!("BAD_REQUEST"))
+    );
 
     // Parallel requests with one key create one project.
     let tasks = (0..10).map(|_| {
         let alice = alice.clone();
         tokio::spawn(async move { create(&alice, "k-parallel", &json!({})).await })
     });
-    let results: Vec<_> = join_all(tasks).await.into_iter().map(Result::unwrap).collect();
-    let created: Vec<&Value> = results.iter().filter(|r| r.0 == 201).map(|r| &r.1).collect();
-    assert!(!created.is_empty() && created.iter().all(|p| *p == created[0]), "{results:?}");
-    assert!(results.iter().all(|r| r.0 == 201 || r.0 == 409), "{results:?}");
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let created: Vec<&Value> = results
+        .iter()
+        .filter(|r| r.0 == 201)
+        .map(|r| &r.1)
+        .collect();
+    assert!(
+        !created.is_empty() && created.iter().all(|p| *p == created[0]),
+        "{results:?}"
+    );
+    assert!(
+        results.iter().all(|r| r.0 == 201 || r.0 == 409),
+        "{results:?}"
+    );
     assert_eq!(alice.list_all("/v1/projects", "").await.len(), 2);
 }
 
-backend_tests!(every_route_refuses_bad_input_cleanly, idempotency_key_replays_the_first_result);
+backend_tests!(
+    every_route_refuses_bad_input_cleanly,
+    idempotency_key_replays_the_first_result
+);

@@ -19,21 +19,49 @@ async fn project_requests(b: &User, id: Uuid) -> Vec<(String, Resp)> {
     let sync = json!({"clientId": Uuid::new_v4(), "changes": [{"opId": Uuid::new_v4(),
         "elementId": Uuid::new_v4(), "set": {"x": 1}, "clock": "0001732300000000-000000-b"}]});
     vec![
-        ("GET project".into(), b.get(&format!("/v1/projects/{id}")).await),
-        ("PATCH project".into(), b.patch(&format!("/v1/projects/{id}"), &json!({"name": "mine now"})).await),
-        ("POST sync".into(), b.post(&format!("/v1/projects/{id}/sync"), &sync).await),
-        ("GET changes".into(), b.get(&format!("/v1/projects/{id}/changes")).await),
-        ("DELETE project".into(), b.delete(&format!("/v1/projects/{id}")).await),
+        (
+            "GET project".into(),
+            b.get(&format!("/v1/projects/{id}")).await,
+        ),
+        (
+            "PATCH project".into(),
+            b.patch(&format!("/v1/projects/{id}"), &json!({"name": "mine now"}))
+                .await,
+        ),
+        (
+            "POST sync".into(),
+            b.post(&format!("/v1/projects/{id}/sync"), &sync).await,
+        ),
+        (
+            "GET changes".into(),
+            b.get(&format!("/v1/projects/{id}/changes")).await,
+        ),
+        (
+            "DELETE project".into(),
+            b.delete(&format!("/v1/projects/{id}")).await,
+        ),
     ]
 }
 
 /// The requests B tries on an asset hash.
 async fn asset_requests(b: &User, sha: &str) -> Vec<(String, Resp)> {
     vec![
-        ("HEAD asset".into(), b.head(&format!("/v1/assets/{sha}")).await),
-        ("GET asset".into(), b.get(&format!("/v1/assets/{sha}")).await),
-        ("GET content".into(), b.get(&format!("/v1/assets/{sha}/content")).await),
-        ("DELETE asset".into(), b.delete(&format!("/v1/assets/{sha}")).await),
+        (
+            "HEAD asset".into(),
+            b.head(&format!("/v1/assets/{sha}")).await,
+        ),
+        (
+            "GET asset".into(),
+            b.get(&format!("/v1/assets/{sha}")).await,
+        ),
+        (
+            "GET content".into(),
+            b.get(&format!("/v1/assets/{sha}/content")).await,
+        ),
+        (
+            "DELETE asset".into(),
+            b.delete(&format!("/v1/assets/{sha}")).await,
+        ),
     ]
 }
 
@@ -46,7 +74,10 @@ fn assert_same_as_missing(foreign: Vec<(String, Resp)>, missing: Vec<(String, Re
         } else {
             f.expect_error(404, "NOT_FOUND");
         }
-        assert_eq!(f.json, m.json, "{what}: a foreign id must look exactly like a missing one");
+        assert_eq!(
+            f.json, m.json,
+            "{what}: a foreign id must look exactly like a missing one"
+        );
     }
 }
 
@@ -60,8 +91,14 @@ async fn foreign_projects_and_assets_are_not_found(b: Backend) {
     let sha = sha256_hex(&bytes);
     let before = alice.project(pid).await;
 
-    assert_same_as_missing(project_requests(&bob, pid).await, project_requests(&bob, Uuid::new_v4()).await);
-    assert_same_as_missing(asset_requests(&bob, &sha).await, asset_requests(&bob, &sha256_hex(b"none")).await);
+    assert_same_as_missing(
+        project_requests(&bob, pid).await,
+        project_requests(&bob, Uuid::new_v4()).await,
+    );
+    assert_same_as_missing(
+        asset_requests(&bob, &sha).await,
+        asset_requests(&bob, &sha256_hex(b"none")).await,
+    );
     assert!(bob.list_all("/v1/projects", "").await.is_empty());
     assert!(bob.list_all("/v1/assets", "").await.is_empty());
 
@@ -75,20 +112,30 @@ async fn foreign_projects_and_assets_are_not_found(b: Backend) {
     let url = asset["url"].as_str().unwrap().to_owned();
     let token = url.rsplit_once("/files/").unwrap().1.to_owned();
     let (payload, sig) = token.split_once('.').unwrap();
-    let mut grant: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    assert_eq!(common::send(srv.http.get(&url)).await.bytes.as_ref(), bytes.as_slice());
+    let mut grant: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(
+        common::send(srv.http.get(&url)).await.bytes.as_ref(),
+        bytes.as_slice()
+    );
     grant["u"] = json!("bob");
     let forged_user = URL_SAFE_NO_PAD.encode(grant.to_string());
     grant["u"] = json!("alice");
     grant["e"] = json!(grant["e"].as_i64().unwrap() + 3600);
     let forged_expiry = URL_SAFE_NO_PAD.encode(grant.to_string());
-    for bad in [format!("{forged_user}.{sig}"), format!("{forged_expiry}.{sig}"), format!("{payload}.{}", &sig[1..])] {
+    for bad in [
+        format!("{forged_user}.{sig}"),
+        format!("{forged_expiry}.{sig}"),
+        format!("{payload}.{}", &sig[1..]),
+    ] {
         let res = common::send(srv.http.get(srv.url(&format!("/files/{bad}")))).await;
         res.expect_error(404, "NOT_FOUND");
     }
 
     // B creating a project with A's id gets its own project; A's is untouched.
-    let mine = bob.post("/v1/projects", &json!({"id": pid, "name": "Bob's"})).await;
+    let mine = bob
+        .post("/v1/projects", &json!({"id": pid, "name": "Bob's"}))
+        .await;
     assert_eq!(mine.expect(201)["name"], "Bob's");
     assert_eq!(alice.project(pid).await, before);
 }
@@ -122,12 +169,20 @@ async fn events_reach_only_their_user(b: Backend) {
     let mut bobs_stream = EventStream::open(&bob, None).await;
     let mut alices_stream = EventStream::open(&alice, None).await;
     let alices = alice.new_project().await;
-    alice.request(Method::PATCH, &format!("/v1/projects/{alices}")).json(&json!({"name": "x"})).send().await.unwrap();
+    alice
+        .request(Method::PATCH, &format!("/v1/projects/{alices}"))
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
     let bobs = bob.new_project().await;
     // B's first event is about B's own project: A's events never reached B's stream.
     let first = bobs_stream.next_named("project.changed").await;
     assert_eq!(first.data["projectId"], bobs.to_string());
-    assert_eq!(alices_stream.next_named("project.changed").await.data["projectId"], alices.to_string());
+    assert_eq!(
+        alices_stream.next_named("project.changed").await.data["projectId"],
+        alices.to_string()
+    );
 }
 
 backend_tests!(

@@ -18,14 +18,23 @@ async fn health_reports_every_check(b: Backend) {
     let srv = TestServer::default(b).await;
     let anon = srv.anonymous();
     let health = anon.get("/health").await;
-    assert_eq!(health.expect(200), &json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"),
-        "checks": {"database": "ok", "storage": "ok", "fal": "unconfigured"}}));
+    assert_eq!(
+        health.expect(200),
+        &json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"),
+        "checks": {"database": "ok", "storage": "ok", "fal": "unconfigured"}})
+    );
     let head = anon.head("/health").await;
     assert_eq!((head.status, head.bytes.len()), (200, 0));
     // With the database gone, health says which check failed.
     srv.state.store.close().await;
     let down = anon.get("/health").await;
-    assert_eq!((down.expect(503)["status"].as_str(), down.json["checks"]["database"].as_str()), (Some("degraded"), Some("down")));
+    assert_eq!(
+        (
+            down.expect(503)["status"].as_str(),
+            down.json["checks"]["database"].as_str()
+        ),
+        (Some("degraded"), Some("down"))
+    );
     assert_eq!(down.json["checks"]["storage"], "ok");
     assert_eq!(anon.head("/health").await.status, 503);
 }
@@ -35,32 +44,75 @@ async fn metrics_count_requests(b: Backend) {
     srv.user("alice").get("/v1/me").await.expect(200);
     let res = srv.anonymous().get("/metrics").await;
     res.expect(200);
-    assert!(res.header("content-type").is_some_and(|t| t.starts_with("text/plain")));
+    assert!(res
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/plain")));
     let text = String::from_utf8_lossy(&res.bytes);
     assert!(text.contains("iskra_http_requests_total"), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("iskra_http_requests_total") && l.contains(r#"route="/v1/me""#)), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("iskra_http_requests_total") && l.contains(r#"route="/v1/me""#)),
+        "{text}"
+    );
     assert!(text.contains("iskra_http_request_duration_seconds"));
 }
 
 /// Every path API.md names (with `{…}` parameters), implemented yet or not.
 const API_MD_PATHS: &[&str] = &[
-    "/health", "/metrics", "/openapi.json", "/v1/me", "/v1/quota", "/v1/projects", "/v1/projects/{id}",
-    "/v1/projects/{id}/sync", "/v1/projects/{id}/changes", "/v1/events", "/v1/assets", "/v1/assets/{id}",
-    "/v1/assets/{id}/content", "/files/{token}", "/v1/generations", "/v1/generations/{id}",
-    "/v1/webhooks/fal", "/v1/webhooks/clerk", "/v1/webhooks/stripe", "/v1/credits", "/v1/api-keys",
+    "/health",
+    "/metrics",
+    "/openapi.json",
+    "/v1/me",
+    "/v1/quota",
+    "/v1/projects",
+    "/v1/projects/{id}",
+    "/v1/projects/{id}/sync",
+    "/v1/projects/{id}/changes",
+    "/v1/events",
+    "/v1/assets",
+    "/v1/assets/{id}",
+    "/v1/assets/{id}/content",
+    "/files/{token}",
+    "/v1/generations",
+    "/v1/generations/{id}",
+    "/v1/webhooks/fal",
+    "/v1/webhooks/clerk",
+    "/v1/webhooks/stripe",
+    "/v1/credits",
+    "/v1/api-keys",
 ];
 
 /// Methods probed on every path. HEAD is checked apart: its 404 has no body that could tell the
 /// router's fallback from a handler, and axum answers HEAD on every GET route.
-const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
 
 async fn openapi_lists_exactly_the_served_routes(b: Backend) {
     let srv = TestServer::default(b).await;
     let user = srv.user("prober");
-    let doc = srv.anonymous().get("/openapi.json").await.expect(200).clone();
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    let doc = srv
+        .anonymous()
+        .get("/openapi.json")
+        .await
+        .expect(200)
+        .clone();
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
-    let concrete = |path: &str| path.replace("{id}", &Uuid::new_v4().to_string()).replace("{token}", "a.b");
+    let concrete = |path: &str| {
+        path.replace("{id}", &Uuid::new_v4().to_string())
+            .replace("{token}", "a.b")
+    };
     let mut documented = BTreeSet::new();
     for (method, path, _) in common::operations(&doc) {
         if method == Method::HEAD {
@@ -79,13 +131,17 @@ async fn openapi_lists_exactly_the_served_routes(b: Backend) {
             let req = user.request(method.clone(), &concrete).json(&json!({}));
             let (status, body) = status_of(req).await;
             assert!(status < 500, "{method} {path}: {status} {body}");
-            let unrouted = status == 405 || (status == 404 && body["error"]["message"] == "route not found");
+            let unrouted =
+                status == 405 || (status == 404 && body["error"]["message"] == "route not found");
             if !unrouted {
                 served.insert((method.to_string(), path.clone()));
             }
         }
     }
-    assert_eq!(served, documented, "served routes (left) differ from /openapi.json (right)");
+    assert_eq!(
+        served, documented,
+        "served routes (left) differ from /openapi.json (right)"
+    );
 }
 
 async fn every_response_has_a_request_id(b: Backend) {
@@ -103,10 +159,22 @@ async fn every_response_has_a_request_id(b: Backend) {
         srv.anonymous().get("/openapi.json").await,
         send(srv.http.get(srv.url("/files/x.y"))).await,
     ];
-    let ids: BTreeSet<String> = responses.iter().map(|r| r.header("x-request-id").unwrap().to_owned()).collect();
+    let ids: BTreeSet<String> = responses
+        .iter()
+        .map(|r| r.header("x-request-id").unwrap().to_owned())
+        .collect();
     assert_eq!(ids.len(), responses.len(), "request ids are unique");
-    let mine = send(alice.request(Method::GET, "/v1/me").header("x-request-id", "trace-42")).await;
-    assert_eq!(mine.header("x-request-id"), Some("trace-42"), "a client's request id is kept");
+    let mine = send(
+        alice
+            .request(Method::GET, "/v1/me")
+            .header("x-request-id", "trace-42"),
+    )
+    .await;
+    assert_eq!(
+        mine.header("x-request-id"),
+        Some("trace-42"),
+        "a client's request id is kept"
+    );
 }
 
 async fn graceful_shutdown_finishes_uploads_in_flight(b: Backend) {
@@ -117,19 +185,34 @@ async fn graceful_shutdown_finishes_uploads_in_flight(b: Backend) {
     let bytes = png(200, 150, 3);
     let (head, tail) = bytes.split_at(bytes.len() / 2);
     let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
-    let req = alice.request(Method::PUT, &format!("/v1/assets/{}", sha256_hex(&bytes))).header("content-type", "image/png");
+    let req = alice
+        .request(Method::PUT, &format!("/v1/assets/{}", sha256_hex(&bytes)))
+        .header("content-type", "image/png");
     let upload = tokio::spawn(send(req.body(reqwest::Body::wrap_stream(rx))));
     tx.unbounded_send(Ok(head.to_vec())).unwrap();
-    poll_until("the upload is in flight", || async { !srv.tmp_files().is_empty() }).await;
+    poll_until("the upload is in flight", || async {
+        !srv.tmp_files().is_empty()
+    })
+    .await;
 
     srv.begin_shutdown();
-    assert!(events.next().await.is_none(), "event streams end when shutdown begins");
+    assert!(
+        events.next().await.is_none(),
+        "event streams end when shutdown begins"
+    );
     tx.unbounded_send(Ok(tail.to_vec())).unwrap();
     drop(tx);
     let res = upload.await.expect("upload task");
-    assert_eq!(res.expect(201)["width"], 200, "the upload in flight completed");
+    assert_eq!(
+        res.expect(201)["width"],
+        200,
+        "the upload in flight completed"
+    );
     srv.stopped().await.expect("the server stopped cleanly");
-    assert!(srv.http.get(srv.url("/health")).send().await.is_err(), "no new requests after shutdown");
+    assert!(
+        srv.http.get(srv.url("/health")).send().await.is_err(),
+        "no new requests after shutdown"
+    );
 }
 
 backend_tests!(

@@ -26,7 +26,12 @@ fn find<'a>(elements: &'a [Element], id: &str) -> Option<&'a Element> {
 async fn assert_converged(user: &User, project: Uuid, devices: &[&Replica]) {
     let server = canvas_of(&user.project(project).await);
     for d in devices {
-        assert_eq!(d.canvas(), server, "device {} differs from the server", d.clock.node());
+        assert_eq!(
+            d.canvas(),
+            server,
+            "device {} differs from the server",
+            d.clock.node()
+        );
     }
 }
 
@@ -38,7 +43,11 @@ async fn offline_edits_of_two_devices_converge(b: Backend) {
     let ids: Vec<String> = (0..5).map(|_| el()).collect();
     for (i, id) in ids.iter().enumerate() {
         let z = format!("a{i}");
-        d1.set(id, json!({"kind": "image", "x": 0, "y": 0, "width": 100, "height": 80, "z": z}), 1000);
+        d1.set(
+            id,
+            json!({"kind": "image", "x": 0, "y": 0, "width": 100, "height": 80, "z": z}),
+            1000,
+        );
     }
     d1.sync(&alice, p).await;
     d2.sync(&alice, p).await;
@@ -72,19 +81,46 @@ async fn offline_edits_of_two_devices_converge(b: Backend) {
     assert_converged(&alice, p, &[&d1, &d2]).await;
 
     let canvas = canvas_of(&alice.project(p).await);
-    let get = |id: &str| find(&canvas.elements, id).unwrap_or_else(|| panic!("element {id} missing")).clone();
+    let get = |id: &str| {
+        find(&canvas.elements, id)
+            .unwrap_or_else(|| panic!("element {id} missing"))
+            .clone()
+    };
     let (x1, x2, x3, x4) = (get(e1), get(e2), get(e3), get(e4));
     assert_eq!((x1.x, x1.y), (10.0, 20.0), "a move of device 1 is kept");
-    assert_eq!(x1.rotation, 20.0, "same millis: the tie breaks by node id (dev2 > dev1)");
-    assert_eq!((x2.rotation, x2.width, x2.x), (45.0, 300.0, 222.0), "different properties kept; later x wins");
-    assert_eq!((x3.locked, x3.y), (true, 7.0), "device 1's later y wins over device 2's earlier one");
+    assert_eq!(
+        x1.rotation, 20.0,
+        "same millis: the tie breaks by node id (dev2 > dev1)"
+    );
+    assert_eq!(
+        (x2.rotation, x2.width, x2.x),
+        (45.0, 300.0, 222.0),
+        "different properties kept; later x wins"
+    );
+    assert_eq!(
+        (x3.locked, x3.y),
+        (true, 7.0),
+        "device 1's later y wins over device 2's earlier one"
+    );
     assert_eq!(x4.x, 44.0, "a move later than the delete keeps the element");
-    assert!(find(&canvas.elements, e5).is_none(), "a delete later than the move wins");
+    assert!(
+        find(&canvas.elements, e5).is_none(),
+        "a delete later than the move wins"
+    );
     let x6 = get(&e6);
     assert_eq!(x6.playback.as_ref().map(|p| p.current_time), Some(1.5));
-    assert_eq!((canvas.viewport.x, canvas.viewport.y, canvas.viewport.scale), (-50.0, 30.0, 2.0));
+    assert_eq!(
+        (canvas.viewport.x, canvas.viewport.y, canvas.viewport.scale),
+        (-50.0, 30.0, 2.0)
+    );
     let project = alice.project(p).await;
-    assert_eq!((project["imageCount"].as_i64(), project["videoCount"].as_i64()), (Some(4), Some(1)));
+    assert_eq!(
+        (
+            project["imageCount"].as_i64(),
+            project["videoCount"].as_i64()
+        ),
+        (Some(4), Some(1))
+    );
 }
 
 async fn repeated_push_changes_nothing(b: Backend) {
@@ -95,7 +131,11 @@ async fn repeated_push_changes_nothing(b: Backend) {
     other.set(&el(), json!({"x": 1}), 500);
     other.sync(&alice, p).await;
     let mut d = Replica::new("dev1");
-    d.set(&el(), json!({"kind": "image", "x": 3, "width": 5, "height": 5}), 1000);
+    d.set(
+        &el(),
+        json!({"kind": "image", "x": 3, "width": 5, "height": 5}),
+        1000,
+    );
     d.set("viewport", json!({"scale": 0.5}), 1001);
     let body = json!({"clientId": d.client_id, "since": null, "changes": d.outbox});
     let path = format!("/v1/projects/{p}/sync");
@@ -105,17 +145,30 @@ async fn repeated_push_changes_nothing(b: Backend) {
     for _ in 0..2 {
         let again = alice.post(&path, &body).await.expect(200).clone();
         assert_eq!(again, first, "a repeated push answers like the first");
-        assert_eq!(alice.project(p).await, snapshot, "a repeated push changes nothing");
+        assert_eq!(
+            alice.project(p).await,
+            snapshot,
+            "a repeated push changes nothing"
+        );
     }
-    let from_cursor = json!({"clientId": d.client_id, "since": first["cursor"], "changes": d.outbox});
+    let from_cursor =
+        json!({"clientId": d.client_id, "since": first["cursor"], "changes": d.outbox});
     let tail = alice.post(&path, &from_cursor).await.expect(200).clone();
-    assert_eq!((&tail["cursor"], &tail["changes"]), (&first["cursor"], &json!([])));
+    assert_eq!(
+        (&tail["cursor"], &tail["changes"]),
+        (&first["cursor"], &json!([]))
+    );
     assert_eq!(alice.project(p).await, snapshot);
 }
 
 /// The op ids of a list of changes.
 fn op_ids(changes: &Value) -> Vec<String> {
-    changes.as_array().expect("changes").iter().map(|c| c["opId"].as_str().unwrap().to_owned()).collect()
+    changes
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| c["opId"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn changes_since_a_cursor_are_exactly_the_later_ones(b: Backend) {
@@ -125,22 +178,48 @@ async fn changes_since_a_cursor_are_exactly_the_later_ones(b: Backend) {
     let (mut d1, mut d2) = (Replica::new("dev1"), Replica::new("dev2"));
     let a = d1.set(&el(), json!({"x": 1}), 1000);
     let c1 = d1.sync(&alice, p).await["cursor"].clone();
-    let bs = [d2.set(&el(), json!({"y": 2}), 2000), d2.set(&el(), json!({"z": "b5"}), 2001)];
+    let bs = [
+        d2.set(&el(), json!({"y": 2}), 2000),
+        d2.set(&el(), json!({"z": "b5"}), 2001),
+    ];
     d2.sync(&alice, p).await;
     let c = d1.set(&el(), json!({"width": 9}), 3000);
     let c3 = d1.sync(&alice, p).await["cursor"].clone();
 
-    let since = alice.get(&format!("/v1/projects/{p}/changes?since={}", c1.as_str().unwrap())).await;
+    let since = alice
+        .get(&format!(
+            "/v1/projects/{p}/changes?since={}",
+            c1.as_str().unwrap()
+        ))
+        .await;
     let since = since.expect(200);
     let later: Vec<String> = bs.iter().chain([&c]).map(|x| x.op_id.to_string()).collect();
     assert_eq!(op_ids(&since["changes"]), later);
     assert_eq!(since["cursor"], c3);
-    assert_eq!(since["changes"][0], serde_json::to_value(&bs[0]).unwrap(), "changes keep their clocks");
-    let all = alice.get(&format!("/v1/projects/{p}/changes")).await.expect(200).clone();
-    assert_eq!(op_ids(&all["changes"]), [vec![a.op_id.to_string()], later].concat());
-    let none = alice.get(&format!("/v1/projects/{p}/changes?since={}", c3.as_str().unwrap())).await;
+    assert_eq!(
+        since["changes"][0],
+        serde_json::to_value(&bs[0]).unwrap(),
+        "changes keep their clocks"
+    );
+    let all = alice
+        .get(&format!("/v1/projects/{p}/changes"))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        op_ids(&all["changes"]),
+        [vec![a.op_id.to_string()], later].concat()
+    );
+    let none = alice
+        .get(&format!(
+            "/v1/projects/{p}/changes?since={}",
+            c3.as_str().unwrap()
+        ))
+        .await;
     assert_eq!(none.expect(200)["changes"], json!([]));
-    let bad = alice.get(&format!("/v1/projects/{p}/changes?since=abc")).await;
+    let bad = alice
+        .get(&format!("/v1/projects/{p}/changes?since=abc"))
+        .await;
     bad.expect_error(400, "BAD_REQUEST");
 }
 
@@ -181,10 +260,15 @@ async fn invalid_changes_are_rejected_while_valid_ones_apply(b: Backend) {
     let good = el();
     let change = |element: &str, extra: Value| {
         let mut c = json!({"opId": Uuid::new_v4(), "elementId": element, "clock": "0001732300000000-000001-dev1"});
-        c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         c
     };
-    let valid = change(&good, json!({"set": {"kind": "image", "x": 1.5, "width": 10, "height": 10}}));
+    let valid = change(
+        &good,
+        json!({"set": {"kind": "image", "x": 1.5, "width": 10, "height": 10}}),
+    );
     let invalid = [
         change(&el(), json!({"set": {"width": -1}})),
         change(&el(), json!({"set": {"height": 0}})),
@@ -200,20 +284,38 @@ async fn invalid_changes_are_rejected_while_valid_ones_apply(b: Backend) {
     ];
     let mut changes = vec![valid.clone()];
     changes.extend(invalid.iter().cloned());
-    let res = alice.post(&format!("/v1/projects/{p}/sync"), &json!({"clientId": Uuid::new_v4(), "changes": changes})).await;
+    let res = alice
+        .post(
+            &format!("/v1/projects/{p}/sync"),
+            &json!({"clientId": Uuid::new_v4(), "changes": changes}),
+        )
+        .await;
     let out = res.expect(200);
     let rejected = out["rejected"].as_array().unwrap();
     let want: Vec<&Value> = invalid.iter().map(|c| &c["opId"]).collect();
-    assert_eq!(rejected.iter().map(|r| &r["opId"]).collect::<Vec<_>>(), want);
+    assert_eq!(
+        rejected.iter().map(|r| &r["opId"]).collect::<Vec<_>>(),
+        want
+    );
     for r in rejected {
         assert_eq!(r["error"]["code"], "VALIDATION_FAILED");
         assert!(!r["error"]["message"].as_str().unwrap().is_empty());
     }
     let canvas = canvas_of(&alice.project(p).await);
     assert_eq!(canvas.elements.len(), 1);
-    assert_eq!((canvas.elements[0].id.to_string(), canvas.elements[0].x), (good, 1.5));
-    let log = alice.get(&format!("/v1/projects/{p}/changes")).await.expect(200).clone();
-    assert_eq!(op_ids(&log["changes"]), vec![valid["opId"].as_str().unwrap().to_owned()]);
+    assert_eq!(
+        (canvas.elements[0].id.to_string(), canvas.elements[0].x),
+        (good, 1.5)
+    );
+    let log = alice
+        .get(&format!("/v1/projects/{p}/changes"))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        op_ids(&log["changes"]),
+        vec![valid["opId"].as_str().unwrap().to_owned()]
+    );
 }
 
 backend_tests!(

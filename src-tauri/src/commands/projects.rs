@@ -4,8 +4,8 @@
 use super::{blocking, header, raw_body, Shared};
 use crate::error::{parse_id, CmdResult, CommandError};
 use crate::state::AppState;
-use iskra_engine::store::projects::ProjectSort;
 use iskra_engine::engine::THUMBS_DIR;
+use iskra_engine::store::projects::ProjectSort;
 use iskra_protocol::{Element, Project, Viewport};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

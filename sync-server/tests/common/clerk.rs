@@ -29,14 +29,19 @@ pub struct TestKey {
 impl TestKey {
     /// Loads `auth/tests/fixtures/test-key-{name}.pem`.
     pub fn load(name: &str) -> TestKey {
-        let path = format!("{}/auth/tests/fixtures/test-key-{name}.pem", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/auth/tests/fixtures/test-key-{name}.pem",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let pem = std::fs::read_to_string(&path).expect("fixture key");
         let private = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).expect("pkcs8 key");
         let public = private.to_public_key();
         TestKey {
             n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
             e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
-            public_pem: public.to_public_key_pem(LineEnding::LF).expect("public pem"),
+            public_pem: public
+                .to_public_key_pem(LineEnding::LF)
+                .expect("public pem"),
             private_pem: pem.into_bytes(),
         }
     }
@@ -50,7 +55,12 @@ impl TestKey {
     pub fn sign(&self, alg: Algorithm, kid: &str, claims: &Value) -> String {
         let mut header = Header::new(alg);
         header.kid = Some(kid.to_owned());
-        encode(&header, claims, &EncodingKey::from_rsa_pem(&self.private_pem).expect("rsa pem")).expect("sign")
+        encode(
+            &header,
+            claims,
+            &EncodingKey::from_rsa_pem(&self.private_pem).expect("rsa pem"),
+        )
+        .expect("sign")
     }
 }
 
@@ -58,7 +68,9 @@ impl TestKey {
 pub async fn jwks_server(keys: Vec<Value>) -> String {
     let body = json!({ "keys": keys });
     let app = Router::new().route("/jwks", get(move || async move { Json(body) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind jwks");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind jwks");
     let url = format!("http://{}/jwks", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
@@ -95,7 +107,8 @@ pub fn claims(sub: &str, overrides: Value) -> Value {
 
 /// An unsigned token (`alg: none`).
 pub fn unsigned(claims: &Value) -> String {
-    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT", "kid": "a"}).to_string());
+    let header =
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT", "kid": "a"}).to_string());
     format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()))
 }
 
@@ -103,5 +116,10 @@ pub fn unsigned(claims: &Value) -> String {
 pub fn hs256_with_public_key(key: &TestKey, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("a".into());
-    encode(&header, claims, &EncodingKey::from_secret(key.public_pem.as_bytes())).expect("hs256")
+    encode(
+        &header,
+        claims,
+        &EncodingKey::from_secret(key.public_pem.as_bytes()),
+    )
+    .expect("hs256")
 }

@@ -23,8 +23,16 @@ impl Resp {
         let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("response body");
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let resp = Resp { status, headers, bytes, json };
-        assert!(resp.header("x-request-id").is_some_and(|v| !v.is_empty()), "no x-request-id: {resp:?}");
+        let resp = Resp {
+            status,
+            headers,
+            bytes,
+            json,
+        };
+        assert!(
+            resp.header("x-request-id").is_some_and(|v| !v.is_empty()),
+            "no x-request-id: {resp:?}"
+        );
         resp
     }
 
@@ -35,7 +43,12 @@ impl Resp {
     /// Asserts the status and returns the JSON body.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", String::from_utf8_lossy(&self.bytes));
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.bytes)
+        );
         &self.json
     }
 
@@ -52,9 +65,16 @@ impl Resp {
 /// Asserts `{"error": {"code": "UPPER_SNAKE", "message": "…", …}}`.
 #[track_caller]
 pub fn assert_error_shape(body: &Value) {
-    let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error.code in {body}"));
-    assert!(!code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "code {code:?}");
-    let message = body["error"]["message"].as_str().unwrap_or_else(|| panic!("no error.message in {body}"));
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.code in {body}"));
+    assert!(
+        !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+        "code {code:?}"
+    );
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.message in {body}"));
     assert!(!message.is_empty(), "empty error message in {body}");
 }
 
@@ -66,14 +86,24 @@ pub async fn send(req: RequestBuilder) -> Resp {
 /// Status and JSON body of a response; an event stream is not read (dropping it closes it).
 pub async fn status_of(req: RequestBuilder) -> (u16, Value) {
     let res = req.send().await.expect("request failed");
-    assert!(res.headers().contains_key("x-request-id"), "no x-request-id");
+    assert!(
+        res.headers().contains_key("x-request-id"),
+        "no x-request-id"
+    );
     let status = res.status().as_u16();
-    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ct.starts_with("text/event-stream") {
         return (status, Value::Null);
     }
     let bytes = res.bytes().await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// A caller of the API: a user with a bearer token, or anonymous.
@@ -87,7 +117,12 @@ pub struct User {
 
 impl User {
     pub fn new(http: reqwest::Client, base: &str, id: &str, token: Option<String>) -> User {
-        User { id: id.to_owned(), token, http, base: base.to_owned() }
+        User {
+            id: id.to_owned(),
+            token,
+            http,
+            base: base.to_owned(),
+        }
     }
 
     /// A request to `path` with this user's bearer token (if any).
@@ -121,12 +156,15 @@ impl User {
 
     /// `PUT /v1/assets/{sha256 of bytes}` with this Content-Type.
     pub async fn upload(&self, bytes: &[u8], content_type: &str) -> Resp {
-        self.upload_as(&sha256_hex(bytes), bytes.to_vec(), content_type).await
+        self.upload_as(&sha256_hex(bytes), bytes.to_vec(), content_type)
+            .await
     }
 
     /// `PUT /v1/assets/{sha}` with any body.
     pub async fn upload_as(&self, sha: &str, bytes: Vec<u8>, content_type: &str) -> Resp {
-        let req = self.request(Method::PUT, &format!("/v1/assets/{sha}")).header("content-type", content_type);
+        let req = self
+            .request(Method::PUT, &format!("/v1/assets/{sha}"))
+            .header("content-type", content_type);
         send(req.body(bytes)).await
     }
 
@@ -142,12 +180,18 @@ impl User {
     /// Creates a project and returns its id.
     pub async fn new_project(&self) -> Uuid {
         let p = self.create_project(None).await;
-        p["id"].as_str().and_then(|s| s.parse().ok()).expect("project id")
+        p["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("project id")
     }
 
     /// `GET /v1/projects/{id}` (200) as JSON.
     pub async fn project(&self, id: Uuid) -> Value {
-        self.get(&format!("/v1/projects/{id}")).await.expect(200).clone()
+        self.get(&format!("/v1/projects/{id}"))
+            .await
+            .expect(200)
+            .clone()
     }
 
     /// The storage object of `GET /v1/quota`.
@@ -178,5 +222,8 @@ impl User {
 
 /// The `id` fields of list items, as strings.
 pub fn ids(items: &[Value]) -> Vec<String> {
-    items.iter().map(|i| i["id"].as_str().expect("id").to_owned()).collect()
+    items
+        .iter()
+        .map(|i| i["id"].as_str().expect("id").to_owned())
+        .collect()
 }

@@ -14,10 +14,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 fn encode(width: u32, height: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x * 7 + seed) as u8, (y * 13 + seed / 256) as u8, ((x + y) * 3 + seed / 65536) as u8])
+        image::Rgb([
+            (x * 7 + seed) as u8,
+            (y * 13 + seed / 256) as u8,
+            ((x + y) * 3 + seed / 65536) as u8,
+        ])
     });
     let mut out = Cursor::new(Vec::new());
-    DynamicImage::ImageRgb8(img).write_to(&mut out, format).expect("encode");
+    DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .expect("encode");
     out.into_inner()
 }
 
@@ -77,7 +83,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -105,7 +115,10 @@ pub fn png_header(width: u32, height: u32) -> Vec<u8> {
 /// A tiny file claiming to be a `width`×`height` PNG: header, an empty IDAT, IEND.
 pub fn forged_png(width: u32, height: u32) -> Vec<u8> {
     let mut out = png_header(width, height);
-    out.extend(png_chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    out.extend(png_chunk(
+        b"IDAT",
+        &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
     out.extend(png_chunk(b"IEND", &[]));
     out
 }

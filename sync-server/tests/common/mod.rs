@@ -62,7 +62,10 @@ where
 {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -70,7 +73,9 @@ where
 /// Every regular file below `dir` (none when it does not exist).
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -115,23 +120,33 @@ impl TestServer {
     pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
-        let mut cfg = Config { data_dir: data_dir.clone(), ..Config::default() };
+        let mut cfg = Config {
+            data_dir: data_dir.clone(),
+            ..Config::default()
+        };
         cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let database = match backend {
             Backend::Embedded => None,
             Backend::Scaled => Some(scaled(&mut cfg).await),
         };
         tweak(&mut cfg);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
-        let state = AppState::build(cfg, base.clone()).await.expect("server state");
+        let state = AppState::build(cfg, base.clone())
+            .await
+            .expect("server state");
         let (tx, rx) = oneshot::channel::<()>();
         let stop = async move {
             let _ = rx.await;
         };
         let task = tokio::spawn(iskra_server::serve_state(state.clone(), listener, stop));
-        let http = reqwest::Client::builder().no_proxy().build().expect("http client");
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("http client");
         TestServer {
             backend,
             addr,
@@ -176,8 +191,16 @@ impl TestServer {
 
     /// Waits (bounded) for the server task to end after [`Self::begin_shutdown`].
     pub async fn stopped(&self) -> Result<(), StartError> {
-        let task = self.task.lock().unwrap().take().expect("server task already awaited");
-        tokio::time::timeout(WAIT, task).await.expect("server did not stop").expect("server task panicked")
+        let task = self
+            .task
+            .lock()
+            .unwrap()
+            .take()
+            .expect("server task already awaited");
+        tokio::time::timeout(WAIT, task)
+            .await
+            .expect("server did not stop")
+            .expect("server task panicked")
     }
 
     /// Files left in the upload temp dir.
@@ -201,7 +224,8 @@ impl Drop for TestServer {
 }
 
 /// Message of every failure caused by missing scale-out services.
-const RUN_TEST_SH: &str = "the scaled backend tests need PostgreSQL, Redis and an S3 server (moto): \
+const RUN_TEST_SH: &str =
+    "the scaled backend tests need PostgreSQL, Redis and an S3 server (moto): \
      run scripts/test.sh, which starts them and exports ISKRA_TEST_S3_BUCKET, AWS_ENDPOINT_URL and \
      the AWS credentials";
 
@@ -211,12 +235,14 @@ async fn scaled(cfg: &mut Config) -> TestDatabase {
     let (Some(bucket), Some(_)) = (var("ISKRA_TEST_S3_BUCKET"), var("AWS_ENDPOINT_URL")) else {
         panic!("ISKRA_TEST_S3_BUCKET / AWS_ENDPOINT_URL are not set: {RUN_TEST_SH}");
     };
-    let pg = var("ISKRA_TEST_POSTGRES_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pg = var("ISKRA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let db = TestDatabase::create(&pg).await;
     let run = Uuid::new_v4().simple().to_string();
     cfg.database_url = Some(db.url.clone());
     cfg.storage_url = Some(format!("s3://{bucket}/t-{run}"));
-    cfg.redis_url = Some(var("ISKRA_TEST_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()));
+    cfg.redis_url =
+        Some(var("ISKRA_TEST_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()));
     cfg.redis_prefix = format!("iskra-t-{run}");
     db
 }
@@ -236,24 +262,38 @@ impl TestDatabase {
         let name = format!("iskra_t_{}", Uuid::new_v4().simple());
         let mut attempt = 0;
         // Concurrent CREATE DATABASE from one template can collide; retry a few times.
-        while let Err(e) = conn.execute(format!("CREATE DATABASE {name}").as_str()).await {
+        while let Err(e) = conn
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+        {
             attempt += 1;
             assert!(attempt < 20, "CREATE DATABASE {name}: {e}");
             tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
         }
         let _ = conn.close().await;
         let url = database_url(admin_url, &name);
-        TestDatabase { admin_url: admin_url.to_owned(), name, url }
+        TestDatabase {
+            admin_url: admin_url.to_owned(),
+            name,
+            url,
+        }
     }
 
     /// Drops the database on a helper thread (this may run inside the test's runtime).
     fn drop_blocking(&self) {
         let (admin, name) = (self.admin_url.clone(), self.name.clone());
         let dropper = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
                 if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&admin).await {
-                    let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    let _ = conn
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
                     let _ = conn.close().await;
                 }
             });
@@ -264,9 +304,13 @@ impl TestDatabase {
 
 /// `admin_url` with its database name replaced by `name` (query string kept).
 fn database_url(admin_url: &str, name: &str) -> String {
-    let (main, query) = admin_url.split_once('?').map_or((admin_url, None), |(m, q)| (m, Some(q)));
+    let (main, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(m, q)| (m, Some(q)));
     let scheme_end = main.find("://").map_or(0, |i| i + 3);
-    let authority_end = main[scheme_end..].find('/').map_or(main.len(), |i| scheme_end + i);
+    let authority_end = main[scheme_end..]
+        .find('/')
+        .map_or(main.len(), |i| scheme_end + i);
     let mut url = format!("{}/{name}", &main[..authority_end]);
     if let Some(q) = query {
         url = format!("{url}?{q}");

@@ -34,13 +34,25 @@ impl Replica {
     pub fn set(&mut self, element: &str, props: Value, millis: u64) -> Change {
         let set: Map<String, Value> = props.as_object().expect("props object").clone();
         let clock = self.clock.tick(millis);
-        self.record(Change { op_id: Uuid::new_v4(), element_id: element.to_owned(), set: Some(set), delete: None, clock })
+        self.record(Change {
+            op_id: Uuid::new_v4(),
+            element_id: element.to_owned(),
+            set: Some(set),
+            delete: None,
+            clock,
+        })
     }
 
     /// Deletes `element` at wall time `millis`.
     pub fn delete(&mut self, element: &str, millis: u64) -> Change {
         let clock = self.clock.tick(millis);
-        self.record(Change { op_id: Uuid::new_v4(), element_id: element.to_owned(), set: None, delete: Some(true), clock })
+        self.record(Change {
+            op_id: Uuid::new_v4(),
+            element_id: element.to_owned(),
+            set: None,
+            delete: Some(true),
+            clock,
+        })
     }
 
     fn record(&mut self, change: Change) -> Change {
@@ -64,9 +76,15 @@ impl Replica {
     /// Pushes the outbox and pulls the others' changes; returns the response body.
     pub async fn sync(&mut self, user: &User, project: Uuid) -> Value {
         let body = serde_json::json!({ "clientId": self.client_id, "since": self.cursor, "changes": self.outbox });
-        let res = user.post(&format!("/v1/projects/{project}/sync"), &body).await;
+        let res = user
+            .post(&format!("/v1/projects/{project}/sync"), &body)
+            .await;
         let out = res.expect(200).clone();
-        assert_eq!(out["rejected"], serde_json::json!([]), "a valid push was refused");
+        assert_eq!(
+            out["rejected"],
+            serde_json::json!([]),
+            "a valid push was refused"
+        );
         let pulled: Vec<Change> = serde_json::from_value(out["changes"].clone()).expect("changes");
         for change in &pulled {
             self.clock.observe(&change.clock);
@@ -86,7 +104,10 @@ impl Replica {
             .map(|(id, s)| s.to_element(id.parse().expect("element uuid")))
             .collect();
         elements.sort_by(|a, b| a.z.cmp(&b.z).then(a.id.cmp(&b.id)));
-        let viewport = self.states.get(VIEWPORT_ID).map_or_else(Viewport::default, ObjectState::to_viewport);
+        let viewport = self
+            .states
+            .get(VIEWPORT_ID)
+            .map_or_else(Viewport::default, ObjectState::to_viewport);
         Canvas { elements, viewport }
     }
 }

@@ -29,21 +29,36 @@ impl EventStream {
         }
         let res = req.send().await.expect("GET /v1/events");
         assert_eq!(res.status(), 200, "GET /v1/events");
-        assert!(res.headers().contains_key("x-request-id"), "no x-request-id on the event stream");
-        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(
+            res.headers().contains_key("x-request-id"),
+            "no x-request-id on the event stream"
+        );
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         assert!(ct.starts_with("text/event-stream"), "content-type {ct}");
-        EventStream { body: res.bytes_stream().boxed(), buf: String::new() }
+        EventStream {
+            body: res.bytes_stream().boxed(),
+            buf: String::new(),
+        }
     }
 
     /// The next event; `None` when the server ended the stream. Fails after [`WAIT`].
     pub async fn next(&mut self) -> Option<SseEvent> {
-        tokio::time::timeout(WAIT, self.next_unbounded()).await.expect("no event within the wait bound")
+        tokio::time::timeout(WAIT, self.next_unbounded())
+            .await
+            .expect("no event within the wait bound")
     }
 
     /// The next event named `name`, skipping others.
     pub async fn next_named(&mut self, name: &str) -> SseEvent {
         loop {
-            let ev = self.next().await.unwrap_or_else(|| panic!("stream ended before a {name} event"));
+            let ev = self
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("stream ended before a {name} event"));
             if ev.event == name {
                 return ev;
             }
@@ -59,7 +74,9 @@ impl EventStream {
                 }
             }
             match self.body.next().await {
-                Some(Ok(chunk)) => self.buf.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n")),
+                Some(Ok(chunk)) => self
+                    .buf
+                    .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n")),
                 Some(Err(_)) | None => return None,
             }
         }

@@ -75,12 +75,16 @@ pub fn list(conn: &Connection) -> Result<Vec<AssetRecord>> {
 
 /// Removes an asset row; false when it was not cached.
 pub fn delete(conn: &Connection, sha256: &str) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM assets WHERE sha256 = ?1", [sha256])? == 1)
+    Ok(conn
+        .prepare_cached("DELETE FROM assets WHERE sha256 = ?1")?
+        .execute([sha256])?
+        == 1)
 }
 
 /// Records that the server has the bytes.
 pub fn set_uploaded(conn: &Connection, sha256: &str) -> Result<()> {
-    conn.execute("UPDATE assets SET uploaded = 1 WHERE sha256 = ?1", [sha256])?;
+    conn.prepare_cached("UPDATE assets SET uploaded = 1 WHERE sha256 = ?1")?
+        .execute([sha256])?;
     Ok(())
 }
 

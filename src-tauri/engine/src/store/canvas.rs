@@ -72,22 +72,22 @@ pub fn save_element(
     state: &ObjectState,
 ) -> Result<()> {
     let kind = state.props.get("kind").and_then(Value::as_str);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO elements (project_id, element_id, props, clocks, deleted, kind, visible)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(project_id, element_id) DO UPDATE SET props = excluded.props,
            clocks = excluded.clocks, deleted = excluded.deleted, kind = excluded.kind,
            visible = excluded.visible",
-        (
-            project.to_string(),
-            element.to_string(),
-            serde_json::to_string(&state.props)?,
-            serde_json::to_string(&state.clocks)?,
-            state.deleted.as_ref().map(Hlc::to_string),
-            kind,
-            state.is_visible(),
-        ),
-    )?;
+    )?
+    .execute((
+        project.to_string(),
+        element.to_string(),
+        serde_json::to_string(&state.props)?,
+        serde_json::to_string(&state.clocks)?,
+        state.deleted.as_ref().map(Hlc::to_string),
+        kind,
+        state.is_visible(),
+    ))?;
     Ok(())
 }
 
@@ -108,15 +108,15 @@ pub fn load_viewport(conn: &Connection, project: Uuid) -> Result<ObjectState> {
 
 /// Writes the viewport's merge state.
 pub fn save_viewport(conn: &Connection, project: Uuid, state: &ObjectState) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO viewports (project_id, props, clocks) VALUES (?1, ?2, ?3)
          ON CONFLICT(project_id) DO UPDATE SET props = excluded.props, clocks = excluded.clocks",
-        (
-            project.to_string(),
-            serde_json::to_string(&state.props)?,
-            serde_json::to_string(&state.clocks)?,
-        ),
-    )?;
+    )?
+    .execute((
+        project.to_string(),
+        serde_json::to_string(&state.props)?,
+        serde_json::to_string(&state.clocks)?,
+    ))?;
     Ok(())
 }
 
@@ -183,11 +183,11 @@ pub fn canvas(conn: &Connection, project: Uuid) -> Result<Canvas> {
 
 /// The highest z of the project's elements (deleted ones included, so z stays unique).
 pub fn max_z(conn: &Connection, project: Uuid) -> Result<Option<String>> {
-    Ok(conn.query_row(
-        "SELECT max(json_extract(props, '$.z')) FROM elements WHERE project_id = ?1",
-        [project.to_string()],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT max(json_extract(props, '$.z')) FROM elements WHERE project_id = ?1",
+        )?
+        .query_row([project.to_string()], |r| r.get(0))?)
 }
 
 /// Appends a change to the journal; false when this op id was already journalled.
@@ -198,17 +198,18 @@ pub fn journal_append(
     origin: Origin,
     now: &str,
 ) -> Result<bool> {
-    let n = conn.execute(
-        "INSERT OR IGNORE INTO journal (project_id, op_id, origin, change, created_at)
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO journal (project_id, op_id, origin, change, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        (
+        )?
+        .execute((
             project.to_string(),
             change.op_id.to_string(),
             origin.as_str(),
             serde_json::to_string(change)?,
             now,
-        ),
-    )?;
+        ))?;
     Ok(n == 1)
 }
 

@@ -46,8 +46,12 @@ pub fn open_in_memory() -> Result<Connection> {
     Ok(conn)
 }
 
+/// Prepared statements kept per connection: every statement of the edit path stays compiled.
+const STATEMENT_CACHE: usize = 64;
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // journal_mode answers with the mode in force ("memory" for in-memory databases).
     let _mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
@@ -82,11 +86,9 @@ pub fn migrate(conn: &mut Connection) -> Result<usize> {
         };
         let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (name, applied_at) VALUES (?1, ?2)",
-            (name, now_rfc3339()),
-        )
-        .map_err(fail)?;
+        tx.prepare_cached("INSERT INTO schema_migrations (name, applied_at) VALUES (?1, ?2)")?
+            .execute((name, now_rfc3339()))
+            .map_err(fail)?;
         tx.commit().map_err(fail)?;
         ran += 1;
     }
@@ -95,7 +97,9 @@ pub fn migrate(conn: &mut Connection) -> Result<usize> {
 
 /// `PRAGMA integrity_check` result: `"ok"` when the file is sound.
 pub fn integrity_check(conn: &Connection) -> Result<String> {
-    Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("PRAGMA integrity_check")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Current time as RFC 3339 UTC with milliseconds (the API's time format).

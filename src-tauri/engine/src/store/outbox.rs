@@ -123,17 +123,17 @@ pub fn enqueue(
     payload: &OpPayload,
     now: &str,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO outbox (op_id, project_id, kind, payload, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        (
-            op_id.to_string(),
-            project.map(|p| p.to_string()),
-            payload.kind(),
-            serde_json::to_string(payload)?,
-            now,
-        ),
-    )?;
+    )?
+    .execute((
+        op_id.to_string(),
+        project.map(|p| p.to_string()),
+        payload.kind(),
+        serde_json::to_string(payload)?,
+        now,
+    ))?;
     Ok(())
 }
 
@@ -157,12 +157,14 @@ pub fn get(conn: &Connection, op_id: Uuid) -> Result<Option<OutboxOp>> {
 
 /// Counts of (pending or in flight, rejected) operations.
 pub fn counts(conn: &Connection) -> Result<(u64, u64)> {
-    Ok(conn.query_row(
-        "SELECT coalesce(sum(state != 'rejected'), 0), coalesce(sum(state = 'rejected'), 0)
+    Ok(conn
+        .prepare_cached(
+            "SELECT coalesce(sum(state != 'rejected'), 0), coalesce(sum(state = 'rejected'), 0)
          FROM outbox",
-        [],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-    )?)
+        )?
+        .query_row([], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+        })?)
 }
 
 /// Marks operations as carried by a request in progress.
@@ -176,55 +178,56 @@ pub fn set_in_flight(conn: &Connection, op_ids: &[Uuid]) -> Result<()> {
 
 /// After a crash, operations that were in flight go back to pending; returns how many.
 pub fn reset_in_flight(conn: &Connection) -> Result<usize> {
-    Ok(conn.execute(
-        "UPDATE outbox SET state = 'pending' WHERE state = 'in_flight'",
-        [],
-    )?)
+    Ok(conn
+        .prepare_cached("UPDATE outbox SET state = 'pending' WHERE state = 'in_flight'")?
+        .execute([])?)
 }
 
 /// The server accepted the operation: it leaves the outbox.
 pub fn complete(conn: &Connection, op_id: Uuid) -> Result<()> {
-    conn.execute("DELETE FROM outbox WHERE op_id = ?1", [op_id.to_string()])?;
+    conn.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?
+        .execute([op_id.to_string()])?;
     Ok(())
 }
 
 /// A transient failure: back to pending, not before `next_attempt_ms`.
 pub fn schedule_retry(conn: &Connection, op_id: Uuid, next_ms: u64, error: &Value) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_ms = ?2,
            last_error = ?3 WHERE op_id = ?1",
-        (op_id.to_string(), next_ms as i64, error.to_string()),
-    )?;
+    )?
+    .execute((op_id.to_string(), next_ms as i64, error.to_string()))?;
     Ok(())
 }
 
 /// Leaves an operation pending without counting an attempt (e.g. uploads paused by quota).
 pub fn postpone(conn: &Connection, op_id: Uuid, next_ms: u64, error: &Value) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2, last_error = ?3
          WHERE op_id = ?1",
-        (op_id.to_string(), next_ms as i64, error.to_string()),
-    )?;
+    )?
+    .execute((op_id.to_string(), next_ms as i64, error.to_string()))?;
     Ok(())
 }
 
 /// A permanent refusal: kept, with the server's error body, until retried or discarded.
 pub fn reject(conn: &Connection, op_id: Uuid, error: &Value) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE outbox SET state = 'rejected', attempts = attempts + 1, last_error = ?2
          WHERE op_id = ?1",
-        (op_id.to_string(), error.to_string()),
-    )?;
+    )?
+    .execute((op_id.to_string(), error.to_string()))?;
     Ok(())
 }
 
 /// Sends an operation again at the next flush (rejected or waiting on backoff).
 pub fn retry(conn: &Connection, op_id: Uuid) -> Result<()> {
-    let n = conn.execute(
-        "UPDATE outbox SET state = 'pending', next_attempt_ms = 0
+    let n = conn
+        .prepare_cached(
+            "UPDATE outbox SET state = 'pending', next_attempt_ms = 0
          WHERE op_id = ?1 AND state != 'in_flight'",
-        [op_id.to_string()],
-    )?;
+        )?
+        .execute([op_id.to_string()])?;
     if n == 0 {
         return Err(EngineError::OpNotFound(op_id, " (or in flight)"));
     }
@@ -233,10 +236,9 @@ pub fn retry(conn: &Connection, op_id: Uuid) -> Result<()> {
 
 /// Drops a rejected operation for good (the user saw it and chose to).
 pub fn discard(conn: &Connection, op_id: Uuid) -> Result<()> {
-    let n = conn.execute(
-        "DELETE FROM outbox WHERE op_id = ?1 AND state = 'rejected'",
-        [op_id.to_string()],
-    )?;
+    let n = conn
+        .prepare_cached("DELETE FROM outbox WHERE op_id = ?1 AND state = 'rejected'")?
+        .execute([op_id.to_string()])?;
     if n == 0 {
         return Err(EngineError::OpNotFound(op_id, " among rejected operations"));
     }
@@ -245,10 +247,9 @@ pub fn discard(conn: &Connection, op_id: Uuid) -> Result<()> {
 
 /// Drops the queued canvas changes of a project being deleted (they can never apply).
 pub fn drop_canvas_changes(conn: &Connection, project: Uuid) -> Result<usize> {
-    Ok(conn.execute(
-        "DELETE FROM outbox WHERE project_id = ?1 AND kind = 'canvas.change'",
-        [project.to_string()],
-    )?)
+    Ok(conn
+        .prepare_cached("DELETE FROM outbox WHERE project_id = ?1 AND kind = 'canvas.change'")?
+        .execute([project.to_string()])?)
 }
 
 #[cfg(test)]

@@ -40,35 +40,35 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Project> {
 
 /// Inserts a project; `remote` says whether the server already has it.
 pub fn insert(conn: &Connection, id: Uuid, name: &str, now: &str, remote: bool) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO projects (id, name, created_at, updated_at, remote)
          VALUES (?1, ?2, ?3, ?3, ?4)",
-        (id.to_string(), name, now, remote),
-    )?;
+    )?
+    .execute((id.to_string(), name, now, remote))?;
     Ok(())
 }
 
 /// Renames a project; false when it does not exist.
 pub fn rename(conn: &Connection, id: Uuid, name: &str, now: &str) -> Result<bool> {
-    let n = conn.execute(
-        "UPDATE projects SET name = ?2, updated_at = ?3 WHERE id = ?1",
-        (id.to_string(), name, now),
-    )?;
+    let n = conn
+        .prepare_cached("UPDATE projects SET name = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute((id.to_string(), name, now))?;
     Ok(n == 1)
 }
 
 /// Marks a project modified now.
 pub fn touch(conn: &Connection, id: Uuid, now: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE projects SET updated_at = ?2 WHERE id = ?1",
-        (id.to_string(), now),
-    )?;
+    conn.prepare_cached("UPDATE projects SET updated_at = ?2 WHERE id = ?1")?
+        .execute((id.to_string(), now))?;
     Ok(())
 }
 
 /// Hard-deletes a project and everything of it (cascade); false when it did not exist.
 pub fn delete(conn: &Connection, id: Uuid) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM projects WHERE id = ?1", [id.to_string()])? == 1)
+    Ok(conn
+        .prepare_cached("DELETE FROM projects WHERE id = ?1")?
+        .execute([id.to_string()])?
+        == 1)
 }
 
 /// True when the project exists on this device.
@@ -140,10 +140,8 @@ pub fn local_only_ids(conn: &Connection) -> Result<Vec<Uuid>> {
 
 /// Records that the server has the project (its create was accepted).
 pub fn set_remote(conn: &Connection, id: Uuid) -> Result<()> {
-    conn.execute(
-        "UPDATE projects SET remote = 1 WHERE id = ?1",
-        [id.to_string()],
-    )?;
+    conn.prepare_cached("UPDATE projects SET remote = 1 WHERE id = ?1")?
+        .execute([id.to_string()])?;
     Ok(())
 }
 
@@ -169,13 +167,13 @@ pub fn cursor(conn: &Connection, id: Uuid) -> Result<Option<String>> {
 
 /// Stores the pull cursor of a project (ignored when the project is gone).
 pub fn set_cursor(conn: &Connection, id: Uuid, cursor: &str, now: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO sync_cursors (project_id, cursor, synced_at)
          SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?1)
          ON CONFLICT(project_id) DO UPDATE SET cursor = excluded.cursor,
            synced_at = excluded.synced_at",
-        (id.to_string(), cursor, now),
-    )?;
+    )?
+    .execute((id.to_string(), cursor, now))?;
     Ok(())
 }
 
@@ -184,19 +182,21 @@ pub fn set_cursor(conn: &Connection, id: Uuid, cursor: &str, now: &str) -> Resul
 pub fn adopt(conn: &Connection, p: &Project) -> Result<bool> {
     let id = p.id.to_string();
     // A project deleted here whose delete is still queued must not come back.
-    let inserted = conn.execute(
-        "INSERT OR IGNORE INTO projects (id, name, created_at, updated_at, remote)
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO projects (id, name, created_at, updated_at, remote)
          SELECT ?1, ?2, ?3, ?4, 1 WHERE NOT EXISTS
            (SELECT 1 FROM outbox WHERE project_id = ?1 AND kind = 'project.delete')",
-        (&id, &p.name, &p.created_at, &p.updated_at),
-    )? == 1;
+        )?
+        .execute((&id, &p.name, &p.created_at, &p.updated_at))?
+        == 1;
     if !inserted {
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE projects SET name = ?2, remote = 1 WHERE id = ?1 AND name != ?2
                AND NOT EXISTS (SELECT 1 FROM outbox
                                WHERE project_id = ?1 AND kind = 'project.rename')",
-            (&id, &p.name),
-        )?;
+        )?
+        .execute((&id, &p.name))?;
     }
     Ok(inserted)
 }

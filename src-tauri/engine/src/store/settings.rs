@@ -45,17 +45,18 @@ pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
 
 /// Writes a setting.
 pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )?;
+    )?
+    .execute((key, value))?;
     Ok(())
 }
 
 /// Removes a setting.
 pub fn remove(conn: &Connection, key: &str) -> Result<()> {
-    conn.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+    conn.prepare_cached("DELETE FROM settings WHERE key = ?1")?
+        .execute([key])?;
     Ok(())
 }
 
@@ -65,10 +66,8 @@ pub fn get_or_init(conn: &Connection, key: &str, make: impl FnOnce() -> String) 
         return Ok(v);
     }
     let v = make();
-    conn.execute(
-        "INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)",
-        (key, &v),
-    )?;
+    conn.prepare_cached("INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)")?
+        .execute((key, &v))?;
     // Another connection may have won the race; the stored value rules.
     Ok(get(conn, key)?.unwrap_or(v))
 }

@@ -37,28 +37,24 @@ pub fn due(conn: &Connection) -> Result<Vec<(Uuid, i64)>> {
 
 /// The newest journal position of a project (0 when its journal is empty).
 pub fn journal_head(conn: &Connection, project: Uuid) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT coalesce(max(seq), 0) FROM journal WHERE project_id = ?1",
-        [project.to_string()],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM journal WHERE project_id = ?1")?
+        .query_row([project.to_string()], |r| r.get(0))?)
 }
 
 /// Stores a snapshot and prunes the journal rows it covers (call inside one transaction).
 /// Does nothing when the project was deleted meanwhile.
 pub fn write(conn: &Connection, project: Uuid, seq: i64, canvas: &Canvas, now: &str) -> Result<()> {
     let id = project.to_string();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO snapshots (project_id, journal_seq, canvas, created_at)
          SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?1)
          ON CONFLICT(project_id) DO UPDATE SET journal_seq = excluded.journal_seq,
            canvas = excluded.canvas, created_at = excluded.created_at",
-        (&id, seq, serde_json::to_string(canvas)?, now),
-    )?;
-    conn.execute(
-        "DELETE FROM journal WHERE project_id = ?1 AND seq <= ?2",
-        (&id, seq),
-    )?;
+    )?
+    .execute((&id, seq, serde_json::to_string(canvas)?, now))?;
+    conn.prepare_cached("DELETE FROM journal WHERE project_id = ?1 AND seq <= ?2")?
+        .execute((&id, seq))?;
     Ok(())
 }
 

@@ -30,7 +30,7 @@ use tokio::sync::Notify;
 
 /// Longest wait between two passes of [`SyncClient::watch`] when nothing wakes it.
 pub const IDLE_PASS_INTERVAL: Duration = Duration::from_secs(60);
-/// Shortest wait between two passes, so a failing server is not hammered.
+/// Shortest wait between a failed pass and the next, so a failing server is not hammered.
 pub const MIN_PASS_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Syncs one engine with one server under one session.
@@ -128,21 +128,30 @@ impl SyncClient {
         let queued = self.engine.outbox_signal();
         let passes = async {
             loop {
-                // Passes start at least MIN_PASS_INTERVAL apart, but a wake after a quiet spell
-                // runs at once: a server event must not wait out a fixed delay.
+                // After a failed pass the next one starts at least MIN_PASS_INTERVAL later, so a
+                // failing server is not hammered; after a good pass a wake runs one at once, so a
+                // server event never waits out a fixed delay.
                 let started = tokio::time::Instant::now();
-                match self.sync_once().await {
+                let ok = match self.sync_once().await {
                     Err(e) if e.stops_sync() => return Err(e),
-                    Err(e) => tracing::info!(error = %e, "sync pass incomplete; will retry"),
-                    Ok(report) => tracing::debug!(?report, "sync pass"),
-                }
+                    Err(e) => {
+                        tracing::info!(error = %e, "sync pass incomplete; will retry");
+                        false
+                    }
+                    Ok(report) => {
+                        tracing::debug!(?report, "sync pass");
+                        true
+                    }
+                };
                 let wait = self.next_wait().await?;
                 tokio::select! {
                     _ = wake.notified() => {}
                     _ = queued.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
-                tokio::time::sleep_until(started + MIN_PASS_INTERVAL).await;
+                if !ok {
+                    tokio::time::sleep_until(started + MIN_PASS_INTERVAL).await;
+                }
             }
         };
         tokio::select! {
