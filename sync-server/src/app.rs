@@ -20,11 +20,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::response::ResponseBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use utoipa::openapi::response::ResponseBuilder;
 
 /// Header carrying the request id on every request and response.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -34,7 +34,9 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> Response {
-    let body = ErrorBody { error: ErrorDetail::new(ErrorCode::BadRequest, "method not allowed on this route") };
+    let body = ErrorBody {
+        error: ErrorDetail::new(ErrorCode::BadRequest, "method not allowed on this route"),
+    };
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
@@ -42,7 +44,8 @@ async fn method_not_allowed() -> Response {
 async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(ip) = client_ip(req.extensions()) {
         let key = format!("ip:{}", iskra_limiter::hash_ip(&ip, &state.ip_salt));
-        if let Err(e) = check_limit(&state, &key, &state.config.rate_limits.ip.rules(), None).await {
+        if let Err(e) = check_limit(&state, &key, &state.config.rate_limits.ip.rules(), None).await
+        {
             return e.into_response();
         }
     }
@@ -65,7 +68,9 @@ impl Stream for DrainOnDrop {
     type Item = Result<Bytes, axum::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let Some(rest) = self.rest.as_mut() else { return Poll::Ready(None) };
+        let Some(rest) = self.rest.as_mut() else {
+            return Poll::Ready(None);
+        };
         let next = std::task::ready!(rest.poll_next_unpin(cx));
         if !matches!(next, Some(Ok(_))) {
             self.rest = None;
@@ -76,7 +81,10 @@ impl Stream for DrainOnDrop {
 
 impl Drop for DrainOnDrop {
     fn drop(&mut self) {
-        let (Some(mut rest), Ok(rt)) = (self.rest.take(), tokio::runtime::Handle::try_current()) else { return };
+        let (Some(mut rest), Ok(rt)) = (self.rest.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
         let cap = self.cap;
         rt.spawn(tokio::time::timeout(DRAIN_TIME, async move {
             let mut seen: u64 = 0;
@@ -94,12 +102,18 @@ impl Drop for DrainOnDrop {
 /// upload limit are left alone).
 async fn drain_unread_bodies(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let cap = state.config.max_upload_bytes.saturating_mul(2);
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if req.body().is_end_stream() || declared.is_some_and(|n| n > cap) {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    let body = Body::from_stream(DrainOnDrop { rest: Some(body.into_data_stream()), cap });
+    let body = Body::from_stream(DrainOnDrop {
+        rest: Some(body.into_data_stream()),
+        cap,
+    });
     next.run(Request::from_parts(parts, body)).await
 }
 
@@ -109,9 +123,14 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(cfg.request_timeout_secs);
     let (json, mut api) = routes::json_routes()
         .layer(DefaultBodyLimit::max(cfg.max_json_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
         .split_for_parts();
-    let (streams, stream_api) = routes::stream_routes().layer(DefaultBodyLimit::disable()).split_for_parts();
+    let (streams, stream_api) = routes::stream_routes()
+        .layer(DefaultBodyLimit::disable())
+        .split_for_parts();
     api.merge(stream_api);
     api.paths.add_path_operation(
         "/openapi.json",
@@ -119,7 +138,10 @@ pub fn router(state: AppState) -> Router {
         OperationBuilder::new()
             .tag("operations")
             .summary(Some("This OpenAPI document"))
-            .response("200", ResponseBuilder::new().description("OpenAPI 3.1 document (JSON)")),
+            .response(
+                "200",
+                ResponseBuilder::new().description("OpenAPI 3.1 document (JSON)"),
+            ),
     );
     api.info.version = env!("CARGO_PKG_VERSION").into();
     // Install the metrics recorder now: counts made before the first scrape must not be lost.

@@ -60,11 +60,15 @@ pub struct Windows {
 impl Windows {
     /// The limiter rules of the windows in use.
     pub fn rules(&self) -> Vec<Rule> {
-        [(Window::Minute, self.minute), (Window::Hour, self.hour), (Window::Day, self.day)]
-            .into_iter()
-            .filter(|(_, limit)| *limit != 0)
-            .map(|(window, limit)| Rule { window, limit })
-            .collect()
+        [
+            (Window::Minute, self.minute),
+            (Window::Hour, self.hour),
+            (Window::Day, self.day),
+        ]
+        .into_iter()
+        .filter(|(_, limit)| *limit != 0)
+        .map(|(window, limit)| Rule { window, limit })
+        .collect()
     }
 }
 
@@ -140,8 +144,16 @@ const MB: i64 = 1_000_000;
 
 impl Default for Config {
     fn default() -> Self {
-        let std_gen = |day| Windows { minute: 5, hour: 15, day };
-        let video = Windows { minute: 2, hour: 4, day: 8 };
+        let std_gen = |day| Windows {
+            minute: 5,
+            hour: 15,
+            day,
+        };
+        let video = Windows {
+            minute: 2,
+            hour: 4,
+            day: 8,
+        };
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             data_dir: default_data_dir(),
@@ -167,20 +179,58 @@ impl Default for Config {
             log_format: "json".into(),
             request_timeout_secs: 30,
             tiers: Tiers {
-                free: TierLimits { images: 100, videos: 20, bytes: 500 * MB },
-                pro: TierLimits { images: 1_000, videos: 200, bytes: 5_000 * MB },
-                enterprise: TierLimits { images: 10_000, videos: 2_000, bytes: 50_000 * MB },
+                free: TierLimits {
+                    images: 100,
+                    videos: 20,
+                    bytes: 500 * MB,
+                },
+                pro: TierLimits {
+                    images: 1_000,
+                    videos: 200,
+                    bytes: 5_000 * MB,
+                },
+                enterprise: TierLimits {
+                    images: 10_000,
+                    videos: 2_000,
+                    bytes: 50_000 * MB,
+                },
             },
             rate_limits: RateLimits {
-                user: Windows { minute: 1_200, hour: 0, day: 0 },
-                ip: Windows { minute: 2_400, hour: 0, day: 0 },
-                generation_free: GenerationWindows { standard: std_gen(10), video },
-                generation_pro: GenerationWindows { standard: std_gen(50), video },
-                generation_enterprise: GenerationWindows {
-                    standard: Windows { minute: 5, hour: 15, day: -1 },
-                    video: Windows { minute: 2, hour: 4, day: -1 },
+                user: Windows {
+                    minute: 1_200,
+                    hour: 0,
+                    day: 0,
                 },
-                generation_anonymous: Windows { minute: 0, hour: 0, day: 1 },
+                ip: Windows {
+                    minute: 2_400,
+                    hour: 0,
+                    day: 0,
+                },
+                generation_free: GenerationWindows {
+                    standard: std_gen(10),
+                    video,
+                },
+                generation_pro: GenerationWindows {
+                    standard: std_gen(50),
+                    video,
+                },
+                generation_enterprise: GenerationWindows {
+                    standard: Windows {
+                        minute: 5,
+                        hour: 15,
+                        day: -1,
+                    },
+                    video: Windows {
+                        minute: 2,
+                        hour: 4,
+                        day: -1,
+                    },
+                },
+                generation_anonymous: Windows {
+                    minute: 0,
+                    hour: 0,
+                    day: 1,
+                },
             },
         }
     }
@@ -228,7 +278,9 @@ impl Config {
             )));
         }
         if self.auth_mode == AuthMode::Clerk && self.clerk_issuer.is_none() {
-            return Err(ConfigError::Invalid("ISKRA_CLERK_ISSUER is required in clerk mode".into()));
+            return Err(ConfigError::Invalid(
+                "ISKRA_CLERK_ISSUER is required in clerk mode".into(),
+            ));
         }
         if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
             return Err(ConfigError::Invalid("body limits must be positive".into()));
@@ -256,7 +308,14 @@ mod tests {
     #[test]
     fn defaults_match_the_spec() {
         let c = Config::default();
-        assert_eq!(c.tiers.free, TierLimits { images: 100, videos: 20, bytes: 500 * MB });
+        assert_eq!(
+            c.tiers.free,
+            TierLimits {
+                images: 100,
+                videos: 20,
+                bytes: 500 * MB
+            }
+        );
         assert_eq!(c.rate_limits.generation_free.standard.rules().len(), 3);
         assert_eq!(c.rate_limits.generation_anonymous.rules().len(), 1);
         assert!(c.validate().is_ok());
@@ -264,7 +323,10 @@ mod tests {
 
     #[test]
     fn dev_mode_refuses_public_addresses() {
-        let c = Config { listen: "0.0.0.0:8787".parse().unwrap(), ..Config::default() };
+        let c = Config {
+            listen: "0.0.0.0:8787".parse().unwrap(),
+            ..Config::default()
+        };
         assert!(c.validate().is_err());
     }
 }

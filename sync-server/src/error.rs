@@ -28,7 +28,10 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{message}")]
-    Validation { message: String, fields: Map<String, Value> },
+    Validation {
+        message: String,
+        fields: Map<String, Value>,
+    },
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{0}")]
@@ -59,7 +62,10 @@ impl ApiError {
         let message = message.into();
         let mut fields = Map::new();
         fields.insert(field.to_owned(), Value::String(message.clone()));
-        Self::Validation { message: format!("{field}: {message}"), fields }
+        Self::Validation {
+            message: format!("{field}: {message}"),
+            fields,
+        }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -71,14 +77,18 @@ impl ApiError {
         use ApiError::*;
         match self {
             BadRequest(m) => ErrorDetail::new(ErrorCode::BadRequest, m),
-            Validation { message, fields } => ErrorDetail::new(ErrorCode::ValidationFailed, message)
-                .with("fields", Value::Object(fields.clone())),
+            Validation { message, fields } => {
+                ErrorDetail::new(ErrorCode::ValidationFailed, message)
+                    .with("fields", Value::Object(fields.clone()))
+            }
             Unauthenticated(m) => ErrorDetail::new(ErrorCode::Unauthenticated, m),
             Forbidden(m) => ErrorDetail::new(ErrorCode::Forbidden, m),
             NotFound(_) => ErrorDetail::new(ErrorCode::NotFound, self.to_string()),
             Conflict(m) => ErrorDetail::new(ErrorCode::Conflict, m),
-            PayloadTooLarge { limit } => ErrorDetail::new(ErrorCode::PayloadTooLarge, self.to_string())
-                .with("limitBytes", *limit),
+            PayloadTooLarge { limit } => {
+                ErrorDetail::new(ErrorCode::PayloadTooLarge, self.to_string())
+                    .with("limitBytes", *limit)
+            }
             UnsupportedMediaType(m) => ErrorDetail::new(ErrorCode::UnsupportedMediaType, m),
             InvalidMedia(m) => ErrorDetail::new(ErrorCode::InvalidMedia, m),
             StorageQuota(q) => ErrorDetail::new(
@@ -88,17 +98,27 @@ impl ApiError {
             .with("storage", serde_json::to_value(q).unwrap_or(Value::Null)),
             RateLimited(info) => ErrorDetail::new(
                 info.code,
-                format!("{} limit of {} reached; retry after {} s", info.window, info.limit, info.retry_after_secs),
+                format!(
+                    "{} limit of {} reached; retry after {} s",
+                    info.window, info.limit, info.retry_after_secs
+                ),
             )
             .with("window", info.window)
             .with("limit", info.limit)
             .with("used", info.used)
             .with("remaining", 0)
-            .with("resetsAt", info.resets_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .with(
+                "resetsAt",
+                info.resets_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
             .with("tier", info.tier.map_or(Value::Null, Value::from))
             .with("upgradeUrl", info.upgrade_url.clone()),
             Unavailable(m) => ErrorDetail::new(ErrorCode::GenerationUnavailable, m),
-            Internal(_) => ErrorDetail::new(ErrorCode::Internal, "internal error; see the server log for this request id"),
+            Internal(_) => ErrorDetail::new(
+                ErrorCode::Internal,
+                "internal error; see the server log for this request id",
+            ),
         }
     }
 }
@@ -109,7 +129,8 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "internal error");
         }
         let detail = self.detail();
-        let status = StatusCode::from_u16(detail.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(detail.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut headers = HeaderMap::new();
         if let ApiError::RateLimited(info) = &self {
             let reset = (info.resets_at - chrono::Utc::now()).num_seconds().max(0);

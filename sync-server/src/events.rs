@@ -104,8 +104,12 @@ impl EventHub {
         tokio::spawn(async move {
             while let Some(msg) = rx.recv().await {
                 let payload = serde_json::to_string(&msg).unwrap_or_default();
-                let sent: Result<u64, _> =
-                    script.key(&counter).arg(&out_channel).arg(payload).invoke_async(&mut conn).await;
+                let sent: Result<u64, _> = script
+                    .key(&counter)
+                    .arg(&out_channel)
+                    .arg(payload)
+                    .invoke_async(&mut conn)
+                    .await;
                 if let Err(e) = sent {
                     tracing::warn!(error = %e, "event not relayed through Redis");
                 }
@@ -120,14 +124,20 @@ impl EventHub {
                 tokio::time::sleep(RECONNECT_DELAY).await;
             }
         });
-        Ok(Self { local, relay: Some(tx) })
+        Ok(Self {
+            local,
+            relay: Some(tx),
+        })
     }
 
     /// Sends an event to every connected device of `user` (on every replica).
     pub fn publish(&self, user: &str, event: ServerEvent) {
         match &self.relay {
             Some(relay) => {
-                let _ = relay.send(Relayed { user: user.to_owned(), event });
+                let _ = relay.send(Relayed {
+                    user: user.to_owned(),
+                    event,
+                });
             }
             None => {
                 let id = self.local.next_id.fetch_add(1, Ordering::Relaxed) + 1;
@@ -137,7 +147,11 @@ impl EventHub {
     }
 
     /// Subscribes to `user`'s events; returns the buffered events after `last_id` first.
-    pub fn subscribe(&self, user: &str, last_id: Option<u64>) -> (Vec<Envelope>, broadcast::Receiver<Envelope>) {
+    pub fn subscribe(
+        &self,
+        user: &str,
+        last_id: Option<u64>,
+    ) -> (Vec<Envelope>, broadcast::Receiver<Envelope>) {
         let ch = self.local.channel(user);
         let recent = ch.recent.lock().unwrap_or_else(|e| e.into_inner());
         let rx = ch.tx.subscribe();
@@ -154,17 +168,32 @@ impl EventHub {
     }
 }
 
-async fn subscribe(client: &redis::Client, channel: &str, local: &Local) -> Result<(), redis::RedisError> {
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+    local: &Local,
+) -> Result<(), redis::RedisError> {
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(channel).await?;
     let mut messages = pubsub.on_message();
     while let Some(msg) = messages.next().await {
-        let Ok(text) = msg.get_payload::<String>() else { continue };
-        let Some((id, body)) = text.split_once(' ') else { continue };
-        let (Ok(id), Ok(relayed)) = (id.parse::<u64>(), serde_json::from_str::<Relayed>(body)) else {
+        let Ok(text) = msg.get_payload::<String>() else {
             continue;
         };
-        local.deliver(&relayed.user, Envelope { id, event: relayed.event });
+        let Some((id, body)) = text.split_once(' ') else {
+            continue;
+        };
+        let (Ok(id), Ok(relayed)) = (id.parse::<u64>(), serde_json::from_str::<Relayed>(body))
+        else {
+            continue;
+        };
+        local.deliver(
+            &relayed.user,
+            Envelope {
+                id,
+                event: relayed.event,
+            },
+        );
     }
     Ok(())
 }
@@ -175,21 +204,33 @@ mod tests {
     use uuid::Uuid;
 
     fn ev(c: &str) -> ServerEvent {
-        ServerEvent::ProjectChanged { project_id: Uuid::nil(), cursor: c.into() }
+        ServerEvent::ProjectChanged {
+            project_id: Uuid::nil(),
+            cursor: c.into(),
+        }
     }
 
     async fn delivers_and_replays(a: EventHub, b: EventHub, user: &str) {
         let (_, mut rx) = b.subscribe(user, None);
         a.publish(user, ev("1"));
-        let first = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(first.event, ev("1"));
         a.publish(user, ev("2"));
         a.publish("someone-else", ev("x"));
-        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.event, ev("2"));
         assert!(got.id > first.id);
         let (replay, _) = b.subscribe(user, Some(first.id));
-        assert_eq!(replay.iter().map(|e| e.event.clone()).collect::<Vec<_>>(), vec![ev("2")]);
+        assert_eq!(
+            replay.iter().map(|e| e.event.clone()).collect::<Vec<_>>(),
+            vec![ev("2")]
+        );
     }
 
     #[tokio::test]
@@ -200,15 +241,21 @@ mod tests {
 
     #[tokio::test]
     async fn redis_relays_between_replicas() {
-        let url = std::env::var("ISKRA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let url = std::env::var("ISKRA_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let prefix = format!("iskra-test-{}", Uuid::new_v4());
-        let a = EventHub::with_redis(&url, &prefix).await.expect("Redis on 127.0.0.1:6379 (run scripts/test.sh)");
+        let a = EventHub::with_redis(&url, &prefix)
+            .await
+            .expect("Redis on 127.0.0.1:6379 (run scripts/test.sh)");
         let b = EventHub::with_redis(&url, &prefix).await.unwrap();
         // Let b's subscription start before publishing.
         for _ in 0..100 {
             let (_, mut rx) = b.subscribe("probe", None);
             a.publish("probe", ev("p"));
-            if tokio::time::timeout(Duration::from_millis(100), rx.recv()).await.is_ok() {
+            if tokio::time::timeout(Duration::from_millis(100), rx.recv())
+                .await
+                .is_ok()
+            {
                 break;
             }
         }

@@ -28,7 +28,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 "expected Content-Type: application/json".into(),
             )),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge { limit: state.config.max_json_bytes as u64 })
+                Err(ApiError::PayloadTooLarge {
+                    limit: state.config.max_json_bytes as u64,
+                })
             }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
@@ -42,7 +44,10 @@ fn data_error(text: &str) -> ApiError {
         .unwrap_or(text);
     match detail.split_once(": ") {
         Some((path, msg)) if !path.is_empty() && !path.contains(' ') => ApiError::field(path, msg),
-        _ => ApiError::Validation { message: detail.to_owned(), fields: Default::default() },
+        _ => ApiError::Validation {
+            message: detail.to_owned(),
+            fields: Default::default(),
+        },
     }
 }
 
@@ -56,7 +61,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|e: PathRejection| ApiError::BadRequest(format!("invalid path: {}", e.body_text())))
+            .map_err(|e: PathRejection| {
+                ApiError::BadRequest(format!("invalid path: {}", e.body_text()))
+            })
     }
 }
 
@@ -70,17 +77,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))
+            .map_err(|e: QueryRejection| {
+                ApiError::BadRequest(format!("invalid query: {}", e.body_text()))
+            })
     }
 }
 
 /// The client's address, when the server knows it.
 pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 /// Turns a refused limiter decision into a 429.
-pub fn rate_limited(state: &AppState, d: &Decision, code: ErrorCode, tier: Option<&'static str>) -> ApiError {
+pub fn rate_limited(
+    state: &AppState,
+    d: &Decision,
+    code: ErrorCode,
+    tier: Option<&'static str>,
+) -> ApiError {
     let now = chrono::Utc::now();
     let w = d.tightest().cloned();
     ApiError::RateLimited(Box::new(RateLimitInfo {
@@ -96,7 +112,12 @@ pub fn rate_limited(state: &AppState, d: &Decision, code: ErrorCode, tier: Optio
 }
 
 /// Counts one request against `rules` for `key`; a refusal is a 429.
-pub async fn check_limit(state: &AppState, key: &str, rules: &[Rule], tier: Option<&'static str>) -> Result<(), ApiError> {
+pub async fn check_limit(
+    state: &AppState,
+    key: &str,
+    rules: &[Rule],
+    tier: Option<&'static str>,
+) -> Result<(), ApiError> {
     if rules.is_empty() {
         return Ok(());
     }
@@ -105,7 +126,8 @@ pub async fn check_limit(state: &AppState, key: &str, rules: &[Rule], tier: Opti
         .check(key, rules, 1, chrono::Utc::now())
         .await
         .map_err(ApiError::internal)?;
-    metrics::counter!("iskra_limiter_decisions_total", "allowed" => decision.allowed.to_string()).increment(1);
+    metrics::counter!("iskra_limiter_decisions_total", "allowed" => decision.allowed.to_string())
+        .increment(1);
     if decision.allowed {
         Ok(())
     } else {
@@ -134,10 +156,14 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         .to_str()
         .map_err(|_| ApiError::Unauthenticated("malformed Authorization header".into()))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim())
         }
-        _ => Err(ApiError::Unauthenticated("expected Authorization: Bearer <token>".into())),
+        _ => Err(ApiError::Unauthenticated(
+            "expected Authorization: Bearer <token>".into(),
+        )),
     }
 }
 
@@ -153,9 +179,18 @@ impl FromRequestParts<AppState> for Auth {
             tracing::info!(reason = %e, "bearer token refused");
             ApiError::Unauthenticated("invalid or expired token".into())
         })?;
-        let user = state.store.ensure_user(&principal.user_id, principal.email.as_deref()).await?;
+        let user = state
+            .store
+            .ensure_user(&principal.user_id, principal.email.as_deref())
+            .await?;
         let key = format!("user:{}", user.id);
-        check_limit(state, &key, &state.config.rate_limits.user.rules(), Some(user.tier().as_str())).await?;
+        check_limit(
+            state,
+            &key,
+            &state.config.rate_limits.user.rules(),
+            Some(user.tier().as_str()),
+        )
+        .await?;
         let auth = Auth { user };
         parts.extensions.insert(auth.clone());
         Ok(auth)
@@ -169,8 +204,13 @@ impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
-            Auth::from_request_parts(parts, state).await.map(|a| Self(Some(a)))
+        if parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            Auth::from_request_parts(parts, state)
+                .await
+                .map(|a| Self(Some(a)))
         } else {
             Ok(Self(None))
         }

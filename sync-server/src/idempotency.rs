@@ -16,19 +16,31 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 /// Runs `work` at most once per `Idempotency-Key` of `user`; `fingerprint` identifies the
 /// request (method, path, body) so a reused key with other content is refused.
-pub async fn run<F, Fut>(state: &AppState, user: &str, headers: &HeaderMap, fingerprint: &[&[u8]], work: F) -> ApiResult<Response>
+pub async fn run<F, Fut>(
+    state: &AppState,
+    user: &str,
+    headers: &HeaderMap,
+    fingerprint: &[&[u8]],
+    work: F,
+) -> ApiResult<Response>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ApiResult<(StatusCode, Value)>>,
 {
     let Some(raw) = headers.get("idempotency-key") else {
-        return work().await.map(|(s, v)| (s, axum::Json(v)).into_response());
+        return work()
+            .await
+            .map(|(s, v)| (s, axum::Json(v)).into_response());
     };
     let key = raw
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
-        .ok_or_else(|| ApiError::BadRequest(format!("Idempotency-Key must be 1–{MAX_KEY_LEN} visible characters")))?;
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "Idempotency-Key must be 1–{MAX_KEY_LEN} visible characters"
+            ))
+        })?;
     let mut hasher = Sha256::new();
     for part in fingerprint {
         hasher.update((part.len() as u64).to_le_bytes());
@@ -39,7 +51,10 @@ where
         Claim::Fresh => match work().await {
             Ok((status, body)) => {
                 let text = body.to_string();
-                state.store.complete_idempotency(user, key, status.as_u16(), &text).await?;
+                state
+                    .store
+                    .complete_idempotency(user, key, status.as_u16(), &text)
+                    .await?;
                 Ok((status, axum::Json(body)).into_response())
             }
             Err(e) => {
@@ -52,7 +67,12 @@ where
             let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             Ok((status, [(REPLAYED_HEADER, "true")], axum::Json(body)).into_response())
         }
-        Claim::InProgress => Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress".into())),
-        Claim::Mismatch => Err(ApiError::field("Idempotency-Key", "was already used for a different request")),
+        Claim::InProgress => Err(ApiError::Conflict(
+            "a request with this Idempotency-Key is still in progress".into(),
+        )),
+        Claim::Mismatch => Err(ApiError::field(
+            "Idempotency-Key",
+            "was already used for a different request",
+        )),
     }
 }

@@ -30,29 +30,46 @@ use tokio::net::TcpListener;
 
 /// The base URL for a server on `addr`: the configured public URL, else `http://addr`.
 pub fn public_base(config: &Config, addr: SocketAddr) -> String {
-    config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"))
+    config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
 }
 
 /// Builds the state for `config` and serves on `listener` until `shutdown` resolves.
-pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let base = public_base(&config, listener.local_addr()?);
     let state = AppState::build(config, base).await?;
     serve_state(state, listener, shutdown).await
 }
 
 /// Serves an already built state; open event streams end when shutdown begins.
-pub async fn serve_state(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+pub async fn serve_state(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let app = router(state.clone());
-    tokio::spawn(maintenance::run(state.tmp_dir.clone(), state.shutdown.clone()));
+    tokio::spawn(maintenance::run(
+        state.tmp_dir.clone(),
+        state.shutdown.clone(),
+    ));
     let stopper = state.clone();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         stopper.begin_shutdown();
     };
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(signal)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .await?;
     state.store.close().await;
     Ok(())
 }

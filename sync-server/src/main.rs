@@ -49,7 +49,9 @@ enum UsersCommand {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "pretty" {
         builder.init();
     } else {
@@ -63,7 +65,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -81,18 +84,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "iskra-server listening");
             iskra_server::serve(config, listener, shutdown_signal()).await?;
         }
-        Command::Token { user, tier, email, ttl_hours } => {
-            anyhow::ensure!(config.auth_mode == AuthMode::Dev, "dev tokens exist only in dev auth mode");
+        Command::Token {
+            user,
+            tier,
+            email,
+            ttl_hours,
+        } => {
+            anyhow::ensure!(
+                config.auth_mode == AuthMode::Dev,
+                "dev tokens exist only in dev auth mode"
+            );
             let store = open_store(&config).await?;
             store.ensure_user(&user, email.as_deref()).await?;
             if let Some(tier) = tier {
                 store.set_tier(&user, tier).await?;
             }
-            let secret = iskra_server::signing::load_or_create_secret(config.signing_secret.as_deref(), &config.data_dir)?;
+            let secret = iskra_server::signing::load_or_create_secret(
+                config.signing_secret.as_deref(),
+                &config.data_dir,
+            )?;
             let dev = iskra_server::signing::dev_auth(&secret);
-            println!("{}", dev.mint(&user, email.as_deref(), Duration::from_secs(ttl_hours * 3600)));
+            println!(
+                "{}",
+                dev.mint(
+                    &user,
+                    email.as_deref(),
+                    Duration::from_secs(ttl_hours * 3600)
+                )
+            );
         }
-        Command::Users { command: UsersCommand::SetTier { user, tier } } => {
+        Command::Users {
+            command: UsersCommand::SetTier { user, tier },
+        } => {
             open_store(&config).await?.set_tier(&user, tier).await?;
             println!("{user}: {}", tier.as_str());
         }

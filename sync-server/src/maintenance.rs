@@ -15,7 +15,11 @@ pub fn sweep_orphans(dir: &Path, min_age: Duration, now: SystemTime) -> std::io:
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
-        let old = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age >= min_age);
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age >= min_age);
         if meta.is_file() && old && std::fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }
@@ -27,7 +31,11 @@ pub fn sweep_orphans(dir: &Path, min_age: Duration, now: SystemTime) -> std::io:
 pub async fn run(tmp_dir: std::path::PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         let dir = tmp_dir.clone();
-        match tokio::task::spawn_blocking(move || sweep_orphans(&dir, ORPHAN_AGE, SystemTime::now())).await {
+        match tokio::task::spawn_blocking(move || {
+            sweep_orphans(&dir, ORPHAN_AGE, SystemTime::now())
+        })
+        .await
+        {
             Ok(Ok(n)) if n > 0 => tracing::info!(removed = n, "removed orphaned upload files"),
             Ok(Err(e)) => tracing::warn!(error = %e, "orphaned upload sweep failed"),
             _ => {}
@@ -48,7 +56,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("upload-old"), b"x").unwrap();
         let later = SystemTime::now() + Duration::from_secs(7200);
-        assert_eq!(sweep_orphans(dir.path(), ORPHAN_AGE, SystemTime::now()).unwrap(), 0);
+        assert_eq!(
+            sweep_orphans(dir.path(), ORPHAN_AGE, SystemTime::now()).unwrap(),
+            0
+        );
         assert_eq!(sweep_orphans(dir.path(), ORPHAN_AGE, later).unwrap(), 1);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

@@ -33,7 +33,16 @@ pub async fn track(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     let labels = [("method", method), ("route", route)];
-    metrics::counter!("iskra_http_requests_total", &[("method", labels[0].1.clone()), ("route", labels[1].1.clone()), ("status", status)]).increment(1);
-    metrics::histogram!("iskra_http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+    metrics::counter!(
+        "iskra_http_requests_total",
+        &[
+            ("method", labels[0].1.clone()),
+            ("route", labels[1].1.clone()),
+            ("status", status)
+        ]
+    )
+    .increment(1);
+    metrics::histogram!("iskra_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
     res
 }

@@ -40,7 +40,11 @@ fn windows(d: Decision) -> Vec<WindowStatus> {
 }
 
 async fn peek(state: &AppState, key: &str, rules: &[Rule]) -> Result<Vec<WindowStatus>, ApiError> {
-    let d = state.limiter.peek(key, rules, chrono::Utc::now()).await.map_err(ApiError::internal)?;
+    let d = state
+        .limiter
+        .peek(key, rules, chrono::Utc::now())
+        .await
+        .map_err(ApiError::internal)?;
     Ok(windows(d))
 }
 
@@ -63,7 +67,11 @@ pub async fn for_user(state: &AppState, user: &UserRow) -> Result<Quota, ApiErro
 
 /// The quota of a client that is not signed in: no storage, the anonymous generation window.
 pub async fn anonymous(state: &AppState, ip: Option<IpAddr>) -> Result<Quota, ApiError> {
-    let none = crate::config::TierLimits { images: 0, videos: 0, bytes: 0 };
+    let none = crate::config::TierLimits {
+        images: 0,
+        videos: 0,
+        bytes: 0,
+    };
     let rules = state.config.rate_limits.generation_anonymous.rules();
     Ok(Quota {
         tier: Tier::Free,

@@ -32,7 +32,9 @@ pub struct FileGrant {
 
 impl UrlSigner {
     pub fn new(key: Vec<u8>) -> Self {
-        Self { key: derive(&key, b"iskra file urls") }
+        Self {
+            key: derive(&key, b"iskra file urls"),
+        }
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -43,7 +45,10 @@ impl UrlSigner {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(grant).unwrap_or_default());
         let mut mac = self.mac();
         mac.update(payload.as_bytes());
-        format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        format!(
+            "{payload}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 
     /// The grant of a token that is authentic and not expired at `now` (Unix seconds).
@@ -53,7 +58,8 @@ impl UrlSigner {
         let mut mac = self.mac();
         mac.update(payload.as_bytes());
         mac.verify_slice(&sig).ok()?;
-        let grant: FileGrant = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        let grant: FileGrant =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
         (grant.expires > now).then_some(grant)
     }
 }
@@ -75,7 +81,10 @@ const SECRET_BYTES: usize = 32;
 
 /// The server secret: from configuration, else read from (or created in) `data_dir/secret.key`
 /// with owner-only permissions. Replicas must share one via `ISKRA_SIGNING_SECRET`.
-pub fn load_or_create_secret(configured: Option<&str>, data_dir: &Path) -> std::io::Result<Vec<u8>> {
+pub fn load_or_create_secret(
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> std::io::Result<Vec<u8>> {
     if let Some(s) = configured.filter(|s| !s.is_empty()) {
         return Ok(s.as_bytes().to_vec());
     }
@@ -102,12 +111,23 @@ mod tests {
     #[test]
     fn tokens_verify_until_expiry_and_resist_tampering() {
         let s = UrlSigner::new(b"k".to_vec());
-        let g = FileGrant { user: "u".into(), sha256: "a".repeat(64), expires: 100 };
+        let g = FileGrant {
+            user: "u".into(),
+            sha256: "a".repeat(64),
+            expires: 100,
+        };
         let t = s.sign(&g);
         assert_eq!(s.verify(&t, 99), Some(g.clone()));
         assert_eq!(s.verify(&t, 100), None);
-        let other = FileGrant { user: "v".into(), ..g };
-        let forged = format!("{}.{}", s.sign(&other).split_once('.').unwrap().0, t.split_once('.').unwrap().1);
+        let other = FileGrant {
+            user: "v".into(),
+            ..g
+        };
+        let forged = format!(
+            "{}.{}",
+            s.sign(&other).split_once('.').unwrap().0,
+            t.split_once('.').unwrap().1
+        );
         assert_eq!(s.verify(&forged, 0), None);
         assert_eq!(UrlSigner::new(b"x".to_vec()).verify(&t, 0), None);
     }

@@ -68,10 +68,12 @@ pub enum StartError {
 
 /// The database URL: configured, or a SQLite file in the data directory.
 pub fn database_url(config: &Config) -> String {
-    config
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", config.data_dir.join("iskra.db").display()))
+    config.database_url.clone().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            config.data_dir.join("iskra.db").display()
+        )
+    })
 }
 
 /// Opens the store named by the configuration and applies migrations.
@@ -99,17 +101,19 @@ impl AppState {
         let blobs = blobs::open(&storage_url).await?;
         let tmp_dir = config.data_dir.join("tmp");
         std::fs::create_dir_all(&tmp_dir)?;
-        let secret = signing::load_or_create_secret(config.signing_secret.as_deref(), &config.data_dir)?;
+        let secret =
+            signing::load_or_create_secret(config.signing_secret.as_deref(), &config.data_dir)?;
         let dev = signing::dev_auth(&secret);
         let auth = match config.auth_mode {
             AuthMode::Dev => Authenticator::Dev(dev.clone()),
             AuthMode::Clerk => {
                 let issuer = config.clerk_issuer.clone().unwrap_or_default();
-                let jwks_url = config
-                    .clerk_jwks_url
-                    .clone()
-                    .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
-                let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+                let jwks_url = config.clerk_jwks_url.clone().unwrap_or_else(|| {
+                    format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
+                });
+                let http = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()?;
                 Authenticator::Clerk(ClerkVerifier::new(
                     ClerkConfig {
                         issuer,

@@ -44,7 +44,10 @@ pub async fn receive(
     max_bytes: u64,
     max_pixels: u64,
 ) -> Result<Received, ApiError> {
-    let tmp = tempfile::Builder::new().prefix("upload-").tempfile_in(tmp_dir).map_err(ApiError::internal)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("upload-")
+        .tempfile_in(tmp_dir)
+        .map_err(ApiError::internal)?;
     let mut out = tokio::fs::File::from_std(tmp.as_file().try_clone().map_err(ApiError::internal)?);
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(SNIFF_BYTES);
@@ -75,7 +78,9 @@ pub async fn receive(
         )));
     }
     let (_, detected) = iskra_media::sniff(&head).ok_or_else(|| {
-        ApiError::UnsupportedMediaType("not a PNG, JPEG, WebP, GIF, MP4, WebM or QuickTime file".into())
+        ApiError::UnsupportedMediaType(
+            "not a PNG, JPEG, WebP, GIF, MP4, WebM or QuickTime file".into(),
+        )
     })?;
     if !iskra_media::claim_matches(claimed_type, detected) {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -87,5 +92,9 @@ pub async fn receive(
     let info = tokio::task::spawn_blocking(move || iskra_media::probe_file(&path, max_pixels))
         .await
         .map_err(ApiError::internal)??;
-    Ok(Received { file: tmp, size, info })
+    Ok(Received {
+        file: tmp,
+        size,
+        info,
+    })
 }

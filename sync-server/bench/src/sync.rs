@@ -111,7 +111,14 @@ struct Outcome(u64, Duration, Vec<Duration>);
 /// sequence: [`WARMUP_BATCHES`] untimed, then (all starting together) for `span`.
 /// With `pace`, each device pushes at most once per `pace` (an interactive editing rate)
 /// instead of back to back.
-async fn run(server: &Server, user: &str, n: usize, batch: usize, span: Span, pace: Option<Duration>) -> Result<Outcome> {
+async fn run(
+    server: &Server,
+    user: &str,
+    n: usize,
+    batch: usize,
+    span: Span,
+    pace: Option<Duration>,
+) -> Result<Outcome> {
     let token = server.token(user).await?;
     let http = reqwest::Client::new();
     let barrier = Arc::new(Barrier::new(n));
@@ -158,7 +165,8 @@ async fn run(server: &Server, user: &str, n: usize, batch: usize, span: Span, pa
 pub async fn throughput(server: &Server, span: Span) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for devices in [1, 2] {
-        let Outcome(props, elapsed, _) = run(server, "bench-sync", devices, BATCH, span, None).await?;
+        let Outcome(props, elapsed, _) =
+            run(server, "bench-sync", devices, BATCH, span, None).await?;
         let name = format!("sync push, {devices} client(s) x {BATCH} changes");
         let rate = props as f64 / elapsed.as_secs_f64();
         rows.push(Row::new(name, rate, "props/s", Bound::Min(TARGET_PROPS_S)));
@@ -176,7 +184,10 @@ const PACE: Duration = Duration::from_millis(100);
 pub async fn latency(server: &Server, span: Span) -> Result<Vec<Row>> {
     let n = LATENCY_CLIENTS;
     let mut rows = Vec::new();
-    for (mode, pace, bound) in [("paced 10/s each", Some(PACE), Bound::Max(TARGET_P99_MS)), ("back to back", None, Bound::Info)] {
+    for (mode, pace, bound) in [
+        ("paced 10/s each", Some(PACE), Bound::Max(TARGET_P99_MS)),
+        ("back to back", None, Bound::Info),
+    ] {
         let Outcome(_, elapsed, lat) = run(server, "bench-latency", n, 1, span, pace).await?;
         let ms = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
         let rate = lat.len() as f64 / elapsed.as_secs_f64();

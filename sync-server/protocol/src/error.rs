@@ -9,7 +9,11 @@ use serde_json::{Map, Value};
 /// The machine-readable error codes of API.md, each with its fixed HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     BadRequest,
@@ -74,7 +78,11 @@ impl ErrorCode {
 /// `{"code","message",…details}`: details (for example `fields`, `window`) are flattened in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
@@ -87,7 +95,11 @@ pub struct ErrorDetail {
 
 impl ErrorDetail {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: Map::new() }
+        Self {
+            code,
+            message: message.into(),
+            details: Map::new(),
+        }
     }
 
     /// Adds one detail field (builder style).
@@ -100,7 +112,11 @@ impl ErrorDetail {
 /// The whole error response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }

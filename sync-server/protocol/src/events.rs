@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let e = ServerEvent::ProjectChanged { project_id: Uuid::nil(), cursor: "7".into() };
+        let e = ServerEvent::ProjectChanged {
+            project_id: Uuid::nil(),
+            cursor: "7".into(),
+        };
         assert_eq!(e.name(), "project.changed");
         let data = e.data().to_string();
         assert!(data.contains("projectId"));

@@ -31,7 +31,11 @@ pub struct HlcParseError(pub String);
 
 impl Hlc {
     pub fn new(millis: u64, counter: u32, node: impl Into<String>) -> Self {
-        Self { millis, counter, node: node.into() }
+        Self {
+            millis,
+            counter,
+            node: node.into(),
+        }
     }
 }
 
@@ -60,7 +64,9 @@ impl fmt::Display for Hlc {
 fn valid_node(node: &str) -> bool {
     !node.is_empty()
         && node.len() <= MAX_NODE_LEN
-        && node.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && node
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl FromStr for Hlc {
@@ -72,7 +78,9 @@ impl FromStr for Hlc {
         let (Some(m), Some(c), Some(node)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(err());
         };
-        let digits = |t: &str, max: usize| !t.is_empty() && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit());
+        let digits = |t: &str, max: usize| {
+            !t.is_empty() && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit())
+        };
         if !digits(m, 16) || !digits(c, 6) || !valid_node(node) {
             return Err(err());
         }
@@ -109,7 +117,10 @@ impl Clock {
     pub fn new(node: impl Into<String>) -> Self {
         let node = node.into();
         debug_assert!(valid_node(&node));
-        Self { last: Hlc::new(0, 0, node.clone()), node }
+        Self {
+            last: Hlc::new(0, 0, node.clone()),
+            node,
+        }
     }
 
     pub fn node(&self) -> &str {
@@ -165,7 +176,16 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "x", "1-2", "1-2-", "a-1-n", "1-1234567-n", "1-1-n n", "12345678901234567-1-n"] {
+        for s in [
+            "",
+            "x",
+            "1-2",
+            "1-2-",
+            "a-1-n",
+            "1-1234567-n",
+            "1-1-n n",
+            "12345678901234567-1-n",
+        ] {
             assert!(s.parse::<Hlc>().is_err(), "{s}");
         }
     }

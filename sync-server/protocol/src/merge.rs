@@ -63,11 +63,17 @@ impl ObjectState {
     }
 
     fn num(&self, name: &str, default: f64) -> f64 {
-        self.props.get(name).and_then(Value::as_f64).unwrap_or(default)
+        self.props
+            .get(name)
+            .and_then(Value::as_f64)
+            .unwrap_or(default)
     }
 
     fn text(&self, name: &str) -> Option<String> {
-        self.props.get(name).and_then(Value::as_str).map(str::to_owned)
+        self.props
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// Materialises an element; properties never written take their defaults.
@@ -87,18 +93,28 @@ impl ObjectState {
             height: self.num("height", DEFAULT_SIZE),
             rotation: self.num("rotation", 0.0),
             z: self.text("z").unwrap_or_else(|| DEFAULT_Z.to_owned()),
-            locked: self.props.get("locked").and_then(Value::as_bool).unwrap_or(false),
+            locked: self
+                .props
+                .get("locked")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             playback: self
                 .props
                 .get("playback")
                 .and_then(|v| serde_json::from_value::<Playback>(v.clone()).ok()),
-            generation_id: self.text("generationId").and_then(|s| Uuid::parse_str(&s).ok()),
+            generation_id: self
+                .text("generationId")
+                .and_then(|s| Uuid::parse_str(&s).ok()),
         }
     }
 
     /// Materialises the viewport.
     pub fn to_viewport(&self) -> Viewport {
-        Viewport { x: self.num("x", 0.0), y: self.num("y", 0.0), scale: self.num("scale", 1.0) }
+        Viewport {
+            x: self.num("x", 0.0),
+            y: self.num("y", 0.0),
+            scale: self.num("scale", 1.0),
+        }
     }
 }
 
@@ -140,7 +156,10 @@ mod tests {
         assert_eq!(s.apply_set(&set(json!({"x": 1})), &hlc(5, "b")).len(), 1);
         assert!(s.apply_set(&set(json!({"x": 2})), &hlc(5, "a")).is_empty());
         assert_eq!(s.props["x"], 1);
-        assert!(s.apply_set(&set(json!({"x": 1})), &hlc(5, "b")).is_empty(), "repeat is a no-op");
+        assert!(
+            s.apply_set(&set(json!({"x": 1})), &hlc(5, "b")).is_empty(),
+            "repeat is a no-op"
+        );
     }
 
     #[test]

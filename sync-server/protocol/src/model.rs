@@ -6,7 +6,11 @@ use uuid::Uuid;
 /// Subscription tier of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Free,
@@ -33,7 +37,9 @@ impl std::str::FromStr for Tier {
             "free" => Ok(Tier::Free),
             "pro" => Ok(Tier::Pro),
             "enterprise" => Ok(Tier::Enterprise),
-            other => Err(format!("unknown tier {other:?}: expected free, pro or enterprise")),
+            other => Err(format!(
+                "unknown tier {other:?}: expected free, pro or enterprise"
+            )),
         }
     }
 }
@@ -41,7 +47,11 @@ impl std::str::FromStr for Tier {
 /// `GET /v1/me`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
     pub id: String,
@@ -53,7 +63,11 @@ pub struct Me {
 /// Storage part of `GET /v1/quota` (a limit of -1 means unlimited).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageQuota {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -74,7 +88,11 @@ pub struct StorageQuota {
 /// One window of a rate limit as reported to clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct WindowStatus {
     /// `minute`, `hour` or `day`.
@@ -91,7 +109,11 @@ pub struct WindowStatus {
 /// Generation windows of `GET /v1/quota`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 pub struct GenerationQuota {
     pub standard: Vec<WindowStatus>,
     pub video: Vec<WindowStatus>,
@@ -100,7 +122,11 @@ pub struct GenerationQuota {
 /// `GET /v1/quota`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Quota {
     pub tier: Tier,
@@ -113,7 +139,11 @@ pub struct Quota {
 /// A project as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Project {
     pub id: Uuid,
@@ -155,7 +185,9 @@ pub fn validate_project_name(name: &str) -> Result<(), String> {
         return Err("name must not be empty".into());
     }
     if name.chars().count() > MAX_PROJECT_NAME_CHARS {
-        return Err(format!("name must be at most {MAX_PROJECT_NAME_CHARS} characters"));
+        return Err(format!(
+            "name must be at most {MAX_PROJECT_NAME_CHARS} characters"
+        ));
     }
     if name.chars().any(char::is_control) {
         return Err("name must not contain control characters".into());
@@ -166,7 +198,11 @@ pub fn validate_project_name(name: &str) -> Result<(), String> {
 /// Video playback state, part of the saved canvas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Playback {
     pub playing: bool,
@@ -177,7 +213,11 @@ pub struct Playback {
 /// What a canvas element shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ElementKind {
     Image,
@@ -188,7 +228,11 @@ pub enum ElementKind {
 /// One element of a canvas, as materialised from its properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Element {
     pub id: Uuid,
@@ -208,7 +252,11 @@ pub struct Element {
 /// Camera of a canvas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 pub struct Viewport {
     pub x: f64,
     pub y: f64,
@@ -217,14 +265,22 @@ pub struct Viewport {
 
 impl Default for Viewport {
     fn default() -> Self {
-        Self { x: 0.0, y: 0.0, scale: 1.0 }
+        Self {
+            x: 0.0,
+            y: 0.0,
+            scale: 1.0,
+        }
     }
 }
 
 /// Canvas state of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 pub struct Canvas {
     pub elements: Vec<Element>,
     pub viewport: Viewport,
@@ -233,7 +289,11 @@ pub struct Canvas {
 /// `GET /v1/projects/{id}`: the project, its canvas and the sync cursor of that state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectDetail {
     #[serde(flatten)]
@@ -245,7 +305,11 @@ pub struct ProjectDetail {
 /// Kind of media an asset holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetType {
     Image,
@@ -264,7 +328,11 @@ impl AssetType {
 /// Where an asset came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetSource {
     Upload,
@@ -274,7 +342,11 @@ pub enum AssetSource {
 /// A stored file of a user, addressed by the SHA-256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Asset {
     /// Lower-case hex SHA-256 of the bytes.
@@ -299,7 +371,11 @@ pub struct Asset {
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,

@@ -15,7 +15,11 @@ pub const MAX_CHANGES_PER_SYNC: usize = 1000;
 /// One property-level change to an element (or the viewport).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Change {
     pub op_id: Uuid,
@@ -118,10 +122,19 @@ pub fn validate_element_property(name: &str, v: &Value) -> Result<(), String> {
         "x" | "y" | "rotation" => finite(name, v).map(|_| ()),
         "width" | "height" => positive(name, v),
         "z" => match v.as_str() {
-            Some(s) if !s.is_empty() && s.len() <= MAX_Z_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(()),
+            Some(s)
+                if !s.is_empty()
+                    && s.len() <= MAX_Z_LEN
+                    && s.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                Ok(())
+            }
             _ => Err("z must be a non-empty alphanumeric fractional index".into()),
         },
-        "locked" => v.as_bool().map(|_| ()).ok_or_else(|| "locked must be a boolean".into()),
+        "locked" => v
+            .as_bool()
+            .map(|_| ())
+            .ok_or_else(|| "locked must be a boolean".into()),
         "playback" => match v {
             Value::Null => Ok(()),
             other => {
@@ -162,7 +175,11 @@ pub struct SyncRequest {
 /// A change refused by the server, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct RejectedOp {
     pub op_id: Uuid,
@@ -172,7 +189,11 @@ pub struct RejectedOp {
 /// Answer to a sync: the new cursor, what others changed since `since`, what was refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "../../../ui/src/generated/"))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncResponse {
     pub cursor: String,
@@ -202,10 +223,14 @@ mod tests {
         let base = json!({"opId": Uuid::nil(), "elementId": Uuid::nil(), "clock": "1-0-a"});
         let with = |extra: Value| {
             let mut v = base.clone();
-            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
             change(v).unwrap()
         };
-        assert!(with(json!({"set": {"x": 1.5, "width": 3}})).validate().is_ok());
+        assert!(with(json!({"set": {"x": 1.5, "width": 3}}))
+            .validate()
+            .is_ok());
         assert!(with(json!({"set": {"width": -1}})).validate().is_err());
         assert!(with(json!({"set": {"width": 0}})).validate().is_err());
         assert!(with(json!({"set": {"nope": 1}})).validate().is_err());
@@ -213,7 +238,11 @@ mod tests {
         assert!(with(json!({"delete": true})).validate().is_ok());
         assert!(with(json!({"delete": false})).validate().is_err());
         assert!(with(json!({})).validate().is_err());
-        assert!(with(json!({"set": {"playback": {"playing": true, "currentTime": 2.0, "muted": false}}})).validate().is_ok());
+        assert!(with(
+            json!({"set": {"playback": {"playing": true, "currentTime": 2.0, "muted": false}}})
+        )
+        .validate()
+        .is_ok());
         assert!(with(json!({"set": {"assetId": "abc"}})).validate().is_err());
         let mut v = base.clone();
         v["unknown"] = json!(1);

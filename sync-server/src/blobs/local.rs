@@ -13,7 +13,9 @@ pub struct LocalBlobs {
 impl LocalBlobs {
     pub async fn open(root: &Path) -> Result<Self, BlobError> {
         tokio::fs::create_dir_all(root).await?;
-        Ok(Self { root: root.to_path_buf() })
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     fn path(&self, key: &str) -> PathBuf {

@@ -39,7 +39,10 @@ impl S3Blobs {
                 .with_virtual_hosted_style_request(false);
         }
         let store = builder.build().map_err(store_err)?;
-        Ok(Self { store: Arc::new(store), prefix: prefix.trim_matches('/').to_owned() })
+        Ok(Self {
+            store: Arc::new(store),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
     }
 
     fn path(&self, key: &str) -> ObjectPath {

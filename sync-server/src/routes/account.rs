@@ -24,7 +24,11 @@ pub async fn me(auth: Auth) -> Json<Me> {
 /// Storage and generation quota of the caller (anonymous without a token).
 #[utoipa::path(get, path = "/v1/quota", tag = "account",
     responses((status = 200, body = Quota), (status = 401, body = ErrorBody)))]
-pub async fn get_quota(State(state): State<AppState>, MaybeAuth(auth): MaybeAuth, extensions: Extensions) -> ApiResult<Json<Quota>> {
+pub async fn get_quota(
+    State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
+    extensions: Extensions,
+) -> ApiResult<Json<Quota>> {
     let q = match auth {
         Some(auth) => quota::for_user(&state, &auth.user).await?,
         None => quota::anonymous(&state, client_ip(&extensions)).await?,

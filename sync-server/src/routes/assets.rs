@@ -23,14 +23,20 @@ fn sha(raw: &str) -> ApiResult<String> {
     if is_sha256_hex(&s) {
         Ok(s)
     } else {
-        Err(ApiError::BadRequest("an asset id is the 64-character hex SHA-256 of its bytes".into()))
+        Err(ApiError::BadRequest(
+            "an asset id is the 64-character hex SHA-256 of its bytes".into(),
+        ))
     }
 }
 
 /// The API view of an asset row, with a fresh signed URL.
 pub fn to_api(state: &AppState, user: &str, row: &AssetRow) -> Asset {
     let expires = chrono::Utc::now().timestamp() + state.config.signed_url_ttl_secs as i64;
-    let token = state.signer.sign(&FileGrant { user: user.to_owned(), sha256: row.sha256.clone(), expires });
+    let token = state.signer.sign(&FileGrant {
+        user: user.to_owned(),
+        sha256: row.sha256.clone(),
+        expires,
+    });
     Asset {
         id: row.sha256.clone(),
         asset_type: row.kind(),
@@ -48,7 +54,11 @@ pub fn to_api(state: &AppState, user: &str, row: &AssetRow) -> Asset {
 /// Whether the user has an asset with this hash (200) or not (404).
 #[utoipa::path(head, path = "/v1/assets/{id}", tag = "assets", security(("bearer" = [])),
     params(("id" = String, Path, description = "SHA-256 hex")), responses((status = 200), (status = 404)))]
-pub async fn head(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+pub async fn head(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     let id = sha(&id)?;
     match state.store.asset(auth.id(), &id).await? {
         Some(_) => Ok(StatusCode::OK),
@@ -62,10 +72,18 @@ pub async fn head(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPat
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = Asset), (status = 200, body = Asset), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn put(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<String>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+pub async fn put(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
     let id = sha(&id)?;
     let max = state.config.max_upload_bytes;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
         return Err(ApiError::PayloadTooLarge { limit: max });
     }
@@ -78,10 +96,25 @@ pub async fn put(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath
     if usage.over_limit {
         return Err(ApiError::StorageQuota(Box::new(usage)));
     }
-    let claimed = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let claimed = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let cfg = &state.config;
-    let received = upload::receive(body, &state.tmp_dir, &id, claimed, max, cfg.max_image_pixels).await?;
-    let row = new_asset_row(id.clone(), &received.info, received.size as i64, AssetSource::Upload);
+    let received = upload::receive(
+        body,
+        &state.tmp_dir,
+        &id,
+        claimed,
+        max,
+        cfg.max_image_pixels,
+    )
+    .await?;
+    let row = new_asset_row(
+        id.clone(),
+        &received.info,
+        received.size as i64,
+        AssetSource::Upload,
+    );
     let key = asset_key(user, &id);
     let (tmp_file, tmp_path) = received.file.keep().map_err(ApiError::internal)?;
     drop(tmp_file);
@@ -92,10 +125,17 @@ pub async fn put(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath
         InsertOutcome::Created(row) => {
             metrics::counter!("iskra_uploads_total", "result" => "created").increment(1);
             let asset = to_api(&state, user, &row);
-            state.events.publish(user, ServerEvent::AssetCreated { asset: asset.clone() });
+            state.events.publish(
+                user,
+                ServerEvent::AssetCreated {
+                    asset: asset.clone(),
+                },
+            );
             Ok((StatusCode::CREATED, Json(asset)).into_response())
         }
-        InsertOutcome::Existing(row) => Ok((StatusCode::OK, Json(to_api(&state, user, &row))).into_response()),
+        InsertOutcome::Existing(row) => {
+            Ok((StatusCode::OK, Json(to_api(&state, user, &row))).into_response())
+        }
         InsertOutcome::QuotaExceeded(quota) => {
             metrics::counter!("iskra_uploads_total", "result" => "quota").increment(1);
             if state.store.asset(user, &id).await?.is_none() {
@@ -109,29 +149,55 @@ pub async fn put(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath
 /// One asset.
 #[utoipa::path(get, path = "/v1/assets/{id}", tag = "assets", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = Asset), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Asset>> {
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Asset>> {
     let id = sha(&id)?;
-    let row = state.store.asset(auth.id(), &id).await?.ok_or(ApiError::NotFound("asset"))?;
+    let row = state
+        .store
+        .asset(auth.id(), &id)
+        .await?
+        .ok_or(ApiError::NotFound("asset"))?;
     Ok(Json(to_api(&state, auth.id(), &row)))
 }
 
 /// Deletes an asset and frees its room at once.
 #[utoipa::path(delete, path = "/v1/assets/{id}", tag = "assets", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     let id = sha(&id)?;
-    state.store.delete_asset(auth.id(), &id).await?.ok_or(ApiError::NotFound("asset"))?;
+    state
+        .store
+        .delete_asset(auth.id(), &id)
+        .await?
+        .ok_or(ApiError::NotFound("asset"))?;
     state.blobs.delete(&asset_key(auth.id(), &id)).await?;
-    state.events.publish(auth.id(), ServerEvent::AssetDeleted { asset_id: id });
+    state
+        .events
+        .publish(auth.id(), ServerEvent::AssetDeleted { asset_id: id });
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The bytes of an asset.
 #[utoipa::path(get, path = "/v1/assets/{id}/content", tag = "assets", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
-pub async fn content(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+pub async fn content(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     let id = sha(&id)?;
-    let row = state.store.asset(auth.id(), &id).await?.ok_or(ApiError::NotFound("asset"))?;
+    let row = state
+        .store
+        .asset(auth.id(), &id)
+        .await?
+        .ok_or(ApiError::NotFound("asset"))?;
     stream_asset(&state, auth.id(), &row).await
 }
 
@@ -146,7 +212,10 @@ pub async fn stream_asset(state: &AppState, user: &str, row: &AssetRow) -> ApiRe
         [
             (header::CONTENT_TYPE, row.mime.clone()),
             (header::CONTENT_LENGTH, len.to_string()),
-            (header::CACHE_CONTROL, "private, max-age=300, immutable".to_owned()),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=300, immutable".to_owned(),
+            ),
             (header::ETAG, format!("\"{}\"", row.sha256)),
         ],
         Body::from_stream(stream),
@@ -171,7 +240,11 @@ pub struct ListParams {
 /// The user's assets, newest first by default.
 #[utoipa::path(get, path = "/v1/assets", tag = "assets", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = Page<Asset>), (status = 422, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Page<Asset>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Asset>>> {
     let kind = match p.kind.as_deref() {
         None => None,
         Some("image") => Some(AssetType::Image),
@@ -186,7 +259,22 @@ pub async fn list(State(state): State<AppState>, auth: Auth, ApiQuery(p): ApiQue
     };
     let descending = descending(p.order.as_deref(), true)?;
     let (limit, after) = page(p.limit, p.cursor.as_deref(), sort.as_str())?;
-    let (rows, next) = state.store.list_assets(auth.id(), &AssetQuery { kind, sort, descending, limit, after }).await?;
+    let (rows, next) = state
+        .store
+        .list_assets(
+            auth.id(),
+            &AssetQuery {
+                kind,
+                sort,
+                descending,
+                limit,
+                after,
+            },
+        )
+        .await?;
     let items = rows.iter().map(|r| to_api(&state, auth.id(), r)).collect();
-    Ok(Json(Page { items, next_cursor: next.map(|c| c.encode()) }))
+    Ok(Json(Page {
+        items,
+        next_cursor: next.map(|c| c.encode()),
+    }))
 }

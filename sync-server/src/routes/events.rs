@@ -16,7 +16,10 @@ use tokio_stream::wrappers::BroadcastStream;
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
 fn to_sse(env: crate::events::Envelope) -> Result<Event, Infallible> {
-    Ok(Event::default().id(env.id.to_string()).event(env.event.name()).data(env.event.data().to_string()))
+    Ok(Event::default()
+        .id(env.id.to_string())
+        .event(env.event.name())
+        .data(env.event.data().to_string()))
 }
 
 /// Live events of the signed-in user.
@@ -24,8 +27,14 @@ fn to_sse(env: crate::events::Envelope) -> Result<Event, Infallible> {
     params(("Last-Event-ID" = Option<String>, Header, description = "resume after this event")),
     responses((status = 200, content_type = "text/event-stream", description = "project.changed, project.deleted, asset.created, asset.deleted, generation.updated, quota.updated"),
         (status = 401, body = ErrorBody)))]
-pub async fn events(State(state): State<AppState>, auth: Auth, headers: HeaderMap) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+pub async fn events(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
     let (replay, rx) = state.events.subscribe(auth.id(), last);
     let live = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
     let mut shutdown = state.shutdown.clone();

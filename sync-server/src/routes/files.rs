@@ -11,8 +11,18 @@ use iskra_protocol::ErrorBody;
 /// The bytes behind a signed URL.
 #[utoipa::path(get, path = "/files/{token}", tag = "assets", params(("token" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
-pub async fn file(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
-    let grant = state.signer.verify(&token, chrono::Utc::now().timestamp()).ok_or(ApiError::NotFound("file"))?;
-    let row = state.store.asset(&grant.user, &grant.sha256).await?.ok_or(ApiError::NotFound("file"))?;
+pub async fn file(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Response> {
+    let grant = state
+        .signer
+        .verify(&token, chrono::Utc::now().timestamp())
+        .ok_or(ApiError::NotFound("file"))?;
+    let row = state
+        .store
+        .asset(&grant.user, &grant.sha256)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?;
     crate::routes::assets::stream_asset(&state, &grant.user, &row).await
 }

@@ -11,8 +11,20 @@ async fn checks(state: &AppState) -> (bool, HealthChecks) {
     let database = state.store.ping().await.is_ok();
     let storage = state.blobs.check().await.is_ok();
     let word = |ok: bool| if ok { "ok" } else { "down" }.to_owned();
-    let fal = if state.config.fal_key.is_some() { "ok" } else { "unconfigured" }.to_owned();
-    (database && storage, HealthChecks { database: word(database), storage: word(storage), fal })
+    let fal = if state.config.fal_key.is_some() {
+        "ok"
+    } else {
+        "unconfigured"
+    }
+    .to_owned();
+    (
+        database && storage,
+        HealthChecks {
+            database: word(database),
+            storage: word(storage),
+            fal,
+        },
+    )
 }
 
 /// Health of the server and its dependencies.
@@ -20,7 +32,11 @@ async fn checks(state: &AppState) -> (bool, HealthChecks) {
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let (ok, checks) = checks(&state).await;
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = Health {
         status: if ok { "ok" } else { "degraded" }.into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -46,7 +62,10 @@ pub async fn health_head(State(state): State<AppState>) -> StatusCode {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("iskra_event_channels").set(state.events.channels() as f64);
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         crate::metrics::handle().render(),
     )
         .into_response()

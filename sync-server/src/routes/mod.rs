@@ -30,9 +30,17 @@ impl Modify for Security {
         let components = api.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
-        components.add_security_scheme("apiKey", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
     }
 }
 
@@ -53,7 +61,12 @@ pub fn json_routes() -> OpenApiRouter<AppState> {
 /// Long-running routes: uploads, downloads and the event stream (no request timeout).
 pub fn stream_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(assets::head, assets::put, assets::get, assets::delete))
+        .routes(routes!(
+            assets::head,
+            assets::put,
+            assets::get,
+            assets::delete
+        ))
         .routes(routes!(assets::content))
         .routes(routes!(files::file))
         .routes(routes!(events::events))

@@ -26,9 +26,17 @@ pub fn parse_cursor(raw: Option<&str>) -> ApiResult<i64> {
 #[utoipa::path(post, path = "/v1/projects/{id}/sync", tag = "sync", request_body = SyncRequest, security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = SyncResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn sync(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<Uuid>, ApiJson(req): ApiJson<SyncRequest>) -> ApiResult<Json<SyncResponse>> {
+pub async fn sync(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<SyncRequest>,
+) -> ApiResult<Json<SyncResponse>> {
     if req.changes.len() > MAX_CHANGES_PER_SYNC {
-        return Err(ApiError::field("changes", format!("at most {MAX_CHANGES_PER_SYNC} changes per request")));
+        return Err(ApiError::field(
+            "changes",
+            format!("at most {MAX_CHANGES_PER_SYNC} changes per request"),
+        ));
     }
     let since = parse_cursor(req.since.as_deref())?;
     let out = state
@@ -36,13 +44,25 @@ pub async fn sync(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPat
         .sync_project(auth.id(), id, req.client_id, since, &req.changes)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
-    metrics::counter!("iskra_sync_changes_total", "result" => "received").increment(req.changes.len() as u64);
-    metrics::counter!("iskra_sync_changes_total", "result" => "rejected").increment(out.rejected.len() as u64);
+    metrics::counter!("iskra_sync_changes_total", "result" => "received")
+        .increment(req.changes.len() as u64);
+    metrics::counter!("iskra_sync_changes_total", "result" => "rejected")
+        .increment(out.rejected.len() as u64);
     let cursor = out.cursor.to_string();
     if out.advanced {
-        state.events.publish(auth.id(), ServerEvent::ProjectChanged { project_id: id, cursor: cursor.clone() });
+        state.events.publish(
+            auth.id(),
+            ServerEvent::ProjectChanged {
+                project_id: id,
+                cursor: cursor.clone(),
+            },
+        );
     }
-    Ok(Json(SyncResponse { cursor, changes: out.changes, rejected: out.rejected }))
+    Ok(Json(SyncResponse {
+        cursor,
+        changes: out.changes,
+        rejected: out.rejected,
+    }))
 }
 
 /// Query of `GET /v1/projects/{id}/changes`.
@@ -56,8 +76,20 @@ pub struct ChangesParams {
 #[utoipa::path(get, path = "/v1/projects/{id}/changes", tag = "sync", security(("bearer" = [])),
     params(("id" = Uuid, Path), ChangesParams),
     responses((status = 200, body = ChangesResponse), (status = 404, body = ErrorBody)))]
-pub async fn changes(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<Uuid>, ApiQuery(p): ApiQuery<ChangesParams>) -> ApiResult<Json<ChangesResponse>> {
+pub async fn changes(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(p): ApiQuery<ChangesParams>,
+) -> ApiResult<Json<ChangesResponse>> {
     let since = parse_cursor(p.since.as_deref())?;
-    let (cursor, changes) = state.store.changes_since(auth.id(), id, since).await?.ok_or(ApiError::NotFound("project"))?;
-    Ok(Json(ChangesResponse { cursor: cursor.to_string(), changes }))
+    let (cursor, changes) = state
+        .store
+        .changes_since(auth.id(), id, since)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    Ok(Json(ChangesResponse {
+        cursor: cursor.to_string(),
+        changes,
+    }))
 }

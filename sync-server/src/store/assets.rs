@@ -110,7 +110,12 @@ fn sql_limit(limit: i64) -> i64 {
 }
 
 /// The storage quota object of a user with these counters and limits.
-pub fn storage_quota(used_bytes: i64, images: i64, videos: i64, limits: TierLimits) -> StorageQuota {
+pub fn storage_quota(
+    used_bytes: i64,
+    images: i64,
+    videos: i64,
+    limits: TierLimits,
+) -> StorageQuota {
     let over = |used: i64, limit: i64| limit >= 0 && used >= limit;
     StorageQuota {
         used_bytes,
@@ -119,25 +124,38 @@ pub fn storage_quota(used_bytes: i64, images: i64, videos: i64, limits: TierLimi
         images_limit: limits.images,
         videos,
         videos_limit: limits.videos,
-        over_limit: over(used_bytes, limits.bytes) || over(images, limits.images) || over(videos, limits.videos),
+        over_limit: over(used_bytes, limits.bytes)
+            || over(images, limits.images)
+            || over(videos, limits.videos),
     }
 }
 
 impl Store {
     pub async fn asset(&self, user: &str, sha: &str) -> Result<Option<AssetRow>, sqlx::Error> {
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM assets WHERE user_id = $1 AND sha256 = $2"))
-            .bind(user)
-            .bind(sha)
-            .fetch_optional(self.pool())
-            .await
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM assets WHERE user_id = $1 AND sha256 = $2"
+        ))
+        .bind(user)
+        .bind(sha)
+        .fetch_optional(self.pool())
+        .await
     }
 
     /// Stores an asset row if the user has room, reserving the room atomically.
-    pub async fn insert_asset(&self, user: &str, row: &AssetRow, limits: TierLimits) -> Result<InsertOutcome, sqlx::Error> {
+    pub async fn insert_asset(
+        &self,
+        user: &str,
+        row: &AssetRow,
+        limits: TierLimits,
+    ) -> Result<InsertOutcome, sqlx::Error> {
         if let Some(existing) = self.asset(user, &row.sha256).await? {
             return Ok(InsertOutcome::Existing(existing));
         }
-        let (images, videos) = if row.kind() == AssetType::Video { (0, 1) } else { (1, 0) };
+        let (images, videos) = if row.kind() == AssetType::Video {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
         let mut tx = self.writer().begin().await?;
         let reserved = sqlx::query(
             "UPDATE users SET used_bytes = used_bytes + $1, image_count = image_count + $2, \
@@ -178,7 +196,10 @@ impl Store {
         .rows_affected();
         if inserted == 0 {
             tx.rollback().await?;
-            let existing = self.asset(user, &row.sha256).await?.ok_or(sqlx::Error::RowNotFound)?;
+            let existing = self
+                .asset(user, &row.sha256)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
             return Ok(InsertOutcome::Existing(existing));
         }
         tx.commit().await?;
@@ -186,7 +207,11 @@ impl Store {
     }
 
     /// Deletes an asset and frees its room; `None` when the user has no such asset.
-    pub async fn delete_asset(&self, user: &str, sha: &str) -> Result<Option<AssetRow>, sqlx::Error> {
+    pub async fn delete_asset(
+        &self,
+        user: &str,
+        sha: &str,
+    ) -> Result<Option<AssetRow>, sqlx::Error> {
         let mut tx = self.writer().begin().await?;
         let row: Option<AssetRow> = sqlx::query_as(&format!(
             "DELETE FROM assets WHERE user_id = $1 AND sha256 = $2 RETURNING {COLUMNS}"
@@ -198,7 +223,11 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
-        let (images, videos) = if row.kind() == AssetType::Video { (0, 1) } else { (1, 0) };
+        let (images, videos) = if row.kind() == AssetType::Video {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
         sqlx::query(
             "UPDATE users SET used_bytes = used_bytes - $1, image_count = image_count - $2, \
              video_count = video_count - $3 WHERE id = $4",
@@ -214,7 +243,11 @@ impl Store {
     }
 
     /// The user's storage counters against `limits`.
-    pub async fn storage_usage(&self, user: &str, limits: TierLimits) -> Result<StorageQuota, sqlx::Error> {
+    pub async fn storage_usage(
+        &self,
+        user: &str,
+        limits: TierLimits,
+    ) -> Result<StorageQuota, sqlx::Error> {
         let row: Option<(i64, i64, i64)> =
             sqlx::query_as("SELECT used_bytes, image_count, video_count FROM users WHERE id = $1")
                 .bind(user)
@@ -225,10 +258,25 @@ impl Store {
     }
 
     /// One page of the user's assets and the cursor of the next page.
-    pub async fn list_assets(&self, user: &str, q: &AssetQuery) -> Result<(Vec<AssetRow>, Option<Cursor>), sqlx::Error> {
-        let filters: &[&str] = if q.kind.is_some() { &["asset_type = ?"] } else { &[] };
+    pub async fn list_assets(
+        &self,
+        user: &str,
+        q: &AssetQuery,
+    ) -> Result<(Vec<AssetRow>, Option<Cursor>), sqlx::Error> {
+        let filters: &[&str] = if q.kind.is_some() {
+            &["asset_type = ?"]
+        } else {
+            &[]
+        };
         let select = format!("SELECT {COLUMNS} FROM assets");
-        let sql = page_sql(&select, filters, q.sort.column(), "sha256", q.descending, q.after.is_some());
+        let sql = page_sql(
+            &select,
+            filters,
+            q.sort.column(),
+            "sha256",
+            q.descending,
+            q.after.is_some(),
+        );
         let mut query = sqlx::query_as::<_, AssetRow>(&sql).bind(user);
         if let Some(kind) = q.kind {
             query = query.bind(kind.as_str());
@@ -238,13 +286,22 @@ impl Store {
         }
         let rows = query.bind(q.limit + 1).fetch_all(self.pool()).await?;
         let sort = q.sort;
-        let (rows, next) = split_page(rows, q.limit, |r| Cursor { s: sort.as_str().into(), v: sort.key(r), id: r.sha256.clone() });
+        let (rows, next) = split_page(rows, q.limit, |r| Cursor {
+            s: sort.as_str().into(),
+            v: sort.key(r),
+            id: r.sha256.clone(),
+        });
         Ok((rows, next))
     }
 }
 
 /// A new asset row stamped now.
-pub fn new_asset_row(sha256: String, info: &iskra_media::MediaInfo, size: i64, source: AssetSource) -> AssetRow {
+pub fn new_asset_row(
+    sha256: String,
+    info: &iskra_media::MediaInfo,
+    size: i64,
+    source: AssetSource,
+) -> AssetRow {
     AssetRow {
         sha256,
         asset_type: info.asset_type.as_str().to_owned(),

@@ -30,7 +30,10 @@ pub struct SyncOutcome {
 }
 
 fn reject(op_id: Uuid, message: String) -> RejectedOp {
-    RejectedOp { op_id, error: ErrorDetail::new(ErrorCode::ValidationFailed, message) }
+    RejectedOp {
+        op_id,
+        error: ErrorDetail::new(ErrorCode::ValidationFailed, message),
+    }
 }
 
 impl Store {
@@ -91,16 +94,24 @@ impl Store {
             },
         };
         let since = if since > cursor { 0 } else { since };
-        let (cursor, changes) = self.changes_between(user, &pid, Some(client), since, cursor).await?;
-        Ok(Some(SyncOutcome { cursor, changes, rejected, advanced: pushed.is_some() }))
+        let (cursor, changes) = self
+            .changes_between(user, &pid, Some(client), since, cursor)
+            .await?;
+        Ok(Some(SyncOutcome {
+            cursor,
+            changes,
+            rejected,
+            advanced: pushed.is_some(),
+        }))
     }
 
     async fn project_seq(&self, user: &str, pid: &str) -> Result<Option<i64>, sqlx::Error> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT seq FROM projects WHERE user_id = $1 AND id = $2")
-            .bind(user)
-            .bind(pid)
-            .fetch_optional(self.pool())
-            .await?;
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM projects WHERE user_id = $1 AND id = $2")
+                .bind(user)
+                .bind(pid)
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.map(|(s,)| s))
     }
 
@@ -131,33 +142,44 @@ impl Store {
             cursor = rows[MAX_PULL_ROWS as usize].0 - 1;
             rows.retain(|(seq, _)| *seq <= cursor);
         }
-        let changes = rows.iter().filter_map(|(_, c)| serde_json::from_str(c).ok()).collect();
+        let changes = rows
+            .iter()
+            .filter_map(|(_, c)| serde_json::from_str(c).ok())
+            .collect();
         Ok((cursor, changes))
     }
 
     /// `GET /changes`: every change since the cursor; `None` when there is no such project.
-    pub async fn changes_since(&self, user: &str, project: Uuid, since: i64) -> Result<Option<(i64, Vec<Change>)>, sqlx::Error> {
+    pub async fn changes_since(
+        &self,
+        user: &str,
+        project: Uuid,
+        since: i64,
+    ) -> Result<Option<(i64, Vec<Change>)>, sqlx::Error> {
         let pid = project.to_string();
         let Some(upto) = self.project_seq(user, &pid).await? else {
             return Ok(None);
         };
         let since = if since > upto { 0 } else { since };
-        Ok(Some(self.changes_between(user, &pid, None, since, upto).await?))
+        Ok(Some(
+            self.changes_between(user, &pid, None, since, upto).await?,
+        ))
     }
 
     /// The materialised canvas of a project (visible elements by z, and the viewport).
     pub async fn canvas(&self, user: &str, project: Uuid) -> Result<Canvas, sqlx::Error> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, state FROM elements WHERE user_id = $1 AND project_id = $2",
-        )
-        .bind(user)
-        .bind(project.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, state FROM elements WHERE user_id = $1 AND project_id = $2")
+                .bind(user)
+                .bind(project.to_string())
+                .fetch_all(self.pool())
+                .await?;
         let mut viewport = Viewport::default();
         let mut elements = Vec::with_capacity(rows.len());
         for (id, state) in rows {
-            let Ok(state) = serde_json::from_str::<ObjectState>(&state) else { continue };
+            let Ok(state) = serde_json::from_str::<ObjectState>(&state) else {
+                continue;
+            };
             if id == VIEWPORT_ID {
                 viewport = state.to_viewport();
             } else if let (Ok(uuid), true) = (Uuid::parse_str(&id), state.is_visible()) {
@@ -182,7 +204,12 @@ enum Batch {
 fn count_key(id: &str, state: &ObjectState) -> Option<(bool, String, Option<String>, String)> {
     let uuid = Uuid::parse_str(id).ok()?;
     let el = state.to_element(uuid);
-    Some((state.is_visible(), format!("{:?}", el.kind), el.asset_id, el.z))
+    Some((
+        state.is_visible(),
+        format!("{:?}", el.kind),
+        el.asset_id,
+        el.z,
+    ))
 }
 
 /// Records op ids, merges and writes one batch.
@@ -207,7 +234,12 @@ async fn apply_batch(
     for id in &ids {
         q = q.bind(user).bind(id.clone());
     }
-    let fresh: HashSet<String> = q.fetch_all(&mut **tx).await?.into_iter().map(|(id,)| id).collect();
+    let fresh: HashSet<String> = q
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
     let mut seen = HashSet::new();
     let todo: Vec<_> = valid
         .iter()
@@ -228,7 +260,9 @@ async fn apply_batch(
         head[1],
         store.params(2, keys.len()).join(", ")
     );
-    let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(user).bind(pid);
+    let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+        .bind(user)
+        .bind(pid);
     for k in &keys {
         q = q.bind(k.clone());
     }
@@ -238,7 +272,10 @@ async fn apply_batch(
         .into_iter()
         .map(|(id, s)| (id, serde_json::from_str(&s).unwrap_or_default()))
         .collect();
-    let before: HashMap<String, _> = states.iter().map(|(id, s)| (id.clone(), count_key(id, s))).collect();
+    let before: HashMap<String, _> = states
+        .iter()
+        .map(|(id, s)| (id.clone(), count_key(id, s)))
+        .collect();
 
     // Merge; keep what won as the change-log entries.
     let mut log = Vec::new();
@@ -248,7 +285,10 @@ async fn apply_batch(
         let won = match action {
             ChangeAction::Set(set) => {
                 let won = state.apply_set(set, &change.clock);
-                (!won.is_empty()).then(|| Change { set: Some(won), ..(*change).clone() })
+                (!won.is_empty()).then(|| Change {
+                    set: Some(won),
+                    ..(*change).clone()
+                })
             }
             ChangeAction::Delete => state.apply_delete(&change.clock).then(|| (*change).clone()),
         };
@@ -262,7 +302,9 @@ async fn apply_batch(
     }
     let counts_changed = dirty.iter().any(|id| {
         let now = count_key(id, &states[id]);
-        before.get(id).map_or(now.as_ref().is_some_and(|k| k.0), |was| *was != now)
+        before
+            .get(id)
+            .map_or(now.as_ref().is_some_and(|k| k.0), |was| *was != now)
     });
 
     // Write the changed elements.
@@ -279,7 +321,9 @@ async fn apply_batch(
         let (kind, asset, z) = match Uuid::parse_str(id) {
             Ok(uuid) => {
                 let el = state.to_element(uuid);
-                let kind = serde_json::to_value(el.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
+                let kind = serde_json::to_value(el.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned));
                 (kind, el.asset_id, Some(el.z))
             }
             Err(_) => (None, None, None),
@@ -316,7 +360,11 @@ async fn apply_batch(
 }
 
 /// Recomputes the project's image/video counts and thumbnail from its visible elements.
-async fn refresh_counts(tx: &mut Transaction<'static, Any>, user: &str, pid: &str) -> Result<(), sqlx::Error> {
+async fn refresh_counts(
+    tx: &mut Transaction<'static, Any>,
+    user: &str,
+    pid: &str,
+) -> Result<(), sqlx::Error> {
     let count = |kind: &str| {
         format!(
             "(SELECT COUNT(*) FROM elements WHERE user_id = $1 AND project_id = $2 AND visible = 1 AND kind = '{kind}')"
@@ -330,6 +378,10 @@ async fn refresh_counts(tx: &mut Transaction<'static, Any>, user: &str, pid: &st
         count("image"),
         count("video")
     );
-    sqlx::query(&sql).bind(user).bind(pid).execute(&mut **tx).await.map(|_| ())
+    sqlx::query(&sql)
+        .bind(user)
+        .bind(pid)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }
-

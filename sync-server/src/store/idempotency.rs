@@ -24,7 +24,12 @@ pub enum Claim {
 
 impl Store {
     /// Claims `key` for a request with `fingerprint`, or reports what happened to it before.
-    pub async fn claim_idempotency(&self, user: &str, key: &str, fingerprint: &str) -> Result<Claim, sqlx::Error> {
+    pub async fn claim_idempotency(
+        &self,
+        user: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Claim, sqlx::Error> {
         let inserted = sqlx::query(
             "INSERT INTO idempotency (user_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, key) DO NOTHING",
@@ -49,13 +54,22 @@ impl Store {
         Ok(match row {
             None => Claim::InProgress,
             Some((fp, _, _)) if fp != fingerprint => Claim::Mismatch,
-            Some((_, Some(status), Some(body))) => Claim::Replay { status: status as u16, body },
+            Some((_, Some(status), Some(body))) => Claim::Replay {
+                status: status as u16,
+                body,
+            },
             Some(_) => Claim::InProgress,
         })
     }
 
     /// Stores the response of a claimed key.
-    pub async fn complete_idempotency(&self, user: &str, key: &str, status: u16, body: &str) -> Result<(), sqlx::Error> {
+    pub async fn complete_idempotency(
+        &self,
+        user: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE idempotency SET status = $1, body = $2 WHERE user_id = $3 AND key = $4")
             .bind(i64::from(status))
             .bind(body)

@@ -45,8 +45,19 @@ impl Cursor {
 /// The SQL of one page: `select` with `WHERE user_id = $1`, each filter (a fragment with one
 /// `?` for its bound value), the keyset condition when continuing after a cursor, the order and
 /// `LIMIT` (the page size + 1, to know whether a next page exists).
-pub fn page_sql(select: &str, filters: &[&str], col: &str, id_col: &str, descending: bool, after: bool) -> String {
-    let (dir, cmp) = if descending { ("DESC", "<") } else { ("ASC", ">") };
+pub fn page_sql(
+    select: &str,
+    filters: &[&str],
+    col: &str,
+    id_col: &str,
+    descending: bool,
+    after: bool,
+) -> String {
+    let (dir, cmp) = if descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
     let mut sql = format!("{select} WHERE user_id = $1");
     let mut n = 1;
     for f in filters {
@@ -74,7 +85,11 @@ pub fn bind_after<'q, O>(
 
 /// Cuts the extra row fetched by [`page_sql`] and makes the next page's cursor from the last
 /// row kept.
-pub fn split_page<T>(mut rows: Vec<T>, limit: i64, cursor: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<Cursor>) {
+pub fn split_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor: impl Fn(&T) -> Cursor,
+) -> (Vec<T>, Option<Cursor>) {
     if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         let next = rows.last().map(cursor);
@@ -99,7 +114,11 @@ mod tests {
 
     #[test]
     fn round_trip_and_sort_binding() {
-        let c = Cursor { s: "name".into(), v: SortValue::Text("a".into()), id: "x".into() };
+        let c = Cursor {
+            s: "name".into(),
+            v: SortValue::Text("a".into()),
+            id: "x".into(),
+        };
         let raw = c.encode();
         assert_eq!(Cursor::decode(&raw, "name"), Some(c));
         assert_eq!(Cursor::decode(&raw, "updated"), None);

@@ -68,7 +68,9 @@ impl Store {
             return Err(StoreError::UnsupportedUrl);
         };
         let options = |max: u32| {
-            let opts = AnyPoolOptions::new().max_connections(max).acquire_timeout(ACQUIRE_TIMEOUT);
+            let opts = AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(ACQUIRE_TIMEOUT);
             if backend != Backend::Sqlite {
                 return opts;
             }
@@ -88,7 +90,11 @@ impl Store {
             Backend::Sqlite => options(1).connect(url).await?,
             Backend::Postgres => pool.clone(),
         };
-        Ok(Self { pool, writer, backend })
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// Opens (creating if needed) the SQLite file `path`.
@@ -142,7 +148,10 @@ impl Store {
 
     /// A trivial query, for `/health`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await.map(|_: AnyRow| ())
+        sqlx::query("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .map(|_: AnyRow| ())
     }
 
     pub async fn close(&self) {

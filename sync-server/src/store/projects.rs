@@ -103,10 +103,25 @@ pub fn next_default_name<'a>(names: impl IntoIterator<Item = &'a str>) -> String
 
 impl Store {
     /// One page of the user's projects and the cursor of the next page.
-    pub async fn list_projects(&self, user: &str, q: &ProjectQuery) -> Result<(Vec<ProjectRow>, Option<Cursor>), sqlx::Error> {
-        let filters: &[&str] = if q.search.is_some() { &["LOWER(name) LIKE ? ESCAPE '\\'"] } else { &[] };
+    pub async fn list_projects(
+        &self,
+        user: &str,
+        q: &ProjectQuery,
+    ) -> Result<(Vec<ProjectRow>, Option<Cursor>), sqlx::Error> {
+        let filters: &[&str] = if q.search.is_some() {
+            &["LOWER(name) LIKE ? ESCAPE '\\'"]
+        } else {
+            &[]
+        };
         let select = format!("SELECT {COLUMNS} FROM projects");
-        let sql = page_sql(&select, filters, q.sort.column(), "id", q.descending, q.after.is_some());
+        let sql = page_sql(
+            &select,
+            filters,
+            q.sort.column(),
+            "id",
+            q.descending,
+            q.after.is_some(),
+        );
         let mut query = sqlx::query_as::<_, ProjectRow>(&sql).bind(user);
         if let Some(s) = &q.search {
             query = query.bind(format!("%{}%", like_escape(&s.to_lowercase())));
@@ -116,20 +131,31 @@ impl Store {
         }
         let rows = query.bind(q.limit + 1).fetch_all(self.pool()).await?;
         let sort = q.sort;
-        let (rows, next) = split_page(rows, q.limit, |r| Cursor { s: sort.as_str().into(), v: sort.key(r), id: r.id.clone() });
+        let (rows, next) = split_page(rows, q.limit, |r| Cursor {
+            s: sort.as_str().into(),
+            v: sort.key(r),
+            id: r.id.clone(),
+        });
         Ok((rows, next))
     }
 
     pub async fn project(&self, user: &str, id: Uuid) -> Result<Option<ProjectRow>, sqlx::Error> {
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM projects WHERE user_id = $1 AND id = $2"))
-            .bind(user)
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM projects WHERE user_id = $1 AND id = $2"
+        ))
+        .bind(user)
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await
     }
 
     /// Creates a project; `Ok((row, false))` when this user already has one with that id.
-    pub async fn create_project(&self, user: &str, id: Uuid, name: Option<&str>) -> Result<(ProjectRow, bool), sqlx::Error> {
+    pub async fn create_project(
+        &self,
+        user: &str,
+        id: Uuid,
+        name: Option<&str>,
+    ) -> Result<(ProjectRow, bool), sqlx::Error> {
         if let Some(existing) = self.project(user, id).await? {
             return Ok((existing, false));
         }
@@ -158,20 +184,30 @@ impl Store {
         .await?
         .rows_affected()
             == 1;
-        let row = self.project(user, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        let row = self
+            .project(user, id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
         Ok((row, created))
     }
 
     /// Renames a project; `None` when the user has no such project.
-    pub async fn rename_project(&self, user: &str, id: Uuid, name: &str) -> Result<Option<ProjectRow>, sqlx::Error> {
-        let changed = sqlx::query("UPDATE projects SET name = $1, updated_at = $2 WHERE user_id = $3 AND id = $4")
-            .bind(name.trim())
-            .bind(now_ms())
-            .bind(user)
-            .bind(id.to_string())
-            .execute(self.writer())
-            .await?
-            .rows_affected();
+    pub async fn rename_project(
+        &self,
+        user: &str,
+        id: Uuid,
+        name: &str,
+    ) -> Result<Option<ProjectRow>, sqlx::Error> {
+        let changed = sqlx::query(
+            "UPDATE projects SET name = $1, updated_at = $2 WHERE user_id = $3 AND id = $4",
+        )
+        .bind(name.trim())
+        .bind(now_ms())
+        .bind(user)
+        .bind(id.to_string())
+        .execute(self.writer())
+        .await?
+        .rows_affected();
         if changed == 0 {
             return Ok(None);
         }
@@ -189,11 +225,13 @@ impl Store {
             .await?
             .rows_affected();
         for table in ["elements", "changes"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1 AND project_id = $2"))
-                .bind(user)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE user_id = $1 AND project_id = $2"
+            ))
+            .bind(user)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(n == 1)
@@ -207,7 +245,10 @@ mod tests {
     #[test]
     fn default_names_take_the_next_free_number() {
         assert_eq!(next_default_name([]), "Iskra 01");
-        assert_eq!(next_default_name(["Iskra 01", "Iskra 03", "Other"]), "Iskra 02");
+        assert_eq!(
+            next_default_name(["Iskra 01", "Iskra 03", "Other"]),
+            "Iskra 02"
+        );
         assert_eq!(next_default_name(["Iskra 01", "Iskra 02"]), "Iskra 03");
         assert_eq!(like_escape("a%b_c\\"), "a\\%b\\_c\\\\");
     }
