@@ -56,6 +56,9 @@ fn configure(conn: &Connection) -> Result<()> {
     let _mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // No automatic checkpoints: SQLite would run one inside whichever commit crosses the
+    // threshold — a user's edit. The snapshot thread checkpoints instead (see `snapshot`).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(())
 }
