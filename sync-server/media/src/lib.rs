@@ -13,13 +13,18 @@ mod sniff;
 mod video;
 mod webm;
 
+/// Generators of test media (valid files of every type and crafted hostile ones), public with
+/// the `fixtures` feature so the server's tests upload the same files.
+#[cfg(any(test, feature = "fixtures"))]
+#[path = "tests/fixtures.rs"]
+pub mod fixtures;
+
 /// Unit tests of the whole crate, on fixtures generated in memory (no binary files committed):
 /// `fixtures` builds small valid files of every allowed type plus crafted hostile ones; the
 /// other modules check sniffing, claim matching, probing, and that corrupt or truncated input
 /// is an error and never a panic.
 #[cfg(test)]
 mod tests {
-    mod fixtures;
     mod hostile;
     mod probe;
     mod sniffing;

@@ -94,9 +94,14 @@ impl Store {
             },
         };
         let since = if since > cursor { 0 } else { since };
-        let (cursor, changes) = self
-            .changes_between(user, &pid, Some(client), since, cursor)
-            .await?;
+        // When this push moved the cursor straight from `since`, nobody else wrote in between:
+        // there is nothing to pull.
+        let (cursor, changes) = if pushed.is_some() && since == cursor - 1 {
+            (cursor, Vec::new())
+        } else {
+            self.changes_between(user, &pid, Some(client), since, cursor)
+                .await?
+        };
         Ok(Some(SyncOutcome {
             cursor,
             changes,

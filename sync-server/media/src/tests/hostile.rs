@@ -7,7 +7,7 @@ use std::io::Cursor;
 
 use image::ImageFormat;
 
-use super::fixtures::{self, WebmSpec, MAX_PIXELS};
+use crate::fixtures::{self, WebmSpec, MAX_PIXELS};
 use crate::{probe_bytes, MediaError, MediaInfo};
 
 /// How many differently corrupted copies of each fixture the flip test probes.

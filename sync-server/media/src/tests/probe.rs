@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use image::ImageFormat;
 
-use super::fixtures::{self, WebmSpec, MAX_PIXELS};
+use crate::fixtures::{self, WebmSpec, MAX_PIXELS};
 use crate::{probe_bytes, probe_file, AssetType, MediaError, MediaInfo};
 
 fn image_info(mime: &'static str, width: u32, height: u32) -> MediaInfo {

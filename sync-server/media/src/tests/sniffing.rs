@@ -2,7 +2,7 @@
 
 use image::ImageFormat;
 
-use super::fixtures::{self, WebmSpec};
+use crate::fixtures::{self, WebmSpec};
 use crate::{claim_matches, sniff, AssetType};
 
 fn mime_of(bytes: &[u8]) -> Option<&'static str> {
