@@ -58,6 +58,10 @@ pub async fn serve_state(
         state.tmp_dir.clone(),
         state.shutdown.clone(),
     ));
+    tokio::spawn(maintenance::checkpoints(
+        state.store.clone(),
+        state.shutdown.clone(),
+    ));
     let stopper = state.clone();
     let signal = async move {
         shutdown.await;

@@ -1,5 +1,6 @@
 //! Background upkeep: removing upload temporaries left behind by a crash or a killed process
-//! (orphaned uploads), at start and then periodically. Expired shares join here with sharing.
+//! (orphaned uploads), at start and then periodically, and checkpointing SQLite's WAL off the
+//! request path. Expired shares join here with sharing.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -25,6 +26,22 @@ pub fn sweep_orphans(dir: &Path, min_age: Duration, now: SystemTime) -> std::io:
         }
     }
     Ok(removed)
+}
+
+/// How often the WAL is checkpointed (SQLite).
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Checkpoints the store every [`CHECKPOINT_INTERVAL`] until `stop` turns true.
+pub async fn checkpoints(store: crate::store::Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(CHECKPOINT_INTERVAL) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
 }
 
 /// Runs the sweep now and every [`SWEEP_INTERVAL`] until `stop` turns true.

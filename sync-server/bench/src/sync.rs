@@ -123,7 +123,10 @@ async fn run(
     let http = reqwest::Client::new();
     let barrier = Arc::new(Barrier::new(n));
     let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
+        // Paced devices tick at evenly spread phases, as independent people would; ticking in
+        // lockstep would measure a burst of `n` simultaneous pushes instead.
+        let phase = pace.map(|p| p * i as u32 / n as u32);
         let mut device = Device::new(server, &http, &token).await?;
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
@@ -133,7 +136,8 @@ async fn run(
             barrier.wait().await;
             let (start, mut props, mut latencies) = (Instant::now(), 0, Vec::new());
             let mut ticks = pace.map(|p| {
-                let mut i = tokio::time::interval(p);
+                let start = tokio::time::Instant::now() + phase.unwrap_or_default();
+                let mut i = tokio::time::interval_at(start, p);
                 i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 i
             });

@@ -78,7 +78,8 @@ impl Store {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                         PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                         PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
+                         PRAGMA wal_autocheckpoint=0;",
                     )
                     .await?;
                     Ok(())
@@ -144,6 +145,19 @@ impl Store {
             .map(|row| format!("({})", row.join(", ")))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Copies committed WAL pages into the database (SQLite only; a no-op on PostgreSQL).
+    /// Automatic checkpoints are off, because SQLite would run them inside whichever commit
+    /// crosses the threshold — a client's push; [`crate::maintenance`] calls this instead.
+    /// PASSIVE never blocks the writer.
+    pub async fn checkpoint(&self) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_all(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// A trivial query, for `/health`.
