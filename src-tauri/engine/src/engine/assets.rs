@@ -57,6 +57,42 @@ impl Engine {
         Ok((stored, new))
     }
 
+    /// Adopts a file downloaded from the server as the cached copy of asset `sha256`: the
+    /// bytes must hash to `sha256`; the record counts as uploaded (the server has it), so
+    /// nothing is queued. Returns the cached record.
+    pub fn adopt_downloaded_asset(&self, file: &Path, sha256: &str) -> Result<AssetRecord> {
+        if let Some(existing) = self.asset(sha256)? {
+            return Ok(existing);
+        }
+        let cache = self.data_dir().join(ASSETS_DIR);
+        let imported = media::import(file, &cache)?;
+        if imported.sha256 != sha256 {
+            let _ = std::fs::remove_file(&imported.path);
+            return Err(EngineError::Invalid(format!(
+                "downloaded bytes hash to {}, not to asset {sha256}",
+                imported.sha256
+            )));
+        }
+        let rel = imported
+            .path
+            .strip_prefix(self.data_dir())
+            .unwrap_or(&imported.path);
+        let record = AssetRecord {
+            sha256: imported.sha256.clone(),
+            path: rel.to_string_lossy().into_owned(),
+            mime: imported.mime,
+            size_bytes: imported.size_bytes,
+            width: imported.width,
+            height: imported.height,
+            duration_ms: imported.duration_ms,
+            created_at: now_rfc3339(),
+            uploaded: true,
+        };
+        let db = self.db();
+        assets::insert(&db.conn, &record)?;
+        Ok(assets::get(&db.conn, sha256)?.unwrap_or(record))
+    }
+
     /// Imports an image or video file and places it on the canvas at (`x`, `y`) at its natural
     /// size (100×100 when unknown).
     pub fn add_media(&self, project: Uuid, file: &Path, x: f64, y: f64) -> Result<Element> {

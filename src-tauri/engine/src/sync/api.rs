@@ -244,6 +244,34 @@ impl ApiClient {
         serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
     }
 
+    /// `GET /v1/assets/{sha256}/content`, streamed into the new file `dest` (never whole in
+    /// memory). The caller verifies the bytes against the hash.
+    pub async fn download_asset(&self, sha256: &str, dest: &Path) -> Result<u64, SyncError> {
+        use tokio::io::AsyncWriteExt;
+        let local = |what: &str, e| {
+            SyncError::Local(crate::EngineError::io(
+                format!("{what} {}", dest.display()),
+                e,
+            ))
+        };
+        let req = self.request(Method::GET, &format!("/v1/assets/{sha256}/content"));
+        let resp = self.send(req).await?;
+        let mut out = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| local("creating", e))?;
+        let mut body = resp.bytes_stream();
+        let mut written = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            written += chunk.len() as u64;
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| local("writing", e))?;
+        }
+        out.sync_all().await.map_err(|e| local("syncing", e))?;
+        Ok(written)
+    }
+
     /// `DELETE /v1/assets/{id}`; an asset the server does not have counts as deleted.
     pub async fn delete_asset(&self, sha256: &str) -> Result<(), SyncError> {
         let req = self.request(Method::DELETE, &format!("/v1/assets/{sha256}"));

@@ -21,6 +21,7 @@ pub use flush::SyncReport;
 pub use status::{status, SyncStatus};
 
 use crate::auth::{AuthError, Session};
+use crate::store::assets::AssetRecord;
 use crate::store::settings;
 use crate::Engine;
 use std::future::Future;
@@ -112,6 +113,30 @@ impl SyncClient {
             .await
             .map_err(|e| SyncError::Protocol(format!("store task failed: {e}")))?
             .map_err(SyncError::from)
+    }
+
+    /// The cached copy of an asset, downloaded from the server on first use (lazy download:
+    /// assets made on other devices arrive only when something needs their bytes).
+    pub async fn fetch_asset(&self, sha256: &str) -> Result<AssetRecord, SyncError> {
+        let id = sha256.to_owned();
+        if let Some(cached) = self.on_engine(move |e| e.asset(&id)).await? {
+            return Ok(cached);
+        }
+        let dir = self.engine.data_dir().join(crate::engine::ASSETS_DIR);
+        let tmp = dir.join(format!(".download-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| SyncError::Local(crate::EngineError::io("creating the asset cache", e)))?;
+        let fetched = self.api.download_asset(sha256, &tmp).await;
+        let adopted = match fetched {
+            Ok(_) => {
+                let (path, id) = (tmp.clone(), sha256.to_owned());
+                self.on_engine(move |e| e.adopt_downloaded_asset(&path, &id))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let _ = std::fs::remove_file(&tmp);
+        adopted
     }
 
     async fn set_online(&self, online: bool) -> Result<(), SyncError> {
