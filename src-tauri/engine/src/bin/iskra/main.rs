@@ -165,6 +165,8 @@ enum AssetsCmd {
     Upload { file: PathBuf },
     /// Delete an asset here and on the server.
     Delete { sha: String },
+    /// Download an asset made on another device into the cache (once) and print its path.
+    Fetch { sha: String },
 }
 
 #[derive(Subcommand)]

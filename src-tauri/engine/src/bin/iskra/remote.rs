@@ -212,6 +212,15 @@ pub fn assets(ctx: &Ctx<'_>, cmd: AssetsCmd) -> Result<(), CliError> {
             });
         }
         AssetsCmd::Upload { file } => upload(ctx, &file)?,
+        AssetsCmd::Fetch { sha } => {
+            let client = ctx.client()?;
+            let record = runtime()?.block_on(client.fetch_asset(&sha.to_ascii_lowercase()))?;
+            let path = ctx.engine.asset_path(&record);
+            ctx.out
+                .show(&serde_json::json!({"asset": record, "path": path}), || {
+                    path.display().to_string()
+                });
+        }
         AssetsCmd::Delete { sha } => {
             ctx.engine.delete_asset(&sha)?;
             flush_if_signed_in(ctx)?;
