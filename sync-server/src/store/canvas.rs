@@ -77,9 +77,9 @@ impl Store {
                     tx.rollback().await?;
                     None
                 }
-                Batch::Written { counts_changed } => {
-                    if counts_changed {
-                        refresh_counts(&mut tx, user, &pid).await?;
+                Batch::Written(effect) => {
+                    if effect.counts_changed() {
+                        apply_counts(&mut tx, user, &pid, &effect).await?;
                     }
                     tx.commit().await?;
                     Some(seq)
@@ -200,13 +200,40 @@ impl Store {
 enum Batch {
     /// Every change was a repeat or lost to a later clock.
     Unchanged,
-    /// Something changed; `counts_changed` when an element appeared, disappeared or changed
-    /// kind, asset or z (what the project's counts and thumbnail depend on).
-    Written { counts_changed: bool },
+    /// Something changed, with its effect on the project's counts and thumbnail.
+    Written(CountEffect),
 }
 
+/// How a batch changes the project's image/video counts, and whether the thumbnail (the
+/// topmost visible image with an asset) may have changed.
+#[derive(Debug, Default)]
+struct CountEffect {
+    images: i64,
+    videos: i64,
+    thumbnail: bool,
+}
+
+impl CountEffect {
+    fn counts_changed(&self) -> bool {
+        self.images != 0 || self.videos != 0 || self.thumbnail
+    }
+
+    /// Adds one element's change from `was` to `now` (count keys; `None` = no such element).
+    fn add(&mut self, was: Option<&CountKey>, now: Option<&CountKey>) {
+        let is =
+            |k: Option<&CountKey>, kind: &str| i64::from(k.is_some_and(|k| k.0 && k.1 == kind));
+        self.images += is(now, "Image") - is(was, "Image");
+        self.videos += is(now, "Video") - is(was, "Video");
+        let shows = |k: Option<&CountKey>| k.is_some_and(|k| k.1 == "Image" && k.2.is_some());
+        self.thumbnail |= was != now && (shows(was) || shows(now));
+    }
+}
+
+/// Visibility, kind, asset and z of an element: what counts and thumbnail depend on.
+type CountKey = (bool, String, Option<String>, String);
+
 /// What the project's counts and thumbnail depend on, for one element.
-fn count_key(id: &str, state: &ObjectState) -> Option<(bool, String, Option<String>, String)> {
+fn count_key(id: &str, state: &ObjectState) -> Option<CountKey> {
     let uuid = Uuid::parse_str(id).ok()?;
     let el = state.to_element(uuid);
     Some((
@@ -305,12 +332,11 @@ async fn apply_batch(
     if log.is_empty() {
         return Ok(Batch::Unchanged);
     }
-    let counts_changed = dirty.iter().any(|id| {
-        let now = count_key(id, &states[id]);
-        before
-            .get(id)
-            .map_or(now.as_ref().is_some_and(|k| k.0), |was| *was != now)
-    });
+    let mut effect = CountEffect::default();
+    for id in &dirty {
+        let was = before.get(id).and_then(Option::as_ref);
+        effect.add(was, count_key(id, &states[id]).as_ref());
+    }
 
     // Write the changed elements.
     let dirty: Vec<&String> = keys.iter().filter(|k| dirty.contains(*k)).collect();
@@ -361,32 +387,89 @@ async fn apply_batch(
             .bind(serde_json::to_string(entry).unwrap_or_default());
     }
     q.execute(&mut **tx).await?;
-    Ok(Batch::Written { counts_changed })
+    Ok(Batch::Written(effect))
 }
 
-/// Recomputes the project's image/video counts and thumbnail from its visible elements.
-async fn refresh_counts(
+/// Applies a batch's effect to the project's image/video counts, and recomputes the thumbnail
+/// only when an image with an asset appeared, moved in z or went away.
+async fn apply_counts(
     tx: &mut Transaction<'static, Any>,
     user: &str,
     pid: &str,
+    effect: &CountEffect,
 ) -> Result<(), sqlx::Error> {
-    let count = |kind: &str| {
-        format!(
-            "(SELECT COUNT(*) FROM elements WHERE user_id = $1 AND project_id = $2 AND visible = 1 AND kind = '{kind}')"
+    if effect.images != 0 || effect.videos != 0 {
+        sqlx::query(
+            "UPDATE projects SET image_count = image_count + $1, video_count = video_count + $2 \
+             WHERE user_id = $3 AND id = $4",
         )
-    };
-    let sql = format!(
-        "UPDATE projects SET image_count = {}, video_count = {}, thumbnail_asset_id = \
-         (SELECT asset_id FROM elements WHERE user_id = $1 AND project_id = $2 AND visible = 1 \
-          AND kind = 'image' AND asset_id IS NOT NULL ORDER BY z DESC, id DESC LIMIT 1) \
-         WHERE user_id = $1 AND id = $2",
-        count("image"),
-        count("video")
-    );
-    sqlx::query(&sql)
+        .bind(effect.images)
+        .bind(effect.videos)
         .bind(user)
         .bind(pid)
         .execute(&mut **tx)
-        .await
-        .map(|_| ())
+        .await?;
+    }
+    if effect.thumbnail {
+        sqlx::query(
+            "UPDATE projects SET thumbnail_asset_id = (SELECT asset_id FROM elements \
+             WHERE user_id = $1 AND project_id = $2 AND visible = 1 AND kind = 'image' \
+             AND asset_id IS NOT NULL ORDER BY z DESC, id DESC LIMIT 1) \
+             WHERE user_id = $1 AND id = $2",
+        )
+        .bind(user)
+        .bind(pid)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CountEffect, CountKey};
+
+    fn key(visible: bool, kind: &str, asset: Option<&str>, z: &str) -> CountKey {
+        (
+            visible,
+            kind.to_owned(),
+            asset.map(str::to_owned),
+            z.to_owned(),
+        )
+    }
+
+    #[test]
+    fn count_effects_follow_visibility_kind_and_assets() {
+        let mut e = CountEffect::default();
+        e.add(None, Some(&key(true, "Image", None, "a0")));
+        e.add(
+            Some(&key(true, "Video", None, "a0")),
+            Some(&key(false, "Video", None, "a0")),
+        );
+        assert_eq!((e.images, e.videos, e.thumbnail), (1, -1, false));
+
+        let mut e = CountEffect::default();
+        e.add(
+            Some(&key(true, "Image", None, "a0")),
+            Some(&key(true, "Video", None, "a0")),
+        );
+        assert_eq!((e.images, e.videos), (-1, 1));
+        assert!(e.counts_changed());
+
+        let mut moved = CountEffect::default();
+        let pic = key(true, "Image", Some("ab"), "a0");
+        moved.add(Some(&pic), Some(&key(true, "Image", Some("ab"), "a1")));
+        assert_eq!(
+            (moved.images, moved.thumbnail),
+            (0, true),
+            "z of a picture moves the thumbnail"
+        );
+
+        let mut same = CountEffect::default();
+        same.add(Some(&pic), Some(&pic));
+        assert!(
+            !same.counts_changed(),
+            "an x/y move changes nothing counted"
+        );
+    }
 }
