@@ -2,28 +2,9 @@
 //! moving it, the outbox, status, and the error shape of a command that needs a session.
 
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
 
-fn iskra(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_iskra"))
-        .arg("--json")
-        .args(args)
-        .env("ISKRA_DATA_DIR", dir)
-        .env_remove("ISKRA_TOKEN")
-        .output()
-        .unwrap()
-}
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let out = iskra(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{iskra, json};
 
 /// A 1×1 PNG.
 const PNG: &[u8] = &[

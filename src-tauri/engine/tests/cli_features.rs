@@ -3,30 +3,9 @@
 //! and `login` without a way to sign in.
 
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
 
-fn iskra(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_iskra"))
-        .arg("--json")
-        .args(args)
-        .env("ISKRA_DATA_DIR", dir)
-        .env_remove("ISKRA_TOKEN")
-        .env_remove("ISKRA_OAUTH_ISSUER")
-        .env_remove("ISKRA_OAUTH_CLIENT_ID")
-        .output()
-        .unwrap()
-}
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let out = iskra(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{iskra, json};
 
 fn names(v: &Value) -> Vec<&str> {
     v.as_array()

@@ -122,24 +122,10 @@ pub fn save_viewport(conn: &Connection, project: Uuid, state: &ObjectState) -> R
 
 /// The visible elements of a project, back to front (by z, then id).
 pub fn elements(conn: &Connection, project: Uuid) -> Result<Vec<Element>> {
-    let mut stmt = conn.prepare(
-        "SELECT element_id, props, clocks, deleted FROM elements
-         WHERE project_id = ?1 AND visible = 1",
-    )?;
-    let rows = stmt.query_map([project.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get(3)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, p, c, d) = row?;
-        let id = Uuid::parse_str(&id).map_err(|e| EngineError::Corrupt(e.to_string()))?;
-        out.push(state_from_columns(&p, &c, d)?.to_element(id));
-    }
+    let mut out: Vec<Element> = element_states(conn, project)?
+        .into_iter()
+        .map(|(id, state)| state.to_element(id))
+        .collect();
     out.sort_by(|a, b| a.z.cmp(&b.z).then(a.id.cmp(&b.id)));
     Ok(out)
 }

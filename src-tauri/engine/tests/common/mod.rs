@@ -1,0 +1,30 @@
+//! Shared helpers of the CLI tests: run the real `iskra` binary with `--json` on a data dir,
+//! signed out (no token or OAuth settings from the environment).
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `iskra --json ARGS` on `dir`.
+pub fn iskra(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_iskra"))
+        .arg("--json")
+        .args(args)
+        .env("ISKRA_DATA_DIR", dir)
+        .env_remove("ISKRA_TOKEN")
+        .env_remove("ISKRA_OAUTH_ISSUER")
+        .env_remove("ISKRA_OAUTH_CLIENT_ID")
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed and returns its JSON output.
+pub fn json(dir: &Path, args: &[&str]) -> Value {
+    let out = iskra(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
