@@ -158,6 +158,12 @@ pub fn run() -> tauri::Result<()> {
             commands::account::account,
             commands::account::sign_in,
             commands::account::sign_out,
+            commands::files::export_png,
+            commands::files::export_project,
+            commands::files::import_project,
+            commands::files::hot_folders,
+            commands::files::add_hot_folder,
+            commands::files::remove_hot_folder,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { .. } = event {

@@ -76,3 +76,27 @@ fn slow_copy_imported_once_when_complete_dups_and_text_ignored() {
     assert!(engine.remove_hot_folder(watched.path()).unwrap());
     assert!(engine.hot_folders().unwrap().is_empty());
 }
+
+#[test]
+fn a_running_watcher_follows_folders_added_and_removed_later() {
+    let data = tempfile::tempdir().unwrap();
+    let watched = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path()).unwrap();
+    let watcher = HotFolderWatcher::start(engine.clone()).unwrap();
+    assert!(watcher.watching().is_empty());
+
+    assert!(engine.add_hot_folder(watched.path()).unwrap());
+    let dir = watched.path().canonicalize().unwrap();
+    wait_until("the new folder to be watched", || {
+        watcher.watching() == vec![dir.clone()]
+    });
+    std::fs::write(watched.path().join("late.png"), noisy_png()).unwrap();
+    wait_until("the import", || {
+        watcher.stats().imported.load(Ordering::SeqCst) >= 1
+    });
+    assert_eq!(engine.assets().unwrap().len(), 1);
+
+    assert!(engine.remove_hot_folder(watched.path()).unwrap());
+    assert!(!engine.remove_hot_folder(watched.path()).unwrap());
+    wait_until("the folder to be let go", || watcher.watching().is_empty());
+}

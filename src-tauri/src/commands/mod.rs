@@ -5,6 +5,7 @@
 pub mod account;
 pub mod assets;
 pub mod canvas;
+pub mod files;
 pub mod projects;
 pub mod sync;
 

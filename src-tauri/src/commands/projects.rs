@@ -17,7 +17,7 @@ pub const LAST_OPENED: &str = "desktop.last_opened_project";
 /// Prefix of the device setting holding a project's saved selection (JSON id list).
 pub const SELECTION_PREFIX: &str = "desktop.selection.";
 /// PNG signature: the first bytes of every PNG file.
-const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+pub(crate) const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// `list_projects` query.
 #[derive(Debug, Deserialize)]

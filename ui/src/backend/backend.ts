@@ -15,9 +15,11 @@
 import type {
   Account,
   AssetQuery,
+  BundleExported,
   CanvasDelta,
   ElementPatch,
   FileSource,
+  HotFolderChange,
   LibraryAsset,
   OpenCanvas,
   Placement,
@@ -85,6 +87,22 @@ export interface Backend {
   syncStatus(): Promise<SyncStatus>;
   retryRejected(opId: string): Promise<void>;
   discardRejected(opId: string): Promise<void>;
+
+  // Export and import (D9). Each asks the user first — the OS dialogs on the desktop, a
+  // download or the browser's file picker in memory — and resolves to null when they cancel.
+  /** Asks where to save a PNG, then renders it and writes it there; the path written. */
+  exportPng(suggestedName: string, render: () => Promise<Uint8Array>): Promise<string | null>;
+  /** Asks where to save a project's `.iskra` bundle (its canvas and assets) and writes it. */
+  exportProject(projectId: string, suggestedName: string): Promise<BundleExported | null>;
+  /** Asks for an `.iskra` bundle and imports it as a new project (its assets join the library). */
+  importProject(): Promise<Project | null>;
+
+  // Hot folders (D8): new images and videos there join the library automatically
+  hotFolders(): Promise<string[]>;
+  /** Asks for a folder (the OS folder picker) and starts watching it. */
+  chooseHotFolder(): Promise<HotFolderChange | null>;
+  addHotFolder(path: string): Promise<HotFolderChange>;
+  removeHotFolder(path: string): Promise<HotFolderChange>;
 
   // Account (D6)
   account(): Promise<Account>;

@@ -44,6 +44,17 @@ export const COMMANDS = {
   account: 'account', // {} → Account
   signIn: 'sign_in', // {} → Account (opens the system browser; resolves when done)
   signOut: 'sign_out', // { removeLocalData: boolean } → void
+
+  // Export and import (D9): the UI asks for the path with the dialog plugin first
+  exportPng: 'export_png', // raw PNG body, header x-path (percent-encoded) → string (the path written)
+  exportProject: 'export_project', // { projectId, path } → BundleExported
+  importProject: 'import_project', // { path } → Project (a new project; its assets join the library)
+
+  // Hot folders (D8): a running watcher follows the list
+  hotFolders: 'hot_folders', // {} → string[]
+  addHotFolder: 'add_hot_folder', // { path } → HotFolderChange
+  removeHotFolder: 'remove_hot_folder', // { path } → HotFolderChange
+
   /** tauri-plugin-opener's command (the shell registers the plugin). */
   openUrl: 'plugin:opener|open_url', // { url } → void
 } as const;

@@ -5,21 +5,26 @@
  * Asset bytes are served by the shell's `iskra-asset` URI scheme protocol:
  * `iskra-asset://localhost/full/<sha256>`, `…/thumb/<sha256>` and `…/project-thumb/<id>`
  * (`convertFileSrc` picks the right form per platform). Dropped or pasted bytes go over
- * Tauri's raw request body instead of JSON arrays. This file is the one place with `unknown`
- * payloads crossing the boundary; everything past it is typed.
+ * Tauri's raw request body instead of JSON arrays. Exports and imports ask for their path with
+ * the dialog plugin (`save`/`open`, allowed by `dialog:default`) before the command runs. This
+ * file is the one place with `unknown` payloads crossing the boundary; everything past it is
+ * typed.
  */
 import { convertFileSrc, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
+import { open, save } from '@tauri-apps/plugin-dialog';
 import type { AssetVariant, Backend, BackendEvents } from './backend';
 import { BackendError } from './backend';
 import { COMMANDS, EVENTS, type CommandName } from './commands';
 import type {
   Account,
   AssetQuery,
+  BundleExported,
   CanvasDelta,
   ElementPatch,
   FileSource,
+  HotFolderChange,
   LibraryAsset,
   OpenCanvas,
   Placement,
@@ -54,6 +59,19 @@ async function callRaw<T>(cmd: CommandName, body: Uint8Array, headers: Record<st
     return await invoke<T>(cmd, body, { headers });
   } catch (e) {
     throw BackendError.from(e);
+  }
+}
+
+/** Save and open dialog filters of the files Iskra writes and reads. */
+const PNG_FILTER = { name: 'PNG image', extensions: ['png'] };
+const BUNDLE_FILTER = { name: 'Iskra project', extensions: ['iskra'] };
+
+/** A dialog that failed to open is a command failure like any other. */
+async function dialog<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    throw BackendError.from(typeof e === 'string' ? { kind: 'dialog', message: e } : e);
   }
 }
 
@@ -164,6 +182,36 @@ export class TauriBackend implements Backend {
   }
   discardRejected(opId: string): Promise<void> {
     return call(COMMANDS.discardRejected, { opId });
+  }
+
+  async exportPng(suggestedName: string, render: () => Promise<Uint8Array>): Promise<string | null> {
+    const path = await dialog(() => save({ title: 'Export as PNG', defaultPath: suggestedName, filters: [PNG_FILTER] }));
+    if (!path) return null;
+    return callRaw<string>(COMMANDS.exportPng, await render(), { 'x-path': encodeURIComponent(path) });
+  }
+  async exportProject(projectId: string, suggestedName: string): Promise<BundleExported | null> {
+    const path = await dialog(() => save({ title: 'Export project', defaultPath: suggestedName, filters: [BUNDLE_FILTER] }));
+    if (!path) return null;
+    return call<BundleExported>(COMMANDS.exportProject, { projectId, path });
+  }
+  async importProject(): Promise<Project | null> {
+    const path = await dialog(() => open({ title: 'Import project', multiple: false, directory: false, filters: [BUNDLE_FILTER] }));
+    if (!path) return null;
+    return call<Project>(COMMANDS.importProject, { path });
+  }
+
+  hotFolders(): Promise<string[]> {
+    return call(COMMANDS.hotFolders);
+  }
+  async chooseHotFolder(): Promise<HotFolderChange | null> {
+    const path = await dialog(() => open({ title: 'Choose a folder to watch', directory: true, multiple: false }));
+    return path ? this.addHotFolder(path) : null;
+  }
+  addHotFolder(path: string): Promise<HotFolderChange> {
+    return call(COMMANDS.addHotFolder, { path });
+  }
+  removeHotFolder(path: string): Promise<HotFolderChange> {
+    return call(COMMANDS.removeHotFolder, { path });
   }
 
   account(): Promise<Account> {

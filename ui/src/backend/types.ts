@@ -150,3 +150,20 @@ export interface PlaybackUpdate {
 
 /** Unsubscribes an event listener. */
 export type Unlisten = () => void;
+
+/** `export_project`: where the `.iskra` bundle went and what it holds (D9). */
+export interface BundleExported {
+  path: string;
+  elements: number;
+  assets: number;
+}
+
+/**
+ * `add_hot_folder` / `remove_hot_folder` (D8): the folder as stored (the full path), whether
+ * the list changed (false: it was watched already / was not watched), and the list now.
+ */
+export interface HotFolderChange {
+  folder: string;
+  changed: boolean;
+  folders: string[];
+}

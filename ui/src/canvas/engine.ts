@@ -12,9 +12,11 @@ import type { Backend } from '../backend/backend';
 import type { Playback, Viewport } from '../backend/types';
 import type { CanvasDoc } from './doc';
 import { type Camera, DEFAULT_CAMERA, camerasEqual, clampScale, fitBounds, screenToWorld, stepZoom, zoomAtCenter } from './math/camera';
+import { MAX_EXPORT_SIDE, exportSize } from './math/export';
 import type { Box, Point, Size } from './math/geometry';
 import { Controller, type Tool } from './input/controller';
 import { bindInput } from './input/dom';
+import { maxTextureSide, renderPng } from './render/export';
 import { DotGrid } from './render/grid';
 import { Overlay } from './render/overlay';
 import { Scene } from './render/scene';
@@ -58,7 +60,7 @@ export class CanvasEngine {
     private readonly app: Application,
     private readonly host: HTMLElement,
     readonly doc: CanvasDoc,
-    backend: Backend,
+    private readonly backend: Backend,
     private readonly cb: EngineCallbacks,
   ) {
     this.theme = readCanvasTheme();
@@ -67,7 +69,7 @@ export class CanvasEngine {
       doc,
       textures: this.textures,
       theme: this.theme,
-      isAvailable: (id) => this.available === null || this.available.has(id),
+      isAvailable: (id) => this.isAvailable(id),
       assetUrl: (id) => backend.assetUrl(id, 'full'),
       onVideoChange: () => this.invalidate(),
       onPlayerClosed: (id, playback) => this.cb.playbackChanged(id, playback),
@@ -247,6 +249,32 @@ export class CanvasEngine {
     ctx.drawImage(src, (width - src.width * s) / 2, (height - src.height * s) / 2, src.width * s, src.height * s);
     const blob = await new Promise<Blob | null>((r) => out.toBlob(r, 'image/png'));
     return blob ? new Uint8Array(await blob.arrayBuffer()) : null;
+  }
+
+  /**
+   * A PNG of the elements in `ids` (the selection), or of the whole canvas, cropped to their
+   * bounds at the export scale within the export limits (`math/export.ts`), drawn off screen
+   * (`render/export.ts`); null when there is nothing to draw.
+   */
+  async exportPng(ids?: ReadonlySet<string>): Promise<Uint8Array | null> {
+    const elements = this.doc.ordered().filter((e) => !ids || ids.has(e.id));
+    const bounds = this.doc.boundsOf(elements.map((e) => e.id));
+    const renderer = this.app.renderer;
+    const size = bounds && exportSize(bounds, { maxSide: Math.min(MAX_EXPORT_SIDE, maxTextureSide(renderer)) });
+    if (!bounds || !size) return null;
+    return renderPng(renderer, {
+      elements,
+      box: (id) => this.doc.box(id),
+      bounds,
+      theme: this.theme,
+      isAvailable: (id) => this.isAvailable(id),
+      assetUrl: (id, variant) => this.backend.assetUrl(id, variant),
+    }, size);
+  }
+
+  /** Whether an asset exists (deleted ones render as "missing asset"); unknown: assumed so. */
+  private isAvailable(assetId: string): boolean {
+    return this.available === null || this.available.has(assetId);
   }
 
   invalidate(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autosaveText, clockTime, duration, formatBytes, percent, plural, timeAgo } from './format';
+import { autosaveText, baseName, clockTime, duration, fileNameOf, formatBytes, percent, plural, timeAgo } from './format';
 
 describe('formats', () => {
   it('formats storage sizes in decimal units', () => {
@@ -43,5 +43,21 @@ describe('formats', () => {
     expect(plural(1, 'image')).toBe('1 image');
     expect(plural(0, 'video')).toBe('no videos');
     expect(plural(1200, 'image')).toBe('1,200 images');
+  });
+
+  it('makes file names from project names', () => {
+    expect(fileNameOf('Moodboard')).toBe('Moodboard');
+    expect(fileNameOf('Shoot 2/3: "final"')).toBe('Shoot 2-3- -final');
+    expect(fileNameOf('a<b>c|d?')).toBe('a-b-c-d');
+    expect(fileNameOf('  ..hidden. ')).toBe('hidden');
+    expect(fileNameOf('///')).toBe('Iskra');
+    expect(fileNameOf('   ')).toBe('Iskra');
+  });
+
+  it('takes the last part of a path', () => {
+    expect(baseName('/home/mira/Pictures/board.png')).toBe('board.png');
+    expect(baseName('C:\\Users\\mira\\board.png')).toBe('board.png');
+    expect(baseName('/home/mira/Inbox/')).toBe('Inbox');
+    expect(baseName('board.png')).toBe('board.png');
   });
 });

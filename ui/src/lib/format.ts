@@ -1,7 +1,8 @@
 /**
  * Text formats shown in the panels: storage sizes (decimal units, as the server's limits are
  * decimal: 500 MB = 500 000 000 bytes), "edited 5 min ago", the autosave clock time, video
- * durations and the autosave indicator texts of D3 exactly as the spec words them.
+ * durations, the autosave indicator texts of D3 exactly as the spec words them, and the file
+ * names exports suggest.
  */
 import type { AutosaveState } from '../backend/types';
 
@@ -78,4 +79,15 @@ export function autosaveText(s: AutosaveState): string {
 /** `3 images`, `1 video`, `no videos`. */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n === 0 ? 'no' : n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/** A file name made from `name` (a project's): characters file systems refuse become "-". */
+export function fileNameOf(name: string): string {
+  const clean = name.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-').replace(/^[\s.-]+|[\s.-]+$/g, '');
+  return clean || 'Iskra';
+}
+
+/** The last part of a path, whichever separator it uses. */
+export function baseName(path: string): string {
+  return path.split(/[\\/]/).filter(Boolean).pop() ?? path;
 }

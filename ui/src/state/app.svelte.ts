@@ -1,20 +1,26 @@
 /**
  * The application state the panels render: which view is showing, the open project, the
  * project list, the asset library, storage, sync status and account — kept in step with the
- * engine through `Backend` calls and its events. Canvas specifics live in `CanvasState`.
+ * engine through `Backend` calls and its events — and the exports and imports of D9. Canvas
+ * specifics live in `CanvasState`, the hot folders of the settings in `HotFolders`.
  *
  * Start-up follows D2: restore the most recently opened project, or create the first one.
  */
 import type { Backend } from '../backend/backend';
 import type { Account, AssetQuery, LibraryAsset, Project, ProjectQuery, StorageInfo, SyncStatus } from '../backend/types';
+import { baseName, fileNameOf } from '../lib/format';
 import { CanvasState } from './canvas.svelte';
+import { HotFolders } from './hotFolders.svelte';
 import { toasts } from './toasts.svelte';
 
 export type View = 'canvas' | 'projects';
+/** A PNG export taking longer than this shows a "Rendering" notice. */
+const SLOW_EXPORT_MS = 400;
 export type LoadState = 'idle' | 'loading' | 'ready' | 'error';
 
 export class AppState {
   readonly canvas: CanvasState;
+  readonly hotFolders: HotFolders;
   view = $state<View>('canvas');
   ready = $state(false);
   project = $state<Project | null>(null);
@@ -37,6 +43,7 @@ export class AppState {
 
   constructor(readonly backend: Backend) {
     this.canvas = new CanvasState(backend);
+    this.hotFolders = new HotFolders(backend);
     backend.on('syncStatus', (s) => (this.sync = s));
     backend.on('accountChanged', (a) => {
       this.account = a;
@@ -141,6 +148,57 @@ export class AppState {
 
   thumbnailUrl(p: Project): string | null {
     return this.backend.projectThumbnailUrl(p);
+  }
+
+  // ── Export and import (D9) ──────────────────────────────────────────────────────────────────
+
+  /** Saves the open canvas, or its selection, as a PNG where the user chooses. */
+  async exportPng(scope: 'canvas' | 'selection'): Promise<void> {
+    const engine = this.canvas.engine;
+    const project = this.project;
+    if (!engine || !project) return;
+    const ids = scope === 'selection' ? new Set(this.canvas.doc.selection) : undefined;
+    if (ids?.size === 0 || this.canvas.elementCount === 0) {
+      toasts.show(scope === 'selection' ? 'Select something to export first' : 'The canvas is empty: nothing to export');
+      return;
+    }
+    const name = `${fileNameOf(project.name)}${scope === 'selection' ? ' selection' : ''}.png`;
+    try {
+      const path = await this.backend.exportPng(name, async () => {
+        // A large canvas takes a moment to draw and encode: say so if it does.
+        const slow = setTimeout(() => toasts.show('Rendering the PNG…'), SLOW_EXPORT_MS);
+        const png = await engine.exportPng(ids).finally(() => clearTimeout(slow));
+        if (!png) throw new Error('The image could not be rendered');
+        return png;
+      });
+      if (path) toasts.show(`Exported ${baseName(path)}`, 'success');
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  /** Saves a project's `.iskra` bundle (canvas and assets) where the user chooses. */
+  async exportProject(project: Project): Promise<void> {
+    try {
+      if (this.project?.id === project.id) await this.canvas.flush();
+      const out = await this.backend.exportProject(project.id, `${fileNameOf(project.name)}.iskra`);
+      if (out) toasts.show(`Exported “${project.name}” to ${baseName(out.path)}`, 'success');
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  /** Imports an `.iskra` bundle the user picks as a new project, and opens it. */
+  async importProject(): Promise<void> {
+    try {
+      const p = await this.backend.importProject();
+      if (!p) return;
+      await this.openProject(p.id);
+      toasts.show(`Imported “${p.name}”`, 'success');
+      void this.refreshAssets();
+    } catch (e) {
+      toasts.error(e);
+    }
   }
 
   // ── Asset library ───────────────────────────────────────────────────────────────────────────

@@ -35,6 +35,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use uuid::Uuid;
 
@@ -65,6 +66,8 @@ struct Inner {
     client_id: Uuid,
     /// Woken whenever the outbox gains an operation (the sync loop waits on it).
     queued: Arc<tokio::sync::Notify>,
+    /// Bumped whenever the hot folder list changes; running watchers follow it.
+    hot_folders_rev: AtomicU64,
     db: Mutex<Db>,
     // Declared last: dropped after the write connection, it writes a final snapshot then.
     snapshots: SnapshotWorker,
@@ -116,6 +119,7 @@ impl Engine {
             data_dir,
             client_id,
             queued,
+            hot_folders_rev: AtomicU64::new(0),
             db: Mutex::new(db),
             snapshots,
         };
@@ -164,6 +168,17 @@ impl Engine {
     /// Notified whenever the outbox gains an operation.
     pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.inner.queued)
+    }
+
+    /// Revision of the hot folder list: it changes whenever a folder is added or removed, so a
+    /// running [`crate::hotfolder::HotFolderWatcher`] knows to re-read the list.
+    pub(crate) fn hot_folders_rev(&self) -> u64 {
+        self.inner.hot_folders_rev.load(Ordering::SeqCst)
+    }
+
+    /// Tells running hot folder watchers that the list changed.
+    pub(crate) fn hot_folders_changed(&self) {
+        self.inner.hot_folders_rev.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Writes the due snapshots now, on the caller's thread (tests, shutdown paths).

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { MemoryFiles, PickedFile } from './files';
 import type { MediaProbe } from './media';
 import { MemoryBackend } from './memoryBackend';
 import type { CanvasDelta, FileSource } from '../types';
@@ -17,12 +18,13 @@ function file(spec: string, mimeType = 'image/png'): FileSource {
 let counter = 0;
 let backend: MemoryBackend;
 
-function make(): MemoryBackend {
+function make(files?: MemoryFiles): MemoryBackend {
   counter = 0;
   backend = new MemoryBackend({
     probe,
     syncDelayMs: 0,
     newId: () => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`,
+    ...(files ? { files } : {}),
   });
   return backend;
 }
@@ -255,5 +257,110 @@ describe('sync status and account', () => {
     await b.signOut(true);
     expect(await b.listProjects({ query: '', sort: 'name', order: 'asc' })).toHaveLength(0);
     expect(seen).toEqual([true, false, true, false]);
+  });
+});
+
+/** Files that records what was saved and answers the pickers from a queue (null: cancelled). */
+class FakeFiles implements MemoryFiles {
+  saved: { name: string; bytes: Uint8Array; mimeType: string }[] = [];
+  picks: (PickedFile | null)[] = [];
+  folders: (string | null)[] = [];
+  save(name: string, bytes: Uint8Array, mimeType: string): void {
+    this.saved.push({ name, bytes, mimeType });
+  }
+  async pick(): Promise<PickedFile | null> {
+    return this.picks.shift() ?? null;
+  }
+  async pickFolder(): Promise<string | null> {
+    return this.folders.shift() ?? null;
+  }
+}
+
+const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+
+describe('export and import (D9)', () => {
+  it('downloads a rendered PNG under its name and refuses what is not a PNG', async () => {
+    const files = new FakeFiles();
+    const b = make(files);
+    expect(await b.exportPng('Moodboard', async () => PNG)).toBe('Moodboard.png');
+    expect(await b.exportPng('Shot.PNG', async () => PNG)).toBe('Shot.PNG');
+    expect(files.saved.map((f) => [f.name, f.mimeType])).toEqual([
+      ['Moodboard.png', 'image/png'],
+      ['Shot.PNG', 'image/png'],
+    ]);
+    expect(files.saved[0]!.bytes).toEqual(PNG);
+    await expect(b.exportPng('x', async () => new TextEncoder().encode('GIF89a'))).rejects.toMatchObject({ kind: 'unsupportedFile' });
+    expect(files.saved).toHaveLength(2);
+  });
+
+  it('round-trips a project through an .iskra bundle as a new project', async () => {
+    const files = new FakeFiles();
+    const b = make(files);
+    const p = await b.createProject('Shoot');
+    const added = await b.addFiles(p.id, [file('400x200'), file('640x360', 'video/mp4')], { x: 0, y: 0 });
+    await b.updateElements(p.id, [{ id: added.upserted[0]!.id, props: { rotation: 0.5, locked: true } }]);
+    await b.setViewport(p.id, { x: 10, y: 20, scale: 2 });
+
+    const exported = await b.exportProject(p.id, 'Shoot');
+    expect(exported).toEqual({ path: 'Shoot.iskra', elements: 2, assets: 2 });
+    files.picks.push({ name: 'Shoot.iskra', bytes: files.saved[0]!.bytes });
+    const imported = await b.importProject();
+    expect(imported?.name).toBe('Shoot');
+    expect(imported?.id).not.toBe(p.id);
+    expect([imported?.imageCount, imported?.videoCount]).toEqual([1, 1]);
+
+    const before = await b.openProject(p.id);
+    const after = await b.openProject(imported!.id);
+    const shape = (o: typeof before) => o.elements.map(({ id: _id, z: _z, ...rest }) => rest);
+    expect(shape(after)).toEqual(shape(before));
+    expect(after.viewport).toEqual({ x: 10, y: 20, scale: 2 });
+    expect(after.canUndo).toBe(false);
+  });
+
+  it('imports nothing when cancelled and refuses files that are not bundles', async () => {
+    const files = new FakeFiles();
+    const b = make(files);
+    expect(await b.importProject()).toBeNull();
+    files.picks.push({ name: 'notes.iskra', bytes: new TextEncoder().encode('just text') });
+    await expect(b.importProject()).rejects.toMatchObject({ kind: 'unsupportedFile', message: 'notes.iskra is not an .iskra project bundle' });
+    files.picks.push({ name: 'other.iskra', bytes: new TextEncoder().encode('{"format":"something-else"}') });
+    await expect(b.importProject()).rejects.toMatchObject({ kind: 'unsupportedFile' });
+    expect(await b.listProjects({ query: '', sort: 'updated', order: 'desc' })).toEqual([]);
+  });
+
+  it('exports an unknown project as not found', async () => {
+    const b = make(new FakeFiles());
+    await expect(b.exportProject('nope', 'x')).rejects.toMatchObject({ kind: 'not_found' });
+  });
+});
+
+describe('hot folders (D8)', () => {
+  it('adds a folder once, removes it, and keeps the list in order', async () => {
+    const b = make(new FakeFiles());
+    expect(await b.hotFolders()).toEqual([]);
+    const a = await b.addHotFolder('/home/mira/Inbox/');
+    expect(a).toEqual({ folder: '/home/mira/Inbox', changed: true, folders: ['/home/mira/Inbox'] });
+    expect((await b.addHotFolder('/home/mira/Inbox')).changed).toBe(false);
+    await b.addHotFolder('~/Downloads');
+    expect(await b.hotFolders()).toEqual(['/home/mira/Inbox', '~/Downloads']);
+    const r = await b.removeHotFolder('/home/mira/Inbox');
+    expect(r).toEqual({ folder: '/home/mira/Inbox', changed: true, folders: ['~/Downloads'] });
+    expect((await b.removeHotFolder('/home/mira/Inbox')).changed).toBe(false);
+  });
+
+  it('refuses blank and relative paths', async () => {
+    const b = make(new FakeFiles());
+    await expect(b.addHotFolder('  ')).rejects.toMatchObject({ kind: 'invalidInput' });
+    await expect(b.addHotFolder('Pictures')).rejects.toMatchObject({ kind: 'invalidInput' });
+    expect(await b.hotFolders()).toEqual([]);
+  });
+
+  it('adds the folder the picker gives, nothing when cancelled', async () => {
+    const files = new FakeFiles();
+    const b = make(files);
+    files.folders.push('C:\\Users\\mira\\Inbox', null);
+    expect((await b.chooseHotFolder())?.folders).toEqual(['C:\\Users\\mira\\Inbox']);
+    expect(await b.chooseHotFolder()).toBeNull();
+    expect(await b.hotFolders()).toHaveLength(1);
   });
 });

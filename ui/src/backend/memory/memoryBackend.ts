@@ -1,7 +1,8 @@
 /**
  * `MemoryBackend`: the whole `Backend` contract in memory — projects with default names,
  * canvases with undo/redo and z-order, a content-addressed asset library with quota, an outbox
- * with online/offline and rejected operations, and an account.
+ * with online/offline and rejected operations, an account, PNG and `.iskra` exports (through
+ * the `MemoryFiles` port: downloads in a browser) and a list of hot folders.
  *
  * Tests use it to pin the contract's behaviour; `?demo` in a browser runs the real UI on it.
  * It is deliberately faithful to the engine (same default names, same "deleted asset leaves a
@@ -14,10 +15,12 @@ import type {
   Account,
   Asset,
   AssetQuery,
+  BundleExported,
   CanvasDelta,
   Element,
   ElementPatch,
   FileSource,
+  HotFolderChange,
   LibraryAsset,
   OpenCanvas,
   Placement,
@@ -32,6 +35,8 @@ import type {
 } from '../types';
 import { MemoryCanvas, validatePatch } from './canvasState';
 import { AssetStore, type Usage } from './assetStore';
+import { decodeBundle, encodeBundle } from './bundle';
+import { type MemoryFiles, browserFiles } from './files';
 import { type MediaProbe, browserProbe, layoutRow, placedSize } from './media';
 import { SyncSimulator } from './syncSim';
 import { nextDefaultName, projectMatches, sortProjects } from './queries';
@@ -44,6 +49,8 @@ export interface MemoryBackendOptions {
   newId?: () => string;
   /** Storage limits of the (free) tier. */
   limits?: { bytes: number; images: number; videos: number };
+  /** Where exports go and imports come from (default: the browser's downloads and pickers). */
+  files?: MemoryFiles;
 }
 
 interface StoredProject {
@@ -65,14 +72,17 @@ export class MemoryBackend implements Backend {
   private readonly now: () => Date;
   private readonly newId: () => string;
   private readonly limits: Usage;
+  private readonly files: MemoryFiles;
   private accountState: Account = { signedIn: false };
   private recent: string | null = null;
+  private folders: string[] = [];
 
   constructor(opts: MemoryBackendOptions = {}) {
     this.now = opts.now ?? (() => new Date());
     this.assets = new AssetStore(opts.probe ?? browserProbe, this.now);
     this.newId = opts.newId ?? (() => crypto.randomUUID());
     this.limits = opts.limits ?? FREE_LIMITS;
+    this.files = opts.files ?? browserFiles;
     this.sync = new SyncSimulator({
       delayMs: opts.syncDelayMs ?? 700,
       now: this.now,
@@ -272,6 +282,58 @@ export class MemoryBackend implements Backend {
     return id;
   }
 
+  // ── Export, import and hot folders ───────────────────────────────────────────────────────────
+
+  async exportPng(suggestedName: string, render: () => Promise<Uint8Array>): Promise<string | null> {
+    const png = await render();
+    if (!startsWith(png, PNG_MAGIC)) throw new BackendError('unsupportedFile', 'An export must be a PNG image');
+    const name = withExtension(suggestedName, 'png');
+    this.files.save(name, png, 'image/png');
+    return name;
+  }
+
+  async exportProject(projectId: string, suggestedName: string): Promise<BundleExported | null> {
+    const p = this.stored(projectId);
+    const elements = p.canvas.ordered();
+    const bytes = encodeBundle(p.project.name, p.canvas.viewport, elements);
+    const name = withExtension(suggestedName, 'iskra');
+    this.files.save(name, bytes, 'application/octet-stream');
+    const assets = new Set(elements.flatMap((e) => (e.assetId && this.assets.has(e.assetId) ? [e.assetId] : [])));
+    return { path: name, elements: elements.length, assets: assets.size };
+  }
+
+  async importProject(): Promise<Project | null> {
+    const file = await this.files.pick('.iskra');
+    if (!file) return null;
+    const bundle = decodeBundle(file.bytes, file.name);
+    const project = await this.createProject(bundle.name);
+    this.seedElements(project.id, bundle.elements, bundle.viewport);
+    return { ...this.stored(project.id).project };
+  }
+
+  async hotFolders(): Promise<string[]> {
+    return [...this.folders];
+  }
+
+  async chooseHotFolder(): Promise<HotFolderChange | null> {
+    const path = await this.files.pickFolder();
+    return path === null ? null : this.addHotFolder(path);
+  }
+
+  async addHotFolder(path: string): Promise<HotFolderChange> {
+    const folder = folderPath(path);
+    const changed = !this.folders.includes(folder);
+    if (changed) this.folders = [...this.folders, folder];
+    return { folder, changed, folders: [...this.folders] };
+  }
+
+  async removeHotFolder(path: string): Promise<HotFolderChange> {
+    const folder = folderPath(path);
+    const changed = this.folders.includes(folder);
+    this.folders = this.folders.filter((f) => f !== folder);
+    return { folder, changed, folders: [...this.folders] };
+  }
+
   // ── Sync and account ─────────────────────────────────────────────────────────────────────────
 
   async syncStatus(): Promise<SyncStatus> {
@@ -384,4 +446,24 @@ export class MemoryBackend implements Backend {
     }
     return usage;
   }
+}
+
+/** The first bytes of every PNG file. */
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
+  return prefix.every((b, i) => bytes[i] === b);
+}
+
+/** `name` ending in `.ext` (added when missing, as the desktop does). */
+function withExtension(name: string, ext: string): string {
+  return name.toLowerCase().endsWith(`.${ext}`) ? name : `${name}.${ext}`;
+}
+
+/** A folder path as the list keeps it: trimmed, no trailing separator; full paths only. */
+function folderPath(path: string): string {
+  const p = path.trim();
+  if (!p) throw new BackendError('invalidInput', 'No folder was given');
+  if (!/^(\/|~|[A-Za-z]:[\\/])/.test(p)) throw new BackendError('invalidInput', `${p} is not a full path`);
+  return p.length > 1 ? p.replace(/[\\/]+$/, '') || p : p;
 }
