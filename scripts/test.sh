@@ -28,6 +28,17 @@ have pkg-config || apt_install pkg-config
 # The engine's keyring (Secret Service over D-Bus) links libdbus.
 dpkg -s libdbus-1-dev >/dev/null 2>&1 || apt_install libdbus-1-dev
 have python3 || apt_install python3 python3-pip python3-venv
+# The desktop app (Tauri: WebKitGTK) and its end-to-end tests (Xvfb, WebKitWebDriver).
+desktop_pkgs=()
+for p in libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev librsvg2-dev \
+         libayatana-appindicator3-dev webkit2gtk-driver xvfb xauth; do
+  dpkg -s "$p" >/dev/null 2>&1 || desktop_pkgs+=("$p")
+done
+[ ${#desktop_pkgs[@]} -eq 0 ] || apt_install "${desktop_pkgs[@]}"
+if ! have tauri-driver && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  log "tauri-driver"
+  cargo install tauri-driver --locked --quiet
+fi
 
 log "PostgreSQL on 127.0.0.1:5432"
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -69,21 +80,18 @@ export ISKRA_TEST_S3_BUCKET=iskra-test
 export AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 
-log "UI: install, typecheck, unit tests"
+log "UI: install, typecheck, unit tests, build"
 if ! have npm; then apt_install nodejs npm; fi
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test)
-
-# The desktop shell builds with `cargo tauri build` (scripts/run.sh); its end-to-end tests run
-# the real app under Xvfb. Until those exist the Rust suites leave it out.
-CARGO_EXCLUDE=""
-grep -q '"src-tauri"' Cargo.toml && CARGO_EXCLUDE="--exclude iskra-desktop"
+# The desktop binary embeds ui/dist, so the UI is built before any cargo step.
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test && npm run build)
 
 log "format and lints"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked $CARGO_EXCLUDE -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "tests"
-cargo test --workspace --locked --no-fail-fast $CARGO_EXCLUDE 2>&1 | tee "$WORK/cargo-test.log"
+# Includes the desktop app's end-to-end tests (src-tauri/tests: the real binary under Xvfb).
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$WORK/cargo-test.log"
 status=${PIPESTATUS[0]}
 passed=$(grep -E '^test result:' "$WORK/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -E '^test result:' "$WORK/cargo-test.log" | awk '{s+=$6} END {print s+0}')

@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod layout;
 pub mod protocol;
 pub mod state;
 pub mod zorder;

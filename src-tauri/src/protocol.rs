@@ -81,7 +81,9 @@ fn file(path: &Path, mime: &str, cache: &str, range: Option<&str>) -> Response<V
 
 /// Answers one request (runs on the blocking pool: it reads files and may make thumbnails).
 pub fn respond(state: &AppState, req: &Request<Vec<u8>>) -> Response<Vec<u8>> {
-    let path = req.uri().path().trim_start_matches('/');
+    // `convertFileSrc` percent-encodes the whole path (`thumb%2F<id>`).
+    let decoded = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy();
+    let path = decoded.trim_start_matches('/');
     let range = req
         .headers()
         .get(header::RANGE)

@@ -114,6 +114,11 @@ impl TestServer {
         self.dev.mint(user, None, TOKEN_TTL)
     }
 
+    /// A dev token for `user` that carries an email (what account menus show).
+    pub fn token_with_email(&self, user: &str, email: &str) -> String {
+        self.dev.mint(user, Some(email), TOKEN_TTL)
+    }
+
     /// `GET path` as the holder of `token`; panics unless the answer is a 2xx JSON `T`.
     pub async fn get<T: DeserializeOwned>(&self, token: &str, path: &str) -> T {
         let resp = self

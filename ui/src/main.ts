@@ -34,13 +34,27 @@ async function boot(): Promise<void> {
   }
 
   const app = new AppState(backend);
-  // Browser runs (demo, E2E scripts) may inspect the state; the desktop app does not expose it.
-  if (backend.kind === 'memory') (window as unknown as { __iskra: AppState }).__iskra = app;
+  // Read-only inspection for end-to-end tests and benchmarks (browser scripts, WebDriver):
+  // the page can already call every command, so this exposes nothing new.
+  (window as unknown as { __iskra: AppState }).__iskra = app;
   mount(App, { target: document.getElementById('app')!, props: { app } });
   await app.start();
   if (params.get('view') === 'projects') app.showProjects();
   if (params.has('library')) app.toggleLibrary(true);
+  await firstFrame(app);
   document.documentElement.dataset.ready = 'true';
+}
+
+/**
+ * Resolves once the canvas renderer is attached and has drawn a frame of the open project:
+ * the moment the app is interactive (start-up benchmarks read `__iskraReadyAt`, epoch ms).
+ */
+async function firstFrame(app: AppState): Promise<void> {
+  for (let i = 0; i < 600 && !app.canvas.engine && app.view === 'canvas'; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  (window as unknown as { __iskraReadyAt: number }).__iskraReadyAt = performance.timeOrigin + performance.now();
 }
 
 void boot();

@@ -21,8 +21,6 @@ use uuid::Uuid;
 
 /// Bytes read from a file to tell its type by magic bytes.
 const SNIFF_BYTES: u64 = 64;
-/// Several files dropped at once cascade by this many world units each.
-const CASCADE: f64 = 32.0;
 /// Size of a placed file whose dimensions are unknown.
 const UNKNOWN_SIZE: f64 = 100.0;
 
@@ -161,7 +159,8 @@ fn unsupported(name: &str) -> CommandError {
     ))
 }
 
-/// Places cached assets centred on `at` (cascading), on top, as ONE undo step.
+/// Places cached assets around `at` (side by side, `layout::arrange`), on top, as ONE undo
+/// step.
 fn place(
     s: &AppState,
     project: Uuid,
@@ -174,12 +173,18 @@ fn place(
     let zs = keys_between(top, None, assets.len()).ok_or_else(z_error)?;
     let mut edits = Vec::with_capacity(assets.len());
     let mut ids = Vec::with_capacity(assets.len());
-    for (i, (a, z)) in assets.iter().zip(zs).enumerate() {
+    let sizes: Vec<(f64, f64)> = assets
+        .iter()
+        .map(|a| {
+            (
+                a.width.map_or(UNKNOWN_SIZE, f64::from),
+                a.height.map_or(UNKNOWN_SIZE, f64::from),
+            )
+        })
+        .collect();
+    let corners = crate::layout::arrange(&sizes, at.x, at.y);
+    for (((a, z), (w, h)), (x, y)) in assets.iter().zip(zs).zip(sizes).zip(corners) {
         let video = a.mime.starts_with("video/");
-        let (w, h) = (
-            a.width.map_or(UNKNOWN_SIZE, f64::from),
-            a.height.map_or(UNKNOWN_SIZE, f64::from),
-        );
         let id = Uuid::new_v4();
         let element = Element {
             id,
@@ -189,8 +194,8 @@ fn place(
                 ElementKind::Image
             },
             asset_id: Some(a.sha256.clone()),
-            x: at.x - w / 2.0 + CASCADE * i as f64,
-            y: at.y - h / 2.0 + CASCADE * i as f64,
+            x,
+            y,
             width: w,
             height: h,
             rotation: 0.0,
@@ -264,35 +269,23 @@ pub async fn add_files(
     .await
 }
 
-/// Pasted or browser-dropped bytes: raw body; headers `x-project-id`, `x-file-name`
-/// (URI-encoded), `x-mime-type`, `x-at` (`"x,y"`).
+/// Pasted or browser-dropped bytes into the asset cache: raw body; header `x-file-name`
+/// (URI-encoded, for messages). Answers the asset id; `add_assets` then places every file of
+/// the drop together, as one undo step.
 #[tauri::command]
 pub async fn import_bytes(
     state: State<'_, Shared>,
     request: tauri::ipc::Request<'_>,
-) -> CmdResult<CanvasDelta> {
-    let project = parse_id("project", header(&request, "x-project-id")?)?;
+) -> CmdResult<String> {
     let name = percent_encoding::percent_decode_str(header(&request, "x-file-name")?)
         .decode_utf8_lossy()
         .into_owned();
-    let at = header(&request, "x-at")?;
-    let at = at
-        .split_once(',')
-        .and_then(|(x, y)| {
-            Some(Placement {
-                x: x.trim().parse().ok()?,
-                y: y.trim().parse().ok()?,
-            })
-        })
-        .filter(|p| p.x.is_finite() && p.y.is_finite())
-        .ok_or_else(|| CommandError::invalid(format!("x-at {at:?} is not \"x,y\"")))?;
     let bytes = raw_body(&request)?;
     if !media::is_supported(&bytes[..bytes.len().min(SNIFF_BYTES as usize)]) {
         return Err(unsupported(&name));
     }
     let bytes = bytes.to_vec();
     blocking(&state, move |s| {
-        s.engine.project(project)?;
         // The engine imports from a path: stage the bytes in the data dir (removed on drop).
         let staged = tempfile::Builder::new()
             .prefix("import-")
@@ -301,7 +294,7 @@ pub async fn import_bytes(
         std::fs::write(staged.path(), &bytes)
             .map_err(|e| CommandError::Io(format!("staging {name}: {e}")))?;
         let (asset, _) = s.engine.import_asset(staged.path())?;
-        place(s, project, &[asset], at)
+        Ok(asset.sha256)
     })
     .await
 }

@@ -18,7 +18,7 @@ export const COMMANDS = {
 
   // Canvas (D1)
   addFiles: 'add_files', // { projectId, paths: string[], at: Placement } → CanvasDelta
-  importBytes: 'import_bytes', // raw body, headers x-project-id/x-file-name/x-mime-type/x-at → CanvasDelta
+  importBytes: 'import_bytes', // raw body, header x-file-name → asset id (then addAssets places it)
   addAssets: 'add_assets', // { projectId, assetIds: string[], at: Placement } → CanvasDelta
   updateElements: 'update_elements', // { projectId, patches: ElementPatch[] } → CanvasDelta (one undo step)
   deleteElements: 'delete_elements', // { projectId, ids } → CanvasDelta

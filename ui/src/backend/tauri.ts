@@ -117,17 +117,13 @@ export class TauriBackend implements Backend {
     const paths = files.flatMap((f) => (f.kind === 'path' ? [f.path] : []));
     const deltas: CanvasDelta[] = [];
     if (paths.length > 0) deltas.push(await call<CanvasDelta>(COMMANDS.addFiles, { projectId, paths, at }));
+    // Bytes go to the asset cache first, then are placed side by side as one undo step.
+    const assetIds: string[] = [];
     for (const f of files) {
       if (f.kind !== 'bytes') continue;
-      deltas.push(
-        await callRaw<CanvasDelta>(COMMANDS.importBytes, f.bytes, {
-          'x-project-id': projectId,
-          'x-file-name': encodeURIComponent(f.name),
-          'x-mime-type': f.mimeType,
-          'x-at': `${at.x},${at.y}`,
-        }),
-      );
+      assetIds.push(await callRaw<string>(COMMANDS.importBytes, f.bytes, { 'x-file-name': encodeURIComponent(f.name) }));
     }
+    if (assetIds.length > 0) deltas.push(await this.addAssets(projectId, assetIds, at));
     return mergeDeltas(projectId, deltas);
   }
   addAssets(projectId: string, assetIds: string[], at: Placement): Promise<CanvasDelta> {

@@ -55,6 +55,8 @@ export class CanvasEngine {
   private available: Set<string> | null = null;
   private frame = 0;
   private readonly cleanup: (() => void)[] = [];
+  /** Called after each drawn frame with its CPU time in ms (benchmarks listen here). */
+  onFrame: ((ms: number) => void) | null = null;
 
   private constructor(
     private readonly app: Application,
@@ -295,7 +297,21 @@ export class CanvasEngine {
     this.app.destroy({ removeView: true }, { children: true });
   }
 
+  /** What the renderer holds now: elements, how many are drawn, textures, the GPU's name. */
+  stats(): { elements: number; visible: number; textures: { ready: number; loading: number; queued: number }; renderer: string } {
+    return { elements: this.doc.size, visible: this.scene.visibleCount, textures: this.textures.stats(), renderer: this.rendererName() };
+  }
+
+  private rendererName(): string {
+    const r = this.app.renderer as unknown as { gl?: WebGLRenderingContext; name?: string };
+    const gl = r.gl;
+    if (!gl) return r.name ?? 'unknown';
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    return String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  }
+
   private renderNow(): void {
+    const started = performance.now();
     const next = this.tween.step();
     if (next) {
       this.camera = next;
@@ -321,6 +337,7 @@ export class CanvasEngine {
     });
     this.app.render();
     this.cb.videosChanged(this.videoOverlays());
+    this.onFrame?.(performance.now() - started);
   }
 
   private videoOverlays(): VideoOverlay[] {

@@ -1,0 +1,74 @@
+//! Linux process facts from `/proc`: the processes a driver started (the app and WebKit's
+//! helper processes), their names and memory, and stopping them.
+
+use std::collections::HashMap;
+use std::fs;
+
+/// `pid → parent pid` of every process.
+fn parents() -> HashMap<u32, u32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return HashMap::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect()
+}
+
+/// Every process below `root` (children, grandchildren, …).
+pub fn descendants(root: u32) -> Vec<u32> {
+    let parents = parents();
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for (&pid, &ppid) in &parents {
+            if ppid == p && !out.contains(&pid) {
+                out.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// The command name of a process (`/proc/PID/comm`, at most 15 bytes).
+pub fn name(pid: u32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// A `kB` field of `/proc/PID/status` or `smaps_rollup`, in bytes.
+fn kb_field(file: &str, field: &str) -> Option<u64> {
+    let text = fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line[field.len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// Resident set size of a process, bytes.
+pub fn rss(pid: u32) -> Option<u64> {
+    kb_field(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+/// Proportional set size (shared pages split among their users), bytes: sums across
+/// processes without counting shared libraries twice.
+pub fn pss(pid: u32) -> Option<u64> {
+    kb_field(&format!("/proc/{pid}/smaps_rollup"), "Pss:")
+}
+
+/// Sends SIGKILL to a process.
+pub fn kill(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
+}
