@@ -1,8 +1,9 @@
-//! Engine state → Tauri events. The engine has no change feed yet, so one forwarder task
-//! compares what it last reported with the engine's state — every [`POLL_INTERVAL`], and at
-//! once after a command (`AppState::wake`) — and emits what changed: `sync-status`,
-//! `projects-changed`, `assets-changed`, `account-changed`, and `canvas-changed` with the delta
-//! of the open project against the canvas mirror (edits from other devices, hot folders).
+//! Engine state → Tauri events. One forwarder task follows the engine's change feed
+//! (`Engine::changes`: every write — local edits, other devices' changes merged by sync, hot
+//! folder imports) and compares what it last reported with the engine's state, emitting what
+//! changed: `projects-changed`, `assets-changed`, `account-changed`, and `canvas-changed` with
+//! the delta of the open project against the canvas mirror. `sync-status` is also compared on
+//! a [`POLL_INTERVAL`] tick (the autosave text is a function of time and connectivity).
 //! `open-project` comes from deep links and second instances (see `lib.rs`).
 
 use crate::commands::canvas::CanvasDelta;
@@ -27,7 +28,7 @@ pub const EVENT_ACCOUNT_CHANGED: &str = "account-changed";
 /// `string`: a project id to open (deep link `iskra://project/<id>`, second instance).
 pub const EVENT_OPEN_PROJECT: &str = "open-project";
 
-/// Longest time between two comparisons when nothing wakes the forwarder.
+/// Longest time between two sync-status comparisons when nothing changes.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What the forwarder last reported.
@@ -39,8 +40,13 @@ struct Seen {
     account: Option<String>,
 }
 
-/// One comparison; returns the events to emit as (name, JSON payload).
-fn compare(s: &AppState, seen: &mut Seen) -> CmdResult<Vec<(&'static str, serde_json::Value)>> {
+/// One comparison; returns the events to emit as (name, JSON payload). `stored` says the
+/// store changed since the last pass: only then are projects, assets and the canvas read.
+fn compare(
+    s: &AppState,
+    seen: &mut Seen,
+    stored: bool,
+) -> CmdResult<Vec<(&'static str, serde_json::Value)>> {
     let mut out = Vec::new();
     let changed = |slot: &mut Option<String>, now: String| {
         let first = slot.is_none();
@@ -51,6 +57,13 @@ fn compare(s: &AppState, seen: &mut Seen) -> CmdResult<Vec<(&'static str, serde_
     let status = serde_json::to_value(build_status(s)?).unwrap_or_default();
     if changed(&mut seen.status, status.to_string()) {
         out.push((EVENT_SYNC_STATUS, status));
+    }
+    let account = serde_json::to_value(s.account()).unwrap_or_default();
+    if changed(&mut seen.account, account.to_string()) {
+        out.push((EVENT_ACCOUNT_CHANGED, account));
+    }
+    if !stored && seen.projects.is_some() {
+        return Ok(out);
     }
     let projects = serde_json::to_string(&s.engine.list_projects()?).unwrap_or_default();
     if changed(&mut seen.projects, projects) {
@@ -64,10 +77,6 @@ fn compare(s: &AppState, seen: &mut Seen) -> CmdResult<Vec<(&'static str, serde_
         .collect();
     if changed(&mut seen.assets, format!("{assets:?}")) {
         out.push((EVENT_ASSETS_CHANGED, serde_json::Value::Null));
-    }
-    let account = serde_json::to_value(s.account()).unwrap_or_default();
-    if changed(&mut seen.account, account.to_string()) {
-        out.push((EVENT_ACCOUNT_CHANGED, account));
     }
     if let Some(delta) = canvas_delta(s)? {
         out.push((
@@ -120,11 +129,17 @@ fn canvas_delta(s: &AppState) -> CmdResult<Option<CanvasDelta>> {
 /// Forwards engine changes as events until the app closes.
 pub async fn forward(app: AppHandle, state: Shared) {
     let mut closing = state.closing.subscribe();
+    let mut changes = state.engine.changes();
     let mut seen = Seen::default();
+    let mut last_revision = None;
     loop {
+        // `changed()` below marks the value seen, so compare numbers, not `has_changed`.
+        let revision = *changes.borrow_and_update();
+        let stored = last_revision != Some(revision);
+        last_revision = Some(revision);
         let s = std::sync::Arc::clone(&state);
         let result = tauri::async_runtime::spawn_blocking(move || {
-            let out = compare(&s, &mut seen);
+            let out = compare(&s, &mut seen, stored);
             (seen, out)
         })
         .await;
@@ -148,6 +163,7 @@ pub async fn forward(app: AppHandle, state: Shared) {
             }
         }
         tokio::select! {
+            _ = changes.changed() => {}
             _ = state.wake.notified() => {}
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
             _ = closing.changed() => return,

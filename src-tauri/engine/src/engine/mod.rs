@@ -68,6 +68,8 @@ struct Inner {
     queued: Arc<tokio::sync::Notify>,
     /// Bumped whenever the hot folder list changes; running watchers follow it.
     hot_folders_rev: AtomicU64,
+    /// Bumped after every call that wrote to the store ([`Engine::changes`]).
+    revision: tokio::sync::watch::Sender<u64>,
     db: Mutex<Db>,
     // Declared last: dropped after the write connection, it writes a final snapshot then.
     snapshots: SnapshotWorker,
@@ -78,6 +80,34 @@ pub(crate) struct Db {
     pub conn: Connection,
     pub clock: Clock,
     history: HashMap<Uuid, History>,
+}
+
+/// The write lock, held; when it is released after rows changed, [`Engine::changes`] ticks.
+pub(crate) struct DbGuard<'a> {
+    guard: MutexGuard<'a, Db>,
+    before: u64,
+    revision: &'a tokio::sync::watch::Sender<u64>,
+}
+
+impl std::ops::Deref for DbGuard<'_> {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for DbGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Db {
+        &mut self.guard
+    }
+}
+
+impl Drop for DbGuard<'_> {
+    fn drop(&mut self) {
+        if self.guard.conn.total_changes() != self.before {
+            self.revision.send_modify(|r| *r = r.wrapping_add(1));
+        }
+    }
 }
 
 impl Engine {
@@ -120,6 +150,7 @@ impl Engine {
             client_id,
             queued,
             hot_folders_rev: AtomicU64::new(0),
+            revision: tokio::sync::watch::Sender::new(0),
             db: Mutex::new(db),
             snapshots,
         };
@@ -149,9 +180,22 @@ impl Engine {
         f(&mut self.db().conn)
     }
 
-    fn db(&self) -> MutexGuard<'_, Db> {
+    fn db(&self) -> DbGuard<'_> {
         // A panic while holding the lock rolled its transaction back; the state is sound.
-        self.inner.db.lock().unwrap_or_else(|p| p.into_inner())
+        let guard = self.inner.db.lock().unwrap_or_else(|p| p.into_inner());
+        let before = guard.conn.total_changes();
+        DbGuard {
+            guard,
+            before,
+            revision: &self.inner.revision,
+        }
+    }
+
+    /// A change feed: its value goes up after every call that wrote to the store — local
+    /// edits, other devices' changes merged by sync, imports, outbox and sync state, settings.
+    /// Wait on `changed()` instead of polling; then read what you show.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.revision.subscribe()
     }
 
     /// Tells the snapshot worker that a canvas changed (and the sync loop that ops queued).
@@ -247,5 +291,22 @@ pub(crate) mod tests {
         let e = Engine::open(dir.path()).unwrap();
         assert_eq!((e.node_id(), e.client_id()), (node, client));
         assert_eq!(e.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn the_change_feed_ticks_on_writes_only() {
+        let (e, _dir) = engine();
+        let mut changes = e.changes();
+        let start = *changes.borrow_and_update();
+        e.list_projects().unwrap();
+        assert!(!changes.has_changed().unwrap(), "a read is not a change");
+        let p = e.create_project(None).unwrap();
+        assert!(changes.has_changed().unwrap());
+        let after_create = *changes.borrow_and_update();
+        assert!(after_create > start);
+        e.open_project(p.id).unwrap();
+        assert!(!changes.has_changed().unwrap(), "opening is not a change");
+        e.rename_project(p.id, "Renamed").unwrap();
+        assert!(*changes.borrow_and_update() > after_create);
     }
 }
