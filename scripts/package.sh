@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the desktop app's installer for this platform with `cargo tauri build` (installs
+# tauri-cli with cargo when missing): on Debian/Ubuntu a .deb in target/release/bundle/deb/.
+# Extra arguments go to `cargo tauri build` (default: --bundles deb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+need=()
+for p in libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev \
+         librsvg2-dev libayatana-appindicator3-dev libdbus-1-dev dpkg-dev file; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+cargo tauri --version >/dev/null 2>&1 || cargo install tauri-cli --version '^2' --locked
+(cd ui && npm ci --no-audit --no-fund --loglevel=error)
+args=("$@"); [ ${#args[@]} -gt 0 ] || args=(--bundles deb)
+cd src-tauri && exec cargo tauri build "${args[@]}"
