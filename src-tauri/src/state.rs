@@ -136,6 +136,9 @@ impl AppState {
                 }
                 None => secret::open_os_store(),
             };
+        // Projects made while signed out stay off the account until the user answers the
+        // offer of D6 (`commands::local`).
+        engine.set_signed_in(secrets.get(SESSION_TOKEN).is_some());
         let session = Arc::new(Session::new(Arc::clone(&secrets), config.oauth.clone()));
         let account = crate::commands::account::cached_account(&engine, &config, &secrets);
         Ok(Self {

@@ -147,7 +147,6 @@ mod tests {
     use super::*;
     use crate::engine::tests::engine;
     use crate::media::tests::PNG_1X1;
-    use crate::store::outbox::OpPayload;
     use iskra_protocol::Viewport;
 
     #[test]
@@ -207,28 +206,5 @@ mod tests {
             "invalid"
         );
         assert!(e.list_projects().unwrap().is_empty());
-    }
-
-    #[test]
-    fn import_local_projects_queues_create_and_full_state() {
-        let (e, _dir) = engine();
-        let p = e.create_project(None).unwrap().id;
-        let el = e
-            .add_element(p, &crate::NewElement::image(None, 0.0, 0.0, 10.0, 10.0))
-            .unwrap()
-            .0;
-        e.move_element(p, el.id, 3.0, 4.0).unwrap();
-        let before = e.outbox().unwrap().len();
-        assert_eq!(e.local_only_project_count().unwrap(), 1);
-        assert_eq!(e.import_local_projects().unwrap(), 1);
-        let ops = e.outbox().unwrap();
-        let added = &ops[before..];
-        // The create is still queued, so only the state (2 clocks) is added.
-        assert_eq!(added.len(), 2);
-        assert!(added
-            .iter()
-            .all(|o| matches!(&o.payload, OpPayload::Change { change } if change.element_id == el.id.to_string())));
-        e.mark_project_remote(p).unwrap();
-        assert_eq!(e.import_local_projects().unwrap(), 0);
     }
 }

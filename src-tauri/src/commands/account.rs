@@ -147,6 +147,7 @@ pub async fn sign_in(app: AppHandle, state: State<'_, Shared>) -> CmdResult<Acco
     let tokens = auth::sign_in(&cfg, &SystemBrowser(app)).await?;
     let account = refresh_account(&state, &tokens.access_token).await?;
     state.session.save(&tokens);
+    state.engine.set_signed_in(true);
     state
         .engine
         .set_setting(settings::OAUTH_ISSUER, &cfg.issuer)?;
@@ -169,6 +170,7 @@ pub async fn sign_out(state: State<'_, Shared>, remove_local_data: bool) -> CmdR
         ));
     }
     state.session.clear();
+    state.engine.set_signed_in(false);
     state.engine.remove_setting(ACCOUNT_EMAIL)?;
     state.engine.remove_setting(ACCOUNT_TIER)?;
     state.set_account(Account::SignedOut);

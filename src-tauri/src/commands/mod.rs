@@ -6,6 +6,7 @@ pub mod account;
 pub mod assets;
 pub mod canvas;
 pub mod files;
+pub mod local;
 pub mod projects;
 pub mod sync;
 

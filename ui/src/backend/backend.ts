@@ -21,6 +21,7 @@ import type {
   FileSource,
   HotFolderChange,
   LibraryAsset,
+  LocalProjects,
   OpenCanvas,
   Placement,
   PlaybackUpdate,
@@ -108,6 +109,15 @@ export interface Backend {
   account(): Promise<Account>;
   signIn(): Promise<Account>;
   signOut(removeLocalData: boolean): Promise<void>;
+  /**
+   * Projects made while signed out wait, unsent, for the answer to an offer made once signed
+   * in: add them to the account, or keep them on this device only.
+   */
+  localProjects(): Promise<LocalProjects>;
+  /** Answers the offer (`keep`: on this device only); resolves to how many it covered. */
+  importLocalProjects(keep: boolean): Promise<number>;
+  /** Adds one project on this device only to the account (it syncs from now on). */
+  addProjectToAccount(id: string): Promise<void>;
   /** Opens a web page in the system browser ("Manage account", upgrade). */
   openExternal(url: string): Promise<void>;
 

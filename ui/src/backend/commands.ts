@@ -44,6 +44,9 @@ export const COMMANDS = {
   account: 'account', // {} → Account
   signIn: 'sign_in', // {} → Account (opens the system browser; resolves when done)
   signOut: 'sign_out', // { removeLocalData: boolean } → void
+  localProjects: 'local_projects', // {} → LocalProjects (the offer after the first sign-in)
+  importLocalProjects: 'import_local_projects', // { keep: boolean } → number (answers the offer)
+  addProjectToAccount: 'add_project_to_account', // { id } → void (a project on this device only)
 
   // Export and import (D9): the UI asks for the path with the dialog plugin first
   exportPng: 'export_png', // raw PNG body, header x-path (percent-encoded) → string (the path written)

@@ -26,6 +26,7 @@ import type {
   FileSource,
   HotFolderChange,
   LibraryAsset,
+  LocalProjects,
   OpenCanvas,
   Placement,
   PlaybackUpdate,
@@ -218,6 +219,15 @@ export class TauriBackend implements Backend {
   }
   signOut(removeLocalData: boolean): Promise<void> {
     return call(COMMANDS.signOut, { removeLocalData });
+  }
+  localProjects(): Promise<LocalProjects> {
+    return call(COMMANDS.localProjects);
+  }
+  importLocalProjects(keep: boolean): Promise<number> {
+    return call(COMMANDS.importLocalProjects, { keep });
+  }
+  addProjectToAccount(id: string): Promise<void> {
+    return call(COMMANDS.addProjectToAccount, { id });
   }
 
   openExternal(url: string): Promise<void> {

@@ -142,6 +142,19 @@ export type Account =
   | { signedIn: false }
   | { signedIn: true; email: string; tier: Tier; manageUrl: string };
 
+/**
+ * `local_projects` (D6): the offer made after the first sign-in to add the projects made on
+ * this device while signed out to the account, and which projects stay on this device only.
+ */
+export interface LocalProjects {
+  /** How many projects the unanswered offer is about (0: nothing to offer). */
+  count: number;
+  /** Their names, most recently modified first. */
+  names: string[];
+  /** Every project on this device only, offered or kept ("Add to account" in its menu). */
+  deviceOnlyIds: string[];
+}
+
 /** `set_playback`: a video's play state, not part of undo history. */
 export interface PlaybackUpdate {
   elementId: string;

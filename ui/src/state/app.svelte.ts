@@ -2,7 +2,8 @@
  * The application state the panels render: which view is showing, the open project, the
  * project list, the asset library, storage, sync status and account — kept in step with the
  * engine through `Backend` calls and its events — and the exports and imports of D9. Canvas
- * specifics live in `CanvasState`, the hot folders of the settings in `HotFolders`.
+ * specifics live in `CanvasState`, the hot folders of the settings in `HotFolders`, the offer
+ * to add projects made while signed out to the account (D6) in `LocalOffer`.
  *
  * Start-up follows D2: restore the most recently opened project, or create the first one.
  */
@@ -11,6 +12,7 @@ import type { Account, AssetQuery, LibraryAsset, Project, ProjectQuery, StorageI
 import { baseName, fileNameOf } from '../lib/format';
 import { CanvasState } from './canvas.svelte';
 import { HotFolders } from './hotFolders.svelte';
+import { LocalOffer } from './localOffer.svelte';
 import { toasts } from './toasts.svelte';
 
 export type View = 'canvas' | 'projects';
@@ -21,6 +23,7 @@ export type LoadState = 'idle' | 'loading' | 'ready' | 'error';
 export class AppState {
   readonly canvas: CanvasState;
   readonly hotFolders: HotFolders;
+  readonly localOffer: LocalOffer;
   view = $state<View>('canvas');
   ready = $state(false);
   project = $state<Project | null>(null);
@@ -44,6 +47,7 @@ export class AppState {
   constructor(readonly backend: Backend) {
     this.canvas = new CanvasState(backend);
     this.hotFolders = new HotFolders(backend);
+    this.localOffer = new LocalOffer(backend);
     backend.on('syncStatus', (s) => (this.sync = s));
     backend.on('accountChanged', (a) => {
       this.account = a;
@@ -63,6 +67,7 @@ export class AppState {
       const [account, sync] = await Promise.all([this.backend.account(), this.backend.syncStatus()]);
       this.account = account;
       this.sync = sync;
+      if (account.signedIn) void this.localOffer.check();
       const recent = await this.backend.recentProject();
       const id = recent ?? (await this.firstProject());
       await this.openProject(id);
@@ -124,6 +129,7 @@ export class AppState {
 
   showProjects(): void {
     void this.canvas.flush().then(() => this.refreshProjects());
+    if (this.account.signedIn) void this.localOffer.refresh();
     this.view = 'projects';
   }
 
@@ -270,6 +276,7 @@ export class AppState {
     try {
       this.account = await this.backend.signIn();
       void this.refreshStorage();
+      void this.localOffer.check();
     } catch (e) {
       toasts.error(e);
     }
@@ -279,6 +286,7 @@ export class AppState {
     try {
       await this.backend.signOut(removeLocalData);
       this.account = { signedIn: false };
+      this.localOffer.reset();
       if (removeLocalData) {
         this.project = null;
         await this.openProject(await this.firstProject());

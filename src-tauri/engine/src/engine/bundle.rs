@@ -1,5 +1,4 @@
-//! Export and import of a whole project as an `.iskra` bundle (D9), and the import of
-//! local-only projects into an account on first sign-in (D6).
+//! Export and import of a whole project as an `.iskra` bundle (D9).
 //!
 //! A bundle is a zip: `project.json` ([`BundleManifest`]: the project, every visible element's
 //! merge state with its per-property clocks, the viewport's, and the asset list) plus
@@ -167,6 +166,7 @@ impl Engine {
             m.project.id
         };
         projects::insert(&tx, id, &m.project.name, &now, false)?;
+        self.place_new_project(&tx, id)?;
         let create = OpPayload::ProjectCreate {
             name: m.project.name.clone(),
         };
@@ -189,56 +189,5 @@ impl Engine {
         tx.commit()?;
         self.changed();
         Ok(project)
-    }
-
-    /// How many projects the server has never confirmed (made while signed out).
-    pub fn local_only_project_count(&self) -> Result<usize> {
-        Ok(projects::local_only_ids(&self.db().conn)?.len())
-    }
-
-    /// Queues everything of the projects the server has never confirmed (created while
-    /// signed out): their creation (unless still queued) and their full canvas state with the
-    /// original clocks (idempotent on the server: equal clocks change nothing). Returns how
-    /// many projects were queued.
-    pub fn import_local_projects(&self) -> Result<usize> {
-        let now = now_rfc3339();
-        let mut db = self.db();
-        let tx = db
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let queued = outbox::list(&tx)?;
-        let ids = projects::local_only_ids(&tx)?;
-        for &id in &ids {
-            let create_queued = queued.iter().any(|op| {
-                op.project_id == Some(id)
-                    && matches!(op.payload, OpPayload::ProjectCreate { .. })
-                    && op.state == outbox::OpState::Pending
-            });
-            let p = projects::get(&tx, id)?.ok_or(EngineError::ProjectNotFound(id))?;
-            if !create_queued {
-                let create = OpPayload::ProjectCreate { name: p.name };
-                outbox::enqueue(&tx, Uuid::new_v4(), Some(id), &create, &now)?;
-            }
-            let mut changes = Vec::new();
-            for (eid, state) in canvas::element_states(&tx, id)? {
-                changes.extend(state_changes(&eid.to_string(), &state));
-            }
-            let viewport = canvas::load_viewport(&tx, id)?;
-            changes.extend(state_changes(VIEWPORT_ID, &viewport));
-            changes.sort_by(|a, b| a.clock.cmp(&b.clock));
-            for change in &changes {
-                let payload = OpPayload::Change {
-                    change: change.clone(),
-                };
-                outbox::enqueue(&tx, change.op_id, Some(id), &payload, &now)?;
-            }
-        }
-        tx.commit()?;
-        drop(db);
-        self.set_setting(crate::store::settings::LOCAL_IMPORTED, &now)?;
-        if !ids.is_empty() {
-            self.queued();
-        }
-        Ok(ids.len())
     }
 }

@@ -12,6 +12,7 @@ mod bundle;
 mod edits;
 mod element;
 mod history;
+mod local;
 mod projects;
 mod remote;
 mod syncing;
@@ -23,6 +24,7 @@ pub use bundle::{
 };
 pub use edits::{Edit, EditReceipt};
 pub use element::NewElement;
+pub use local::LocalProjects;
 pub use remote::RemoteApplied;
 pub use thumbs::{THUMBS_DIR, THUMB_MAX};
 
@@ -35,7 +37,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use uuid::Uuid;
 
@@ -68,6 +70,8 @@ struct Inner {
     queued: Arc<tokio::sync::Notify>,
     /// Bumped whenever the hot folder list changes; running watchers follow it.
     hot_folders_rev: AtomicU64,
+    /// Whether a session is at hand, as the shell last said ([`Engine::set_signed_in`]).
+    signed_in: AtomicBool,
     /// Bumped after every call that wrote to the store ([`Engine::changes`]).
     revision: tokio::sync::watch::Sender<u64>,
     db: Mutex<Db>,
@@ -150,6 +154,7 @@ impl Engine {
             client_id,
             queued,
             hot_folders_rev: AtomicU64::new(0),
+            signed_in: AtomicBool::new(true),
             revision: tokio::sync::watch::Sender::new(0),
             db: Mutex::new(db),
             snapshots,

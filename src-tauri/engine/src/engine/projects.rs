@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 impl Engine {
     /// Creates a project (named `Iskra NN` when `name` is `None`) and queues its creation on
-    /// the server under the same id.
+    /// the server under the same id — unless it is made while signed out before the offer of
+    /// D6 was answered: then it stays on this device until the user chooses.
     pub fn create_project(&self, name: Option<&str>) -> Result<Project> {
         self.create_project_with_id(Uuid::new_v4(), name)
     }
@@ -36,6 +37,7 @@ impl Engine {
         };
         let now = now_rfc3339();
         projects::insert(&tx, id, &name, &now, false)?;
+        self.place_new_project(&tx, id)?;
         outbox::enqueue(
             &tx,
             Uuid::new_v4(),
@@ -71,16 +73,14 @@ impl Engine {
     }
 
     /// Deletes a project and all its local state for good, and queues the delete on the
-    /// server. Its queued canvas changes are dropped: they can never apply.
+    /// server (not for a project kept off the account). Its queued canvas changes are dropped:
+    /// they can never apply.
     pub fn delete_project(&self, id: Uuid) -> Result<()> {
         let mut db = self.db();
         let tx = db
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if !projects::delete(&tx, id)? {
-            return Err(EngineError::ProjectNotFound(id));
-        }
-        outbox::drop_canvas_changes(&tx, id)?;
+        // Queued while the row still says whether the server may know the project.
         let now = now_rfc3339();
         outbox::enqueue(
             &tx,
@@ -89,6 +89,10 @@ impl Engine {
             &OpPayload::ProjectDelete,
             &now,
         )?;
+        if !projects::delete(&tx, id)? {
+            return Err(EngineError::ProjectNotFound(id));
+        }
+        outbox::drop_canvas_changes(&tx, id)?;
         tx.commit()?;
         db.history.remove(&id);
         drop(db);

@@ -6,6 +6,10 @@
 //! a crash mid-request just sends it again), deleted once the server accepted it, and
 //! `rejected` — with the server's error body — when refused permanently. Rejected rows stay
 //! until the user retries or discards them; nothing is dropped silently.
+//!
+//! Projects kept off the account (D6, [`ProjectScope`](super::projects::ProjectScope) other
+//! than `account`) queue nothing, and the upload of an asset shown only on their canvases
+//! waits: it is neither pending nor counted until a synced project shows the asset too.
 
 use crate::error::{EngineError, Result};
 use iskra_protocol::Change;
@@ -115,7 +119,18 @@ fn query(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> Resu
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Adds an operation (in the caller's transaction).
+/// SQL condition on an outbox row: an asset upload held back because only canvases kept off
+/// the account show the asset.
+const HELD_UPLOAD: &str = "(outbox.kind = 'asset.upload'
+    AND EXISTS (SELECT 1 FROM elements e JOIN projects p ON p.id = e.project_id
+        WHERE e.visible = 1 AND p.scope != 'account'
+          AND json_extract(e.props, '$.assetId') = json_extract(outbox.payload, '$.sha256'))
+    AND NOT EXISTS (SELECT 1 FROM elements e JOIN projects p ON p.id = e.project_id
+        WHERE e.visible = 1 AND p.scope = 'account'
+          AND json_extract(e.props, '$.assetId') = json_extract(outbox.payload, '$.sha256')))";
+
+/// Adds an operation (in the caller's transaction) — unless it belongs to a project kept off
+/// the account, which the server must not learn about.
 pub fn enqueue(
     conn: &Connection,
     op_id: Uuid,
@@ -125,7 +140,8 @@ pub fn enqueue(
 ) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO outbox (op_id, project_id, kind, payload, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS
+           (SELECT 1 FROM projects WHERE id = ?2 AND scope != 'account')",
     )?
     .execute((
         op_id.to_string(),
@@ -142,9 +158,13 @@ pub fn list(conn: &Connection) -> Result<Vec<OutboxOp>> {
     query(conn, "", [])
 }
 
-/// Operations waiting to be sent (due or not), oldest first.
+/// Operations waiting to be sent (due or not, held uploads left out), oldest first.
 pub fn pending(conn: &Connection) -> Result<Vec<OutboxOp>> {
-    query(conn, "WHERE state = 'pending'", [])
+    query(
+        conn,
+        &format!("WHERE state = 'pending' AND NOT {HELD_UPLOAD}"),
+        [],
+    )
 }
 
 /// One operation.
@@ -155,16 +175,16 @@ pub fn get(conn: &Connection, op_id: Uuid) -> Result<Option<OutboxOp>> {
         .optional()?)
 }
 
-/// Counts of (pending or in flight, rejected) operations.
+/// Counts of (pending or in flight, rejected) operations; held uploads are not counted.
 pub fn counts(conn: &Connection) -> Result<(u64, u64)> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT coalesce(sum(state != 'rejected'), 0), coalesce(sum(state = 'rejected'), 0)
-         FROM outbox",
-        )?
-        .query_row([], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-        })?)
+    let sql = format!(
+        "SELECT coalesce(sum(state != 'rejected' AND NOT {HELD_UPLOAD}), 0),
+                coalesce(sum(state = 'rejected'), 0)
+         FROM outbox"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row([], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+    })?)
 }
 
 /// Marks operations as carried by a request in progress.

@@ -2,11 +2,13 @@
 //!
 //! Listing reuses the wire type [`iskra_protocol::Project`] so the desktop, the CLI and the
 //! server describe a project the same way. Deleting a project cascades to its elements,
-//! viewport, journal, snapshot and cursor; the outbox keeps the server-bound delete.
+//! viewport, journal, snapshot and cursor; the outbox keeps the server-bound delete. A
+//! project's [`ProjectScope`] says whether it syncs with the account or stays on this device.
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use iskra_protocol::Project;
 use rusqlite::{Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Prefix of default project names (`Iskra 01`, `Iskra 02`, …).
@@ -129,13 +131,63 @@ pub fn search(conn: &Connection, query: Option<&str>, sort: ProjectSort) -> Resu
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Ids of projects the server has never confirmed (local-only).
-pub fn local_only_ids(conn: &Connection) -> Result<Vec<Uuid>> {
-    let mut stmt = conn.prepare("SELECT id FROM projects WHERE remote = 0")?;
-    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(ids
-        .filter_map(|s| s.ok().and_then(|s| Uuid::parse_str(&s).ok()))
-        .collect())
+/// Whether a project syncs with the signed-in account (D6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectScope {
+    /// Synced: its operations are queued for the server (the default).
+    Account,
+    /// Made while signed out; the user has not yet answered the offer to add it to the
+    /// account. Nothing is queued for it.
+    Offered,
+    /// Kept on this device by the user's choice. Nothing is queued for it.
+    Device,
+}
+
+impl ProjectScope {
+    /// The value stored in `projects.scope`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Offered => "offered",
+            Self::Device => "device",
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Account, Self::Offered, Self::Device]
+            .into_iter()
+            .find(|scope| scope.as_str() == s)
+    }
+}
+
+/// The scope of a project (`None` when it does not exist).
+pub fn scope(conn: &Connection, id: Uuid) -> Result<Option<ProjectScope>> {
+    let s: Option<String> = conn
+        .prepare_cached("SELECT scope FROM projects WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    s.map(|s| {
+        ProjectScope::parse(&s).ok_or_else(|| EngineError::Corrupt(format!("project scope {s:?}")))
+    })
+    .transpose()
+}
+
+/// Sets the scope of a project; false when it does not exist.
+pub fn set_scope(conn: &Connection, id: Uuid, scope: ProjectScope) -> Result<bool> {
+    let n = conn
+        .prepare_cached("UPDATE projects SET scope = ?2 WHERE id = ?1")?
+        .execute((id.to_string(), scope.as_str()))?;
+    Ok(n == 1)
+}
+
+/// Projects of one scope with their counts, most recently modified first.
+pub fn in_scope(conn: &Connection, scope: ProjectScope) -> Result<Vec<Project>> {
+    let sql = format!("{SELECT} WHERE p.scope = ?1 ORDER BY p.updated_at DESC, p.id");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([scope.as_str()], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Records that the server has the project (its create was accepted).
@@ -260,6 +312,27 @@ mod tests {
         assert!(!delete(&conn, a).unwrap());
         assert!(get(&conn, a).unwrap().is_none());
         assert!(!rename(&conn, a, "x", "t").unwrap());
+    }
+
+    #[test]
+    fn scope_defaults_to_account_and_lists_by_scope() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        insert(&conn, a, "A", "t", false).unwrap();
+        insert(&conn, b, "B", "t", false).unwrap();
+        assert_eq!(scope(&conn, a).unwrap(), Some(ProjectScope::Account));
+        assert!(set_scope(&conn, b, ProjectScope::Device).unwrap());
+        assert!(!set_scope(&conn, Uuid::new_v4(), ProjectScope::Device).unwrap());
+        assert_eq!(scope(&conn, Uuid::new_v4()).unwrap(), None);
+        let kept: Vec<_> = in_scope(&conn, ProjectScope::Device)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(kept, [b]);
+        assert!(in_scope(&conn, ProjectScope::Offered).unwrap().is_empty());
+        assert_eq!(ProjectScope::parse("offered"), Some(ProjectScope::Offered));
+        assert_eq!(ProjectScope::parse("x"), None);
     }
 
     #[test]

@@ -28,8 +28,9 @@ pub const HOT_FOLDERS: &str = "hot_folders";
 pub const OAUTH_ISSUER: &str = "oauth.issuer";
 /// OAuth client id of the last browser sign-in (not a secret).
 pub const OAUTH_CLIENT_ID: &str = "oauth.client_id";
-/// Set once local-only projects were imported into an account (D6).
-pub const LOCAL_IMPORTED: &str = "account.local_imported";
+/// Set (to the time) once the user answered the offer to add the projects made while signed
+/// out to the account — either way (D6).
+pub const LOCAL_OFFER_ANSWERED: &str = "account.local_imported";
 
 /// Id of the last server-sent event seen, for `Last-Event-ID` on reconnect.
 pub const LAST_EVENT_ID: &str = "sync.last_event_id";

@@ -260,6 +260,63 @@ describe('sync status and account', () => {
   });
 });
 
+describe('projects made while signed out (D6)', () => {
+  /** Signed out: a project with an image, and an empty one; then signed in, synced. */
+  async function signedOutWork(): Promise<{ b: MemoryBackend; pid: string; ids: string[] }> {
+    const b = make();
+    const p = await b.createProject('Trip');
+    const d = await b.addFiles(p.id, [file('10x10')], { x: 0, y: 0 });
+    await b.createProject(null);
+    await b.signIn();
+    b.sync.flush();
+    return { b, pid: p.id, ids: d.upserted.map((e) => e.id) };
+  }
+
+  it('offers them once signed in and sends nothing of them until added', async () => {
+    const { b, pid, ids } = await signedOutWork();
+    await b.updateElements(pid, [{ id: ids[0]!, props: { x: 5 } }]);
+    expect((await b.syncStatus()).pending).toBe(0);
+    const offer = await b.localProjects();
+    expect(offer.count).toBe(2);
+    expect([...offer.names].sort()).toEqual(['Iskra 01', 'Trip']);
+    expect(offer.deviceOnlyIds).toContain(pid);
+
+    expect(await b.importLocalProjects(false)).toBe(2);
+    expect((await b.syncStatus()).pending).toBeGreaterThan(0);
+    expect(await b.localProjects()).toEqual({ count: 0, names: [], deviceOnlyIds: [] });
+    // Answered once: what is made while signed out later syncs at the next sign-in.
+    await b.signOut(false);
+    await b.createProject(null);
+    await b.signIn();
+    expect((await b.localProjects()).count).toBe(0);
+  });
+
+  it('keeps them on this device only, and adds one later', async () => {
+    const { b, pid, ids } = await signedOutWork();
+    expect(await b.importLocalProjects(true)).toBe(2);
+    await b.updateElements(pid, [{ id: ids[0]!, props: { y: 7 } }]);
+    await b.renameProject(pid, 'Private');
+    expect((await b.syncStatus()).pending).toBe(0);
+    const local = await b.localProjects();
+    expect(local.count).toBe(0);
+    expect(local.deviceOnlyIds).toHaveLength(2);
+
+    await b.addProjectToAccount(pid);
+    expect((await b.syncStatus()).pending).toBe(2); // the creation and the one element
+    expect((await b.localProjects()).deviceOnlyIds).not.toContain(pid);
+    await b.addProjectToAccount(pid); // already in the account: nothing more
+    expect((await b.syncStatus()).pending).toBe(2);
+    await expect(b.addProjectToAccount('unknown')).rejects.toThrow('no longer exists');
+  });
+
+  it('projects made while signed in are never offered', async () => {
+    const b = make();
+    await b.signIn();
+    await b.createProject(null);
+    expect(await b.localProjects()).toEqual({ count: 0, names: [], deviceOnlyIds: [] });
+  });
+});
+
 /** Files that records what was saved and answers the pickers from a queue (null: cancelled). */
 class FakeFiles implements MemoryFiles {
   saved: { name: string; bytes: Uint8Array; mimeType: string }[] = [];

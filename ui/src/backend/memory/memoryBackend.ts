@@ -1,8 +1,10 @@
 /**
  * `MemoryBackend`: the whole `Backend` contract in memory — projects with default names,
  * canvases with undo/redo and z-order, a content-addressed asset library with quota, an outbox
- * with online/offline and rejected operations, an account, PNG and `.iskra` exports (through
- * the `MemoryFiles` port: downloads in a browser) and a list of hot folders.
+ * with online/offline and rejected operations, an account with the offer of D6 (projects made
+ * while signed out wait, unsent, until added to the account or kept on this device), PNG and
+ * `.iskra` exports (through the `MemoryFiles` port: downloads in a browser) and a list of hot
+ * folders.
  *
  * Tests use it to pin the contract's behaviour; `?demo` in a browser runs the real UI on it.
  * It is deliberately faithful to the engine (same default names, same "deleted asset leaves a
@@ -22,6 +24,7 @@ import type {
   FileSource,
   HotFolderChange,
   LibraryAsset,
+  LocalProjects,
   OpenCanvas,
   Placement,
   PlaybackUpdate,
@@ -53,10 +56,14 @@ export interface MemoryBackendOptions {
   files?: MemoryFiles;
 }
 
+/** Whether a project syncs with the account, waits for the offer's answer, or was kept here. */
+type ProjectScope = 'account' | 'offered' | 'device';
+
 interface StoredProject {
   project: Project;
   canvas: MemoryCanvas;
   thumbnail: string | null;
+  scope: ProjectScope;
 }
 
 const FREE_LIMITS = { bytes: 500 * 1000 * 1000, images: 100, videos: 20 };
@@ -75,6 +82,8 @@ export class MemoryBackend implements Backend {
   private readonly files: MemoryFiles;
   private accountState: Account = { signedIn: false };
   private recent: string | null = null;
+  /** The offer to add projects made while signed out was answered (either way). */
+  private offerAnswered = false;
   private folders: string[] = [];
 
   constructor(opts: MemoryBackendOptions = {}) {
@@ -110,8 +119,10 @@ export class MemoryBackend implements Backend {
       videoCount: 0,
       thumbnailAssetId: null,
     };
-    this.projects.set(id, { project, canvas: new MemoryCanvas(id, this.newId), thumbnail: null });
-    this.sync.recordEdit();
+    const scope: ProjectScope = this.accountState.signedIn || this.offerAnswered ? 'account' : 'offered';
+    const stored: StoredProject = { project, canvas: new MemoryCanvas(id, this.newId), thumbnail: null, scope };
+    this.projects.set(id, stored);
+    this.edited(stored);
     this.events.emit('projectsChanged', null);
     return { ...project };
   }
@@ -122,16 +133,16 @@ export class MemoryBackend implements Backend {
     if (!trimmed) throw new BackendError('validation', 'A project needs a name');
     if (trimmed.length > 200) throw new BackendError('validation', 'Names can be at most 200 characters');
     p.project = { ...p.project, name: trimmed, updatedAt: this.now().toISOString() };
-    this.sync.recordEdit();
+    this.edited(p);
     this.events.emit('projectsChanged', null);
     return { ...p.project };
   }
 
   async deleteProject(id: string): Promise<void> {
-    this.stored(id);
+    const p = this.stored(id);
     this.projects.delete(id);
     if (this.recent === id) this.recent = null;
-    this.sync.recordEdit();
+    this.edited(p);
     this.events.emit('projectsChanged', null);
     this.events.emit('assetsChanged', null);
   }
@@ -222,7 +233,7 @@ export class MemoryBackend implements Backend {
   async setPlayback(projectId: string, update: PlaybackUpdate): Promise<void> {
     const p = this.stored(projectId);
     const d = p.canvas.applyQuiet([{ type: 'set', id: update.elementId, props: { playback: { ...update.playback } } }]);
-    this.sync.recordEdit(d.upserted.length);
+    this.edited(p, d.upserted.length);
   }
 
   async undo(projectId: string): Promise<CanvasDelta> {
@@ -371,6 +382,36 @@ export class MemoryBackend implements Backend {
     this.events.emit('accountChanged', { signedIn: false });
   }
 
+  async localProjects(): Promise<LocalProjects> {
+    const newest = sortProjects(
+      [...this.projects.values()].filter((p) => p.scope !== 'account').map((p) => p.project),
+      'updated',
+      'desc',
+    );
+    const offered = newest.filter((p) => this.stored(p.id).scope === 'offered');
+    return { count: offered.length, names: offered.map((p) => p.name), deviceOnlyIds: newest.map((p) => p.id) };
+  }
+
+  async importLocalProjects(keep: boolean): Promise<number> {
+    const covered = [...this.projects.values()].filter((p) => (keep ? p.scope === 'offered' : p.scope !== 'account'));
+    for (const p of covered) {
+      p.scope = keep ? 'device' : 'account';
+      // Added: its creation and whole canvas go to the account.
+      if (!keep) this.edited(p, 1 + p.canvas.elements.size);
+    }
+    this.offerAnswered = true;
+    this.events.emit('projectsChanged', null);
+    return covered.length;
+  }
+
+  async addProjectToAccount(id: string): Promise<void> {
+    const p = this.stored(id);
+    if (p.scope === 'account') return;
+    p.scope = 'account';
+    this.edited(p, 1 + p.canvas.elements.size);
+    this.events.emit('projectsChanged', null);
+  }
+
   async openExternal(url: string): Promise<void> {
     if (typeof window !== 'undefined') window.open(url, '_blank', 'noopener');
   }
@@ -432,9 +473,14 @@ export class MemoryBackend implements Backend {
       imageCount: els.filter((e) => e.kind === 'image').length,
       videoCount: els.filter((e) => e.kind === 'video').length,
     };
-    this.sync.recordEdit(changes);
+    this.edited(p, changes);
     this.events.emit('projectsChanged', null);
     return delta;
+  }
+
+  /** `n` edits of `p` were committed: queued for the server unless it stays on this device. */
+  private edited(p: StoredProject, n = 1): void {
+    if (p.scope === 'account') this.sync.recordEdit(n);
   }
 
   private usageCounts(): Map<string, number> {

@@ -57,7 +57,7 @@ enum Command {
         /// OAuth client id of the desktop app.
         #[arg(long, env = "ISKRA_OAUTH_CLIENT_ID")]
         client_id: Option<String>,
-        /// Import the projects made while signed out into the account.
+        /// Add the projects on this device only (made while signed out) to the account.
         #[arg(long)]
         import_local: bool,
     },

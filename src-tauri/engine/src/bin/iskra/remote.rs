@@ -102,7 +102,7 @@ pub fn login(ctx: &Ctx<'_>, how: LoginWith, import_local: bool) -> Result<(), Cl
     let client = SyncClient::new(ctx.engine.clone(), ctx.server, &tokens.access_token)?;
     let me = rt.block_on(client.api().me())?;
     ctx.session.save(&tokens);
-    let first = ctx.engine.setting(settings::LOCAL_IMPORTED)?.is_none();
+    let first = !ctx.engine.local_offer_answered()?;
     let imported = if import_local {
         Some(ctx.engine.import_local_projects()?)
     } else {
@@ -127,8 +127,8 @@ pub fn login(ctx: &Ctx<'_>, how: LoginWith, import_local: bool) -> Result<(), Cl
         match imported {
             Some(n) => s.push_str(&format!("\nimported {n} local project(s) into the account")),
             None if first && local_only > 0 => s.push_str(&format!(
-                "\n{local_only} project(s) were made while signed out; run `iskra login \
-                 --import-local` to import them into this account"
+                "\n{local_only} project(s) made while signed out stay on this device; run \
+                 `iskra login --import-local` to add them to this account"
             )),
             None => {}
         }
