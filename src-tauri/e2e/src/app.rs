@@ -33,7 +33,7 @@ pub enum AppError {
 pub type Result<T> = std::result::Result<T, AppError>;
 
 /// How long waits for the app last before failing.
-pub const WAIT: Duration = Duration::from_secs(30);
+pub const WAIT: Duration = Duration::from_secs(60);
 
 /// Where the app keeps its data and which server it talks to.
 #[derive(Debug, Clone)]

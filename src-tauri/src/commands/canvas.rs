@@ -6,7 +6,7 @@ use super::projects::SELECTION_PREFIX;
 use super::{blocking, header, raw_body, Shared};
 use crate::error::{parse_id, CmdResult, CommandError};
 use crate::state::{AppState, CanvasMirror};
-use crate::zorder::keys_between;
+use crate::zorder::{keys_between, reorder, ZOrderMove};
 use iskra_engine::media;
 use iskra_engine::store::assets::AssetRecord;
 use iskra_engine::Edit;
@@ -67,16 +67,6 @@ pub struct ElementProps {
 pub struct ElementPatch {
     pub id: String,
     pub props: ElementProps,
-}
-
-/// `reorder_elements` direction.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ZOrderMove {
-    Front,
-    Back,
-    Forward,
-    Backward,
 }
 
 /// `set_playback` argument.
@@ -397,57 +387,6 @@ pub async fn duplicate_elements(
     .await
 }
 
-/// New z keys for `moved` (ids in the project) under `how`, as `(id, z)` pairs.
-fn reorder(
-    elements: &[Element],
-    moved: &HashSet<Uuid>,
-    how: ZOrderMove,
-) -> CmdResult<Vec<(Uuid, String)>> {
-    let mut all: Vec<&Element> = elements.iter().collect();
-    all.sort_by(|a, b| a.z.cmp(&b.z));
-    let group: Vec<Uuid> = all
-        .iter()
-        .filter(|e| moved.contains(&e.id))
-        .map(|e| e.id)
-        .collect();
-    let rest: Vec<&str> = all
-        .iter()
-        .filter(|e| !moved.contains(&e.id))
-        .map(|e| e.z.as_str())
-        .collect();
-    let Some(first) = all.iter().position(|e| moved.contains(&e.id)) else {
-        return Ok(Vec::new());
-    };
-    let last = all
-        .iter()
-        .rposition(|e| moved.contains(&e.id))
-        .unwrap_or(first);
-    // Bounds (lo, hi) of the gap the group goes into, among the elements that stay.
-    let (lo, hi) = match how {
-        ZOrderMove::Front => (rest.last().copied(), None),
-        ZOrderMove::Back => (None, rest.first().copied()),
-        ZOrderMove::Forward => {
-            // Above the first staying element over the group's top.
-            let Some(i) = all[last + 1..].iter().position(|e| !moved.contains(&e.id)) else {
-                return Ok(Vec::new());
-            };
-            let pivot = all[last + 1 + i].z.as_str();
-            let next = rest.iter().copied().find(|z| *z > pivot);
-            (Some(pivot), next)
-        }
-        ZOrderMove::Backward => {
-            let Some(pivot) = all[..first].iter().rev().find(|e| !moved.contains(&e.id)) else {
-                return Ok(Vec::new());
-            };
-            let pivot = pivot.z.as_str();
-            let prev = rest.iter().rev().copied().find(|z| *z < pivot);
-            (prev, Some(pivot))
-        }
-    };
-    let zs = keys_between(lo, hi, group.len()).ok_or_else(z_error)?;
-    Ok(group.into_iter().zip(zs).collect())
-}
-
 #[tauri::command]
 pub async fn reorder_elements(
     state: State<'_, Shared>,
@@ -465,7 +404,8 @@ pub async fn reorder_elements(
         {
             return Err(CommandError::NotFound(format!("element {id} not found")));
         }
-        let edits = reorder(&open.canvas.elements, &moved, r#move)?
+        let edits = reorder(&open.canvas.elements, &moved, r#move)
+            .ok_or_else(z_error)?
             .into_iter()
             .map(|(element_id, z)| {
                 let mut props = Map::new();
@@ -564,48 +504,4 @@ pub async fn set_selection(
         Ok(())
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn el(z: &str) -> Element {
-        Element {
-            id: Uuid::new_v4(),
-            kind: ElementKind::Image,
-            asset_id: None,
-            x: 0.0,
-            y: 0.0,
-            width: 1.0,
-            height: 1.0,
-            rotation: 0.0,
-            z: z.into(),
-            locked: false,
-            playback: None,
-            generation_id: None,
-        }
-    }
-
-    fn order_after(elements: &[Element], moved: &[Uuid], how: ZOrderMove) -> Vec<Uuid> {
-        let set: HashSet<Uuid> = moved.iter().copied().collect();
-        let mut next: Vec<Element> = elements.to_vec();
-        for (id, z) in reorder(elements, &set, how).unwrap() {
-            next.iter_mut().find(|e| e.id == id).unwrap().z = z;
-        }
-        next.sort_by(|a, b| a.z.cmp(&b.z));
-        next.into_iter().map(|e| e.id).collect()
-    }
-
-    #[test]
-    fn reorder_moves_the_group_and_keeps_its_order() {
-        let els: Vec<Element> = ["a0", "a1", "a2", "a3"].into_iter().map(el).collect();
-        let [a, b, c, d] = [els[0].id, els[1].id, els[2].id, els[3].id];
-        assert_eq!(order_after(&els, &[a, b], ZOrderMove::Front), [c, d, a, b]);
-        assert_eq!(order_after(&els, &[c, d], ZOrderMove::Back), [c, d, a, b]);
-        assert_eq!(order_after(&els, &[b], ZOrderMove::Forward), [a, c, b, d]);
-        assert_eq!(order_after(&els, &[c], ZOrderMove::Backward), [a, c, b, d]);
-        assert_eq!(order_after(&els, &[d], ZOrderMove::Forward), [a, b, c, d]);
-        assert_eq!(order_after(&els, &[a], ZOrderMove::Backward), [a, b, c, d]);
-    }
 }
