@@ -156,8 +156,13 @@ impl App {
         app.session
             .set_script_timeout(WAIT.as_millis() as u64)
             .await?;
-        app.wait_until("the canvas to be interactive", READY)
-            .await?;
+        if let Err(e) = app.wait_until("the canvas to be interactive", READY).await {
+            // Say how far start-up got.
+            let state = app.js(START_STATE).await.unwrap_or_default();
+            return Err(AppError::Unexpected(format!(
+                "{e}; start-up state: {state}"
+            )));
+        }
         Ok(app)
     }
 
@@ -286,6 +291,13 @@ impl Drop for App {
 
 /// The canvas is mounted, the project loaded and the engine attached.
 const READY: &str = "document.documentElement.dataset.ready === 'true' && !!window.__iskra?.canvas?.engine && !!window.__iskra?.project";
+
+/// How far start-up got, for a launch that never became interactive.
+const START_STATE: &str = "({ ready: document.documentElement.dataset.ready ?? null, \
+    started: window.__iskra?.ready ?? null, view: window.__iskra?.view ?? null, \
+    project: window.__iskra?.project?.id ?? null, engine: !!window.__iskra?.canvas?.engine, \
+    elements: window.__iskra?.canvas?.elementCount ?? null, \
+    toasts: [...document.querySelectorAll('.toast .msg')].map((e) => e.textContent) })";
 
 /// `screenBox(id)`: an element's centre, corners, resize handle and rotation handle in
 /// viewport pixels, from the canvas camera (`screen = (world − camera) × scale`).

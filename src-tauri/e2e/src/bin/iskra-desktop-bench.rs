@@ -48,9 +48,9 @@ fn seed_project(dir: &Path, count: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resident memory of the app process, and PSS of it with WebKit's helper processes.
-fn memory(app: &App) -> (f64, f64) {
-    let Some(pid) = app.app_pid() else {
+/// Resident memory of the app process, and PSS of it with WebKit's helper processes (MB).
+fn memory_of(pid: Option<u32>) -> (f64, f64) {
+    let Some(pid) = pid else {
         return (0.0, 0.0);
     };
     let mut all = vec![pid];
@@ -58,6 +58,10 @@ fn memory(app: &App) -> (f64, f64) {
     let rss = procs::rss(pid).unwrap_or(0) as f64 / 1_048_576.0;
     let pss: u64 = all.iter().filter_map(|p| procs::pss(*p)).sum();
     (rss, pss as f64 / 1_048_576.0)
+}
+
+fn memory(app: &App) -> (f64, f64) {
+    memory_of(app.app_pid())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -229,14 +233,8 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(async move {
             let mut peak = (0.0f64, 0.0f64);
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(pid) = pid {
-                    let mut all = vec![pid];
-                    all.extend(procs::descendants(pid));
-                    let rss = procs::rss(pid).unwrap_or(0) as f64 / 1_048_576.0;
-                    let pss =
-                        all.iter().filter_map(|p| procs::pss(*p)).sum::<u64>() as f64 / 1_048_576.0;
-                    peak = (peak.0.max(rss), peak.1.max(pss));
-                }
+                let (rss, pss) = memory_of(pid);
+                peak = (peak.0.max(rss), peak.1.max(pss));
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             peak
