@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks the real iskra-server (release build, separate process, fresh data dir) against
-# its performance targets and prints a table; arguments go to iskra-bench, e.g.
+# its performance targets and prints a table, after the engine's and the desktop app's
+# benchmarks; arguments go to iskra-bench, e.g.
 #   scripts/bench.sh --json bench.json --secs 20
 # The limiter's own multi-threaded bench is `cargo bench -p iskra-limiter` (not run here;
 # iskra-bench measures the single-threaded decision cost in-process).
@@ -10,4 +11,9 @@ cargo build --release --locked -p iskra-server -p iskra-bench
 # Engine targets (acceptance 8) on a 2,000-element project; prints its own table.
 cargo run --release --locked -p iskra-tests --bin iskra-engine-bench \
     || echo "iskra-engine-bench: some engine targets missed (see its table)" >&2
+# Desktop app (issue acceptance: start-up, memory, frame times) under Xvfb; needs what
+# scripts/test.sh installs (WebKitGTK, Xvfb, tauri-driver) and the built UI.
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+cargo build --release --locked -p iskra-desktop -p iskra-e2e
+target/release/iskra-desktop-bench || echo "iskra-desktop-bench failed (see its output)" >&2
 exec target/release/iskra-bench --server target/release/iskra-server "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the desktop app's installer for this platform with `cargo tauri build` (installs
-# tauri-cli with cargo when missing): on Debian/Ubuntu a .deb in target/release/bundle/deb/.
-# Extra arguments go to `cargo tauri build` (default: --bundles deb).
+# Builds the desktop app's installer for this platform with the Tauri CLI's `build` (the
+# prebuilt `@tauri-apps/cli` from npm, run by npx; `cargo tauri build` is the same program):
+# on Debian/Ubuntu a .deb in target/release/bundle/deb/ (or under $CARGO_TARGET_DIR).
+# Extra arguments go to `tauri build` (default: --bundles deb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -14,7 +15,10 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-cargo tauri --version >/dev/null 2>&1 || cargo install tauri-cli --version '^2' --locked
+command -v npm >/dev/null 2>&1 || {
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+}
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 args=("$@"); [ ${#args[@]} -gt 0 ] || args=(--bundles deb)
-cd src-tauri && exec cargo tauri build "${args[@]}"
+cd src-tauri && exec npx --yes @tauri-apps/cli@2.12 build "${args[@]}"

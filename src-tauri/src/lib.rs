@@ -16,12 +16,15 @@ use commands::Shared;
 use iskra_engine::hotfolder::HotFolderWatcher;
 use state::AppState;
 use std::sync::Arc;
-use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
+use std::time::Instant;
+use tauri::{AppHandle, Emitter, Listener, Manager, RunEvent, WindowEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
 use uuid::Uuid;
 
 /// Label of the one window (`tauri.conf.json`).
 pub const MAIN_WINDOW: &str = "main";
+/// Event the UI emits once its first canvas frame is drawn (`ui/src/backend/commands.ts`).
+pub const READY_EVENT: &str = "app-ready";
 /// Scheme of deep links (`iskra://project/<id>`).
 pub const DEEP_LINK_SCHEME: &str = "iskra";
 
@@ -61,7 +64,12 @@ struct HotFolders {
     _watcher: HotFolderWatcher,
 }
 
-fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
+fn setup(app: &mut tauri::App, launched: Instant) -> Result<(), Box<dyn std::error::Error>> {
+    // Start-up time as users feel it: `run()` to the first frame of the canvas.
+    app.once_any(READY_EVENT, move |_| {
+        let ms = launched.elapsed().as_millis() as u64;
+        tracing::info!(ms, "interactive: first canvas frame drawn");
+    });
     let dir = state::data_dir(app.path().app_data_dir().ok())?;
     tracing::info!(data_dir = %dir.display(), "opening the engine");
     let state: Shared = Arc::new(AppState::open(&dir)?);
@@ -102,6 +110,7 @@ fn flush(app: &AppHandle) {
 
 /// Builds and runs the app; returns when it exits.
 pub fn run() -> tauri::Result<()> {
+    let launched = Instant::now();
     tauri::Builder::default()
         // First: a second launch hands its arguments (and deep link) to this one.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -129,7 +138,7 @@ pub fn run() -> tauri::Result<()> {
                 responder.respond(response);
             });
         })
-        .setup(setup)
+        .setup(move |app| setup(app, launched))
         .invoke_handler(tauri::generate_handler![
             commands::projects::list_projects,
             commands::projects::create_project,
@@ -168,6 +177,7 @@ pub fn run() -> tauri::Result<()> {
             commands::files::hot_folders,
             commands::files::add_hot_folder,
             commands::files::remove_hot_folder,
+            commands::display::software_rendering,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { .. } = event {

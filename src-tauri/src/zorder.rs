@@ -2,6 +2,8 @@
 //! elements on top but has no "key between two keys" yet). Keys are strings of the digits
 //! `0-9A-Za-z`, compared byte-wise — the format the engine, the server and the UI share — read
 //! as base-62 fractions, so a key strictly between any two distinct keys almost always exists.
+//! Above the top, keys count up the way the engine's do (`iskra_engine::z_after`), so bringing
+//! things to the front again and again does not lengthen them.
 
 use iskra_protocol::Element;
 use serde::Deserialize;
@@ -27,6 +29,9 @@ pub fn key_between(lo: Option<&str>, hi: Option<&str>) -> Option<String> {
         if a >= b {
             return None;
         }
+    }
+    if let (Some(lo), None) = (lo, hi) {
+        return Some(iskra_engine::z_after(Some(lo)));
     }
     let mut out = Vec::new();
     mid(lo.unwrap_or("").as_bytes(), hi.map(str::as_bytes), &mut out)?;
@@ -215,5 +220,9 @@ mod tests {
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
         assert!(keys.iter().all(|k| k.as_str() > "a0" && k.as_str() < "a1"));
         assert!(keys.iter().all(|k| k.len() <= iskra_protocol::MAX_Z_LEN));
+        // Brought to the front ten thousand times: keys rise and stay short.
+        let front = keys_between(Some("a0"), None, 10_000).unwrap();
+        assert!(front.windows(2).all(|w| w[0] < w[1]));
+        assert!(front.iter().all(|k| k.len() <= 5));
     }
 }

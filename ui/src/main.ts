@@ -41,20 +41,23 @@ async function boot(): Promise<void> {
   await app.start();
   if (params.get('view') === 'projects') app.showProjects();
   if (params.has('library')) app.toggleLibrary(true);
-  await firstFrame(app);
+  const readyAt = await firstFrame(app);
   document.documentElement.dataset.ready = 'true';
+  backend.announceReady(readyAt);
 }
 
 /**
  * Resolves once the canvas renderer is attached and has drawn a frame of the open project:
  * the moment the app is interactive (start-up benchmarks read `__iskraReadyAt`, epoch ms).
  */
-async function firstFrame(app: AppState): Promise<void> {
+async function firstFrame(app: AppState): Promise<number> {
   for (let i = 0; i < 600 && !app.canvas.engine && app.view === 'canvas'; i++) {
     await new Promise((r) => setTimeout(r, 5));
   }
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  (window as unknown as { __iskraReadyAt: number }).__iskraReadyAt = performance.timeOrigin + performance.now();
+  const at = performance.timeOrigin + performance.now();
+  (window as unknown as { __iskraReadyAt: number }).__iskraReadyAt = at;
+  return at;
 }
 
 void boot();

@@ -66,6 +66,30 @@ pub fn pss(pid: u32) -> Option<u64> {
     kb_field(&format!("/proc/{pid}/smaps_rollup"), "Pss:")
 }
 
+/// The GL drivers a process has mapped (Mesa's `*_dri.so`, `libgallium*`, vendor GL
+/// libraries), by file name: which renderer WebGL really runs on, since WebKit masks the
+/// WebGL renderer string.
+pub fn gl_drivers(pid: u32) -> Vec<String> {
+    let Ok(maps) = fs::read_to_string(format!("/proc/{pid}/maps")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter_map(|path| path.rsplit('/').next())
+        .filter(|f| {
+            f.contains("_dri.so")
+                || f.starts_with("libgallium")
+                || f.starts_with("libnvidia-glcore")
+                || f.starts_with("libvulkan_")
+        })
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Sends SIGKILL to a process.
 pub fn kill(pid: u32) {
     let _ = std::process::Command::new("kill")

@@ -21,5 +21,5 @@ pub mod snapshot;
 pub mod store;
 pub mod sync;
 
-pub use engine::{Edit, EditReceipt, Engine, LocalProjects, NewElement, OpenProject};
+pub use engine::{z_after, Edit, EditReceipt, Engine, LocalProjects, NewElement, OpenProject};
 pub use error::{EngineError, Result};

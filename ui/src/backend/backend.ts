@@ -127,6 +127,15 @@ export interface Backend {
    */
   onNativeDrop(handler: (paths: string[], at: { x: number; y: number }) => void): Unlisten;
 
+  /** Whether WebGL runs on a software rasterizer (the canvas then batches one texture per draw). */
+  softwareRendering(): Promise<boolean>;
+
+  /**
+   * Tells the shell the canvas has drawn its first frame (`epochMs`): the app is interactive.
+   * The desktop logs the start-up time; memory: nothing to tell.
+   */
+  announceReady(epochMs: number): void;
+
   /** Subscribes to an engine event; returns the function that unsubscribes. */
   on<K extends keyof BackendEvents>(event: K, handler: (payload: BackendEvents[K]) => void): Unlisten;
 }

@@ -58,6 +58,9 @@ export const COMMANDS = {
   addHotFolder: 'add_hot_folder', // { path } → HotFolderChange
   removeHotFolder: 'remove_hot_folder', // { path } → HotFolderChange
 
+  // Display
+  softwareRendering: 'software_rendering', // {} → boolean (WebGL on a software rasterizer)
+
   /** tauri-plugin-opener's command (the shell registers the plugin). */
   openUrl: 'plugin:opener|open_url', // { url } → void
 } as const;
@@ -76,6 +79,9 @@ export const EVENTS = {
   /** string: a project id to open (deep link `iskra://project/<id>`, second instance). */
   openProject: 'open-project',
 } as const;
+
+/** UI → shell: the first frame is drawn (payload: epoch ms); the shell logs the start-up time. */
+export const READY_EVENT = 'app-ready';
 
 export type CommandName = (typeof COMMANDS)[keyof typeof COMMANDS];
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];

@@ -11,12 +11,12 @@
  * typed.
  */
 import { convertFileSrc, invoke } from '@tauri-apps/api/core';
-import { listen } from '@tauri-apps/api/event';
+import { emit, listen } from '@tauri-apps/api/event';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { open, save } from '@tauri-apps/plugin-dialog';
 import type { AssetVariant, Backend, BackendEvents } from './backend';
 import { BackendError } from './backend';
-import { COMMANDS, EVENTS, type CommandName } from './commands';
+import { COMMANDS, EVENTS, READY_EVENT, type CommandName } from './commands';
 import type {
   Account,
   AssetQuery,
@@ -232,6 +232,14 @@ export class TauriBackend implements Backend {
 
   openExternal(url: string): Promise<void> {
     return call(COMMANDS.openUrl, { url });
+  }
+
+  async softwareRendering(): Promise<boolean> {
+    return call<boolean>(COMMANDS.softwareRendering).catch(() => false);
+  }
+
+  announceReady(epochMs: number): void {
+    void emit(READY_EVENT, epochMs).catch(() => undefined);
   }
 
   onNativeDrop(handler: (paths: string[], at: { x: number; y: number }) => void): Unlisten {

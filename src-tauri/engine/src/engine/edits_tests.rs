@@ -207,12 +207,24 @@ fn clock_survives_reopen_even_if_wall_time_is_behind() {
 fn z_after_orders_above() {
     let mut z = z_after(None);
     assert_eq!(z, "a0");
-    for _ in 0..500 {
+    // 20,000 elements added on top: strictly rising, short, valid for the server.
+    for _ in 0..20_000 {
         let next = z_after(Some(&z));
         assert!(next > z, "{next} > {z}");
-        assert!(next.len() <= 20);
+        assert!(next.len() <= 5, "{next}");
+        let v = serde_json::json!(next);
+        assert!(iskra_protocol::sync::validate_element_property("z", &v).is_ok());
         z = next;
     }
-    assert_eq!(z_after(Some("az")), "b");
-    assert_eq!(z_after(Some("zz")), "zzV");
+    assert_eq!(z_after(Some("a1")), "a2");
+    assert_eq!(z_after(Some("az")), "b00");
+    assert_eq!(z_after(Some("bzz")), "c000");
+    // Keys from inserts between two others keep their integer part.
+    assert_eq!(z_after(Some("a0V")), "a1");
+    // Keys the scheme does not produce still get one above them.
+    assert_eq!(z_after(Some("H")), "a0");
+    assert_eq!(z_after(Some("n")), format!("n{}", "0".repeat(14)));
+    let long = format!("z{}", "z".repeat(26));
+    assert!(z_after(Some(&long)) > long);
+    assert_eq!(z_after(Some("not valid!")), "a0");
 }

@@ -55,25 +55,50 @@ impl NewElement {
     }
 }
 
-/// The fractional z-index just above `z` (digits `0-9A-Za-z`, compared as bytes).
-pub(crate) fn z_after(z: Option<&str>) -> String {
+/// The fractional z-index just above `z`, the top of a stack: what a new element on top gets.
+///
+/// Keys are digits `0-9A-Za-z` compared as bytes (the format the server, the engine and the UI
+/// share). Going up counts in the integer part of the `fractional-indexing` scheme: the head
+/// letter gives its length (`a` two characters, `b` three, …), so `a0 … az`, `b00 … bzz`,
+/// `c000 …`: keys stay five characters long for millions of elements added on top. (Counting
+/// by appending a digit once the last one reached `z` made every 36 adds one character longer,
+/// past the 128-character limit after about 4,000.) Any valid key gets a valid key above it:
+/// keys below `a0` (uppercase or digit heads, from moves to the back) go to `a0`; a key too short
+/// for its head is padded with `0`s.
+pub fn z_after(z: Option<&str>) -> String {
     const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let z = match z {
         Some(z) if !z.is_empty() && z.bytes().all(|b| b.is_ascii_alphanumeric()) => z,
         _ => return DEFAULT_Z.to_owned(),
     };
-    let bytes = z.as_bytes();
-    if let Some(i) = bytes.iter().rposition(|&b| b != b'z') {
-        let next = DIGITS
-            .iter()
-            .position(|&d| d == bytes[i])
-            .map_or(b'z', |p| DIGITS[p + 1]);
-        let mut out = bytes[..i].to_vec();
-        out.push(next);
-        String::from_utf8(out).unwrap_or_else(|_| DEFAULT_Z.to_owned())
-    } else {
-        format!("{z}V")
+    if z < DEFAULT_Z {
+        return DEFAULT_Z.to_owned();
     }
+    // z ≥ "a0" and alphanumeric: the head is a lowercase letter.
+    let bytes = z.as_bytes();
+    let head = bytes[0];
+    let len = usize::from(head - b'a') + 2;
+    if bytes.len() < len {
+        return format!("{z}{}", "0".repeat(len - bytes.len()));
+    }
+    let mut int = bytes[..len].to_vec();
+    for i in (1..len).rev() {
+        match DIGITS.iter().position(|&d| d == int[i]) {
+            Some(p) if p + 1 < DIGITS.len() => {
+                int[i] = DIGITS[p + 1];
+                return String::from_utf8(int).unwrap_or_else(|_| DEFAULT_Z.to_owned());
+            }
+            _ => int[i] = b'0',
+        }
+    }
+    if head == b'z' {
+        // 62^26 keys used up: unreachable in practice; still strictly above.
+        return format!("{z}V");
+    }
+    // The integer part is all `z`s: the next head, one digit longer, counting from zero.
+    let mut next = vec![head + 1];
+    next.extend(std::iter::repeat_n(b'0', len));
+    String::from_utf8(next).unwrap_or_else(|_| DEFAULT_Z.to_owned())
 }
 
 /// The value a property has when never written (what `ObjectState::to_element` assumes).

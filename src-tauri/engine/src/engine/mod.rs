@@ -23,7 +23,7 @@ pub use bundle::{
     MANIFEST,
 };
 pub use edits::{Edit, EditReceipt};
-pub use element::NewElement;
+pub use element::{z_after, NewElement};
 pub use local::LocalProjects;
 pub use remote::RemoteApplied;
 pub use thumbs::{THUMBS_DIR, THUMB_MAX};

@@ -420,6 +420,12 @@ export class MemoryBackend implements Backend {
     return () => undefined;
   }
 
+  announceReady(): void {}
+
+  async softwareRendering(): Promise<boolean> {
+    return false;
+  }
+
   on<K extends keyof BackendEvents>(event: K, handler: (payload: BackendEvents[K]) => void): Unlisten {
     return this.events.on(event, handler);
   }

@@ -5,7 +5,10 @@
  * load (at most `MAX_CONCURRENT` at once, thumbnails first so something shows quickly) and
  * the scene is told when it lands. Textures nobody has used for `IDLE_MS`, or beyond the idle
  * budget, are destroyed — panning away from a thousand images frees their GPU memory, panning
- * back within a few seconds finds them still there.
+ * back within a few seconds finds them still there. A load that has not landed after
+ * `LOAD_TIMEOUT_MS` is abandoned and asked for again by the next frame that needs it: WebKit
+ * sometimes never settles an image's `decode()`, and six such loads would stall every other
+ * texture behind them.
  */
 import { Texture } from 'pixi.js';
 import type { AssetVariant } from '../../backend/backend';
@@ -20,6 +23,8 @@ function variantOf(lod: Lod): AssetVariant {
 
 /** Loads running at once (decode is the bottleneck; more only competes for the CPU). */
 export const MAX_CONCURRENT = 6;
+/** A load that neither lands nor fails in this long is abandoned (and retried if still needed). */
+export const LOAD_TIMEOUT_MS = 10000;
 /** A texture unused this long is destroyed. */
 export const IDLE_MS = 8000;
 /** Idle textures kept at most, per level (full-size ones are large). */
@@ -148,7 +153,12 @@ export class TextureCache {
       img.decoding = 'async';
       img.crossOrigin = 'anonymous';
       img.src = url;
-      await img.decode();
+      if (!(await settlesWithin(img.decode(), LOAD_TIMEOUT_MS))) {
+        img.src = '';
+        // Forget it: the next frame that still shows the element queues it afresh.
+        if (this.entries.get(e.key) === e) this.destroy(e);
+        return;
+      }
       if (this.entries.get(e.key) !== e) return; // invalidated meanwhile
       e.image = e.lod === 'micro' ? shrink(img) : img;
       if (e.lod === 'micro') img.src = '';
@@ -173,6 +183,19 @@ export class TextureCache {
     if (e.image instanceof HTMLImageElement) e.image.src = '';
     e.texture = null;
     e.image = null;
+  }
+}
+
+/** Whether `p` resolves within `ms` (a rejection is passed on). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
