@@ -21,4 +21,6 @@ command -v npm >/dev/null 2>&1 || {
 }
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 args=("$@"); [ ${#args[@]} -gt 0 ] || args=(--bundles deb)
+# Installers ship without debug info (the release profile keeps it for profiling benches).
+export CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=symbols
 cd src-tauri && exec npx --yes @tauri-apps/cli@2.12 build "${args[@]}"
