@@ -47,6 +47,35 @@ pub struct Profile {
     pub token: Option<String>,
 }
 
+impl Profile {
+    /// The app binary this profile runs, which must exist.
+    pub fn app_binary(&self) -> Result<PathBuf> {
+        match &self.binary {
+            Some(b) if b.exists() => Ok(b.clone()),
+            Some(b) => Err(AppError::NotBuilt(b.clone())),
+            None => desktop_binary(),
+        }
+    }
+
+    /// What the app reads at start, set on `cmd` (the app itself, or the driver that starts
+    /// it and passes its environment on): display, data dir, log level, server and token.
+    pub fn apply(&self, cmd: &mut Command, display: &Display) {
+        cmd.env("DISPLAY", display.name())
+            .env_remove("WAYLAND_DISPLAY")
+            .env("GDK_BACKEND", "x11")
+            .env("ISKRA_DATA_DIR", &self.data_dir)
+            .env("ISKRA_LOG", "info");
+        match &self.server {
+            Some(s) => cmd.env("ISKRA_SERVER", s),
+            None => cmd.env_remove("ISKRA_SERVER"),
+        };
+        match &self.token {
+            Some(t) => cmd.env("ISKRA_TOKEN", t),
+            None => cmd.env_remove("ISKRA_TOKEN"),
+        };
+    }
+}
+
 /// The `target/<profile>` directory this executable was built into.
 fn target_profile_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
@@ -99,11 +128,7 @@ pub struct App {
 impl App {
     /// Launches the app on `display` with `profile` and waits until the canvas is interactive.
     pub async fn launch(display: &Display, profile: &Profile) -> Result<Self> {
-        let bin = match &profile.binary {
-            Some(b) if b.exists() => b.clone(),
-            Some(b) => return Err(AppError::NotBuilt(b.clone())),
-            None => desktop_binary()?,
-        };
+        let bin = profile.app_binary()?;
         let port = free_port();
         let native = free_port();
         let mut cmd = Command::new(tauri_driver());
@@ -113,21 +138,9 @@ impl App {
             "--native-port",
             &native.to_string(),
         ])
-        .env("DISPLAY", display.name())
-        .env_remove("WAYLAND_DISPLAY")
-        .env("GDK_BACKEND", "x11")
-        .env("ISKRA_DATA_DIR", &profile.data_dir)
-        .env("ISKRA_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        match &profile.server {
-            Some(s) => cmd.env("ISKRA_SERVER", s),
-            None => cmd.env_remove("ISKRA_SERVER"),
-        };
-        match &profile.token {
-            Some(t) => cmd.env("ISKRA_TOKEN", t),
-            None => cmd.env_remove("ISKRA_TOKEN"),
-        };
+        profile.apply(&mut cmd, display);
         let mut driver = cmd.spawn().map_err(AppError::Driver)?;
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + WAIT;

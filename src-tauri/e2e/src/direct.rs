@@ -3,7 +3,7 @@
 //! its first canvas frame (`interactive: first canvas frame drawn ms=…`), so the figure
 //! holds process start, WebKit's helper processes, the UI bundle and the first render.
 
-use crate::app::{desktop_binary, AppError, Profile, Result, WAIT};
+use crate::app::{AppError, Profile, Result, WAIT};
 use crate::display::Display;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -25,26 +25,10 @@ pub struct DirectApp {
 impl DirectApp {
     /// Starts the app on `display` with `profile` and waits until it logs that it is interactive.
     pub fn launch(display: &Display, profile: &Profile) -> Result<Self> {
-        let bin = match &profile.binary {
-            Some(b) => b.clone(),
-            None => desktop_binary()?,
-        };
+        let bin = profile.app_binary()?;
         let mut cmd = Command::new(&bin);
-        cmd.env("DISPLAY", display.name())
-            .env_remove("WAYLAND_DISPLAY")
-            .env("GDK_BACKEND", "x11")
-            .env("ISKRA_DATA_DIR", &profile.data_dir)
-            .env("ISKRA_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        match &profile.server {
-            Some(s) => cmd.env("ISKRA_SERVER", s),
-            None => cmd.env_remove("ISKRA_SERVER"),
-        };
-        match &profile.token {
-            Some(t) => cmd.env("ISKRA_TOKEN", t),
-            None => cmd.env_remove("ISKRA_TOKEN"),
-        };
+        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+        profile.apply(&mut cmd, display);
         let spawned = Instant::now();
         let mut child = cmd
             .spawn()
