@@ -40,6 +40,8 @@ export class DotGrid {
   readonly view: ParticleContainer;
   private texture: Texture;
   private readonly dots: Particle[] = [];
+  /** The lattice the dots were last laid out for: frames that only load textures skip the loop. */
+  private laidOut = '';
 
   constructor(theme: CanvasTheme) {
     this.texture = makeDotTexture(theme);
@@ -57,6 +59,10 @@ export class DotGrid {
 
   update(cam: Camera, width: number, height: number): void {
     const { x0, y0, step, cols, rows } = dotLattice(cam, width, height);
+    this.view.alpha = Math.min(1, Math.max(0.35, cam.scale * 2));
+    const key = `${x0} ${y0} ${step} ${cols} ${rows}`;
+    if (key === this.laidOut) return;
+    this.laidOut = key;
     const count = cols * rows;
     while (this.dots.length < count) {
       const d = new Particle({ texture: this.texture, anchorX: 0.5, anchorY: 0.5 });
@@ -78,7 +84,6 @@ export class DotGrid {
         d.scaleY = k;
       }
     }
-    this.view.alpha = Math.min(1, Math.max(0.35, cam.scale * 2));
   }
 
   destroy(): void {
