@@ -93,6 +93,7 @@ fn to_asset(r: AssetRecord) -> Asset {
         created_at: r.created_at,
         // The engine does not record where an asset came from yet.
         source: AssetSource::Upload,
+        generation: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Server-sent events of `GET /v1/events`: the event name and its JSON data.
 
+use crate::generation::Generation;
 use crate::model::{Asset, Quota};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,7 +19,7 @@ pub enum ServerEvent {
     #[serde(rename = "asset.deleted", rename_all = "camelCase")]
     AssetDeleted { asset_id: String },
     #[serde(rename = "generation.updated")]
-    GenerationUpdated { generation: Value },
+    GenerationUpdated { generation: Box<Generation> },
     #[serde(rename = "quota.updated")]
     QuotaUpdated { quota: Quota },
 }

@@ -7,11 +7,13 @@
 
 pub mod error;
 pub mod events;
+pub mod generation;
 pub mod hlc;
 pub mod merge;
 pub mod model;
 pub mod sync;
 
+pub use generation::*;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use hlc::{Clock, Hlc, HlcParseError};
 pub use model::*;

@@ -366,6 +366,9 @@ pub struct Asset {
     pub source: AssetSource,
     /// Signed URL, valid for at least five minutes.
     pub url: String,
+    /// The generation that made this asset (`source: "generation"`), else null.
+    #[serde(default)]
+    pub generation: Option<crate::generation::AssetGeneration>,
 }
 
 /// One page of a list.

@@ -48,6 +48,7 @@ pub fn to_api(state: &AppState, user: &str, row: &AssetRow) -> Asset {
         created_at: crate::store::rfc3339(row.created_at),
         source: row.source(),
         url: format!("{}/files/{token}", state.public_base),
+        generation: None,
     }
 }
 
