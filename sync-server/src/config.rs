@@ -125,8 +125,14 @@ pub struct Config {
     pub signed_url_ttl_secs: u64,
     /// HMAC key for signed file URLs and dev tokens; generated into the data dir when absent.
     pub signing_secret: Option<String>,
+    /// fal API key (`Authorization: Key …`); none turns generation off.
     pub fal_key: Option<String>,
+    /// fal's queue API (`https://queue.fal.run`).
     pub fal_queue_url: String,
+    /// JWKS of fal's webhook signing keys.
+    pub fal_jwks_url: String,
+    /// fal's REST API (storage uploads of large inputs).
+    pub fal_rest_url: String,
     pub clerk_webhook_secret: Option<String>,
     pub stripe_webhook_secret: Option<String>,
     pub upgrade_url: String,
@@ -173,6 +179,8 @@ impl Default for Config {
             signing_secret: None,
             fal_key: None,
             fal_queue_url: "https://queue.fal.run".into(),
+            fal_jwks_url: "https://rest.alpha.fal.ai/.well-known/jwks.json".into(),
+            fal_rest_url: "https://rest.alpha.fal.ai".into(),
             clerk_webhook_secret: None,
             stripe_webhook_secret: None,
             upgrade_url: "iskra://upgrade".into(),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod fal;
 pub mod idempotency;
 pub mod maintenance;
 pub mod metrics;

@@ -1,0 +1,1 @@
+//! fal: the queue API client and webhook verification.
