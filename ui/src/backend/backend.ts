@@ -19,9 +19,13 @@ import type {
   CanvasDelta,
   ElementPatch,
   FileSource,
+  GenerateRequest,
+  Generated,
   HotFolderChange,
   LibraryAsset,
+  LocalGeneration,
   LocalProjects,
+  ModelInfo,
   OpenCanvas,
   Placement,
   PlaybackUpdate,
@@ -44,6 +48,8 @@ export interface BackendEvents {
   syncStatus: SyncStatus;
   accountChanged: Account;
   openProject: string;
+  /** One generation changed: status, queue position, error or outputs. */
+  generationChanged: LocalGeneration;
 }
 
 export interface Backend {
@@ -104,6 +110,22 @@ export interface Backend {
   chooseHotFolder(): Promise<HotFolderChange | null>;
   addHotFolder(path: string): Promise<HotFolderChange>;
   removeHotFolder(path: string): Promise<HotFolderChange>;
+
+  // Generation (D7): text-to-image, image-to-image and image-to-video
+  /** The models the server offers (the engine's cached catalogue; empty when signed out). */
+  listModels(): Promise<ModelInfo[]>;
+  /**
+   * Starts a generation: its placeholder element lands on the canvas at once (the delta) and
+   * the request goes to the server — or waits in the outbox while offline (`waiting`).
+   * Progress arrives as `generationChanged`; on completion the outputs replace the
+   * placeholder through ordinary canvas changes.
+   */
+  generate(projectId: string, request: GenerateRequest): Promise<Generated>;
+  /** Generations of a project (or of every project with null), newest first. */
+  listGenerations(projectId: string | null): Promise<LocalGeneration[]>;
+  cancelGeneration(id: string): Promise<LocalGeneration>;
+  /** Sends a failed generation again; it keeps its placeholder. */
+  retryGeneration(id: string): Promise<LocalGeneration>;
 
   // Account (D6)
   account(): Promise<Account>;

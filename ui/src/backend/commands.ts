@@ -58,6 +58,13 @@ export const COMMANDS = {
   addHotFolder: 'add_hot_folder', // { path } → HotFolderChange
   removeHotFolder: 'remove_hot_folder', // { path } → HotFolderChange
 
+  // Generation (D7)
+  listModels: 'list_models', // {} → ModelInfo[] (the cached catalogue; empty signed out / never fetched)
+  generate: 'generate', // { projectId, request: GenerateRequest } → Generated { generation, delta }
+  listGenerations: 'list_generations', // { projectId: string | null } → LocalGeneration[] (newest first)
+  cancelGeneration: 'cancel_generation', // { id } → LocalGeneration
+  retryGeneration: 'retry_generation', // { id } → LocalGeneration (a failed one, same placeholder)
+
   // Display
   softwareRendering: 'software_rendering', // {} → boolean (WebGL on a software rasterizer)
 
@@ -76,6 +83,8 @@ export const EVENTS = {
   syncStatus: 'sync-status',
   /** Account: signed in or out (also after the browser flow of sign_in finishes). */
   accountChanged: 'account-changed',
+  /** LocalGeneration: one generation changed (status, queue position, outputs, error). */
+  generationChanged: 'generation-changed',
   /** string: a project id to open (deep link `iskra://project/<id>`, second instance). */
   openProject: 'open-project',
 } as const;

@@ -24,9 +24,13 @@ import type {
   CanvasDelta,
   ElementPatch,
   FileSource,
+  GenerateRequest,
+  Generated,
   HotFolderChange,
   LibraryAsset,
+  LocalGeneration,
   LocalProjects,
+  ModelInfo,
   OpenCanvas,
   Placement,
   PlaybackUpdate,
@@ -83,6 +87,7 @@ const EVENT_NAMES: { [K in keyof BackendEvents]: string } = {
   syncStatus: EVENTS.syncStatus,
   accountChanged: EVENTS.accountChanged,
   openProject: EVENTS.openProject,
+  generationChanged: EVENTS.generationChanged,
 };
 
 export class TauriBackend implements Backend {
@@ -209,6 +214,22 @@ export class TauriBackend implements Backend {
   }
   removeHotFolder(path: string): Promise<HotFolderChange> {
     return call(COMMANDS.removeHotFolder, { path });
+  }
+
+  listModels(): Promise<ModelInfo[]> {
+    return call(COMMANDS.listModels);
+  }
+  generate(projectId: string, request: GenerateRequest): Promise<Generated> {
+    return call(COMMANDS.generate, { projectId, request });
+  }
+  listGenerations(projectId: string | null): Promise<LocalGeneration[]> {
+    return call(COMMANDS.listGenerations, { projectId });
+  }
+  cancelGeneration(id: string): Promise<LocalGeneration> {
+    return call(COMMANDS.cancelGeneration, { id });
+  }
+  retryGeneration(id: string): Promise<LocalGeneration> {
+    return call(COMMANDS.retryGeneration, { id });
   }
 
   account(): Promise<Account> {

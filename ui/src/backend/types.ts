@@ -9,6 +9,9 @@
 import type { Asset } from '../generated/Asset';
 import type { Element } from '../generated/Element';
 import type { ErrorDetail } from '../generated/ErrorDetail';
+import type { GenerationKind } from '../generated/GenerationKind';
+import type { GenerationParams } from '../generated/GenerationParams';
+import type { GenerationStatus } from '../generated/GenerationStatus';
 import type { Playback } from '../generated/Playback';
 import type { Project } from '../generated/Project';
 import type { StorageQuota } from '../generated/StorageQuota';
@@ -20,6 +23,10 @@ export type { AssetType } from '../generated/AssetType';
 export type { Element } from '../generated/Element';
 export type { ElementKind } from '../generated/ElementKind';
 export type { ErrorDetail } from '../generated/ErrorDetail';
+export type { GenerationKind } from '../generated/GenerationKind';
+export type { GenerationParams } from '../generated/GenerationParams';
+export type { GenerationStatus } from '../generated/GenerationStatus';
+export type { ModelInfo } from '../generated/ModelInfo';
 export type { Playback } from '../generated/Playback';
 export type { Project } from '../generated/Project';
 export type { StorageQuota } from '../generated/StorageQuota';
@@ -179,4 +186,80 @@ export interface HotFolderChange {
   folder: string;
   changed: boolean;
   folders: string[];
+}
+
+// ── Generation (D7) ──────────────────────────────────────────────────────────────────────────
+
+/**
+ * `generate` arguments: what to make and where its placeholder goes. `model: null` takes the
+ * kind's default model; `imageSize`, `numImages`, `seed`, `durationS` null take the model's
+ * defaults. `sourceElementId` is the selected image element of image-to-image and
+ * image-to-video (null for text-to-image); `at` is the world point of the placeholder's centre.
+ */
+export interface GenerateRequest {
+  kind: GenerationKind;
+  model: string | null;
+  prompt: string;
+  imageSize: string | null;
+  numImages: number | null;
+  seed: number | null;
+  durationS: number | null;
+  sourceElementId: string | null;
+  at: Placement;
+}
+
+/** The rate-limit window a generation ran into (HTTP 429 details of the server). */
+export interface GenerationLimit {
+  window: 'minute' | 'hour' | 'day';
+  limit: number;
+  used: number;
+  remaining: number;
+  /** RFC 3339 instant the window resets. */
+  resetsAt: string;
+  /** The account's tier (`free`, `pro`, …), null when anonymous. */
+  tier: string | null;
+  upgradeUrl: string;
+}
+
+/** Why a generation failed: the code and message, plus the limit or quota when throttled. */
+export interface LocalGenerationError {
+  code: string;
+  message: string;
+  limit: GenerationLimit | null;
+  storage: StorageQuota | null;
+}
+
+/**
+ * Where a generation is for this device: `waiting` is in the offline outbox, not yet accepted
+ * by the server; the rest are the server's statuses.
+ */
+export type LocalGenerationStatus = 'waiting' | GenerationStatus;
+
+/**
+ * A generation as the engine keeps it (`list_generations`, `generation-changed`): a stable
+ * local id, the server's id once accepted, and the placeholder element it drew on the canvas
+ * (`elementId`: the element of kind `generation` whose outputs replace it).
+ */
+export interface LocalGeneration {
+  id: string;
+  serverId: string | null;
+  projectId: string;
+  elementId: string;
+  kind: GenerationKind;
+  prompt: string;
+  model: string;
+  params: GenerationParams;
+  status: LocalGenerationStatus;
+  /** Jobs ahead of this one while queued (1: next), else null. */
+  queuePosition: number | null;
+  error: LocalGenerationError | null;
+  /** Asset ids of the outputs once completed. */
+  outputs: string[];
+  createdAt: string;
+}
+
+/** `generate`: the new generation and the canvas delta that adds its placeholder. */
+export interface Generated {
+  generation: LocalGeneration;
+  delta: CanvasDelta;
 }

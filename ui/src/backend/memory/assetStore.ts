@@ -4,6 +4,7 @@
  */
 import type { AssetVariant } from '../backend';
 import { BackendError } from '../backend';
+import type { AssetGeneration } from '../../generated/AssetGeneration';
 import type { Asset, AssetQuery, LibraryAsset, StorageQuota } from '../types';
 import { type MediaProbe, mediaTypeOf, sha256Hex } from './media';
 import { sortAssets } from './queries';
@@ -36,7 +37,7 @@ export class AssetStore {
   }
 
   /** Stores bytes (deduplicated by content hash); returns the id and whether it is new. */
-  async import(bytes: Uint8Array, mimeType: string, source: Asset['source']): Promise<{ id: string; created: boolean }> {
+  async import(bytes: Uint8Array, mimeType: string, source: Asset['source'], generation: AssetGeneration | null = null): Promise<{ id: string; created: boolean }> {
     if (!mediaTypeOf(mimeType)) throw new BackendError('unsupported_media', `${mimeType || 'This file'} is not an image or video`);
     const id = await sha256Hex(bytes);
     if (this.assets.has(id)) return { id, created: false };
@@ -52,6 +53,7 @@ export class AssetStore {
       createdAt: this.now().toISOString(),
       source,
       url: probed.url,
+      generation,
     };
     this.assets.set(id, { asset, thumbUrl: probed.thumbUrl });
     return { id, created: true };

@@ -68,6 +68,19 @@ export class MemoryCanvas {
     return this.finish(this.apply(ops).delta);
   }
 
+  /**
+   * Removes `remove` and adds `add` on top without an undo step: what the server does to a
+   * canvas on its own (a generation's placeholder appears, its outputs replace it).
+   */
+  replaceQuiet(remove: readonly string[], add: Omit<Element, 'id' | 'z'>[]): CanvasDelta {
+    const keys = keysOnTop(this.elements.values(), add.length);
+    const ops: ElementOp[] = [
+      ...remove.filter((id) => this.elements.has(id)).map((id): ElementOp => ({ type: 'delete', id })),
+      ...add.map((e, i): ElementOp => ({ type: 'create', element: { ...e, id: this.newId(), z: keys[i]! } })),
+    ];
+    return this.applyQuiet(ops);
+  }
+
   /** Forgets undo/redo history (a freshly seeded or imported canvas starts clean). */
   resetHistory(): void {
     this.undoStack.length = 0;

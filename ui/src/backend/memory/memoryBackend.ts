@@ -22,9 +22,13 @@ import type {
   Element,
   ElementPatch,
   FileSource,
+  GenerateRequest,
+  Generated,
   HotFolderChange,
   LibraryAsset,
+  LocalGeneration,
   LocalProjects,
+  ModelInfo,
   OpenCanvas,
   Placement,
   PlaybackUpdate,
@@ -42,6 +46,7 @@ import { decodeBundle, encodeBundle } from './bundle';
 import { type MemoryFiles, browserFiles } from './files';
 import { type MediaProbe, browserProbe, layoutRow, placedSize } from './media';
 import { SyncSimulator } from './syncSim';
+import { GenerationSim, type GenerationMode, type GenerationTiming, type OutputMaker } from './generations';
 import { nextDefaultName, projectMatches, sortProjects } from './queries';
 
 export interface MemoryBackendOptions {
@@ -54,7 +59,16 @@ export interface MemoryBackendOptions {
   limits?: { bytes: number; images: number; videos: number };
   /** Where exports go and imports come from (default: the browser's downloads and pickers). */
   files?: MemoryFiles;
+  /** How long a generation waits at each queue position and runs (ms). */
+  generationTiming?: GenerationTiming;
+  /** Makes generated outputs (default: the demo's painted artwork). */
+  generationOutput?: OutputMaker;
 }
+
+const UPGRADE_URL = 'https://iskra.app/pricing';
+
+/** The demo's artwork, loaded only when something is generated. */
+const demoOutput: OutputMaker = async (spec) => (await import('../../demo/generated')).demoOutput(spec);
 
 /** Whether a project syncs with the account, waits for the offer's answer, or was kept here. */
 type ProjectScope = 'account' | 'offered' | 'device';
@@ -71,6 +85,7 @@ const FREE_LIMITS = { bytes: 500 * 1000 * 1000, images: 100, videos: 20 };
 export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   readonly sync: SyncSimulator;
+  readonly generations: GenerationSim;
   /** Bytes and counts stored on other devices of the account (demo: a realistic storage bar). */
   remoteUsage: Usage = { bytes: 0, images: 0, videos: 0 };
   private readonly projects = new Map<string, StoredProject>();
@@ -97,6 +112,36 @@ export class MemoryBackend implements Backend {
       now: this.now,
       onChange: (s) => this.events.emit('syncStatus', s),
     });
+    this.generations = new GenerationSim(
+      {
+        now: this.now,
+        newId: this.newId,
+        signedIn: () => this.accountState.signedIn,
+        tier: () => (this.accountState.signedIn ? this.accountState.tier : 'free'),
+        online: () => this.sync.online,
+        upgradeUrl: UPGRADE_URL,
+        canvas: (id) => this.stored(id).canvas,
+        hasProject: (id) => this.projects.has(id),
+        storage: () => this.assets.quota(this.remoteUsage, this.limits),
+        importOutput: async (bytes, mimeType, generation) => {
+          const { id, created } = await this.assets.import(bytes, mimeType, 'generation', generation);
+          if (created) {
+            this.sync.recordEdit();
+            this.events.emit('assetsChanged', null);
+          }
+          return id;
+        },
+        canvasChanged: (projectId, delta, remote) => {
+          const p = this.projects.get(projectId);
+          if (!p) return;
+          this.committed(p, delta);
+          if (remote) this.events.emit('canvasChanged', delta);
+        },
+        generationChanged: (g) => this.events.emit('generationChanged', g),
+      },
+      opts.generationTiming ?? { queueMs: 1400, runMs: 4200 },
+      opts.generationOutput ?? demoOutput,
+    );
   }
 
   // ── Projects ─────────────────────────────────────────────────────────────────────────────────
@@ -275,7 +320,7 @@ export class MemoryBackend implements Backend {
     return {
       storage: this.assets.quota(this.remoteUsage, this.limits),
       tier: this.accountState.signedIn ? this.accountState.tier : 'free',
-      upgradeUrl: 'https://iskra.app/pricing',
+      upgradeUrl: UPGRADE_URL,
     };
   }
 
@@ -359,6 +404,33 @@ export class MemoryBackend implements Backend {
     this.sync.discard(opId);
   }
 
+  // ── Generation ───────────────────────────────────────────────────────────────────────────────
+
+  async listModels(): Promise<ModelInfo[]> {
+    return this.generations.models();
+  }
+
+  async generate(projectId: string, request: GenerateRequest): Promise<Generated> {
+    return this.generations.generate(projectId, request);
+  }
+
+  async listGenerations(projectId: string | null): Promise<LocalGeneration[]> {
+    return this.generations.list(projectId);
+  }
+
+  async cancelGeneration(id: string): Promise<LocalGeneration> {
+    return this.generations.cancel(id);
+  }
+
+  async retryGeneration(id: string): Promise<LocalGeneration> {
+    return this.generations.retry(id);
+  }
+
+  /** How the simulated server answers generations (demo `?gen=fail|limit|storage`, tests). */
+  setGenerationMode(mode: GenerationMode): void {
+    this.generations.mode = mode;
+  }
+
   async account(): Promise<Account> {
     return { ...this.accountState };
   }
@@ -367,6 +439,8 @@ export class MemoryBackend implements Backend {
     this.accountState = { signedIn: true, email: 'mira@studio.example', tier: 'free', manageUrl: 'https://accounts.iskra.app/user' };
     this.sync.setSignedIn(true);
     this.events.emit('accountChanged', { ...this.accountState });
+    // Signed in, the engine fetches the catalogue; waiting requests may go now.
+    this.generations.setOnline(this.sync.online);
     return { ...this.accountState };
   }
 
@@ -433,10 +507,12 @@ export class MemoryBackend implements Backend {
   /** Simulates the network going away or coming back. */
   setOnline(online: boolean): void {
     this.sync.setOnline(online);
+    this.generations.setOnline(online);
   }
 
   dispose(): void {
     this.sync.dispose();
+    this.generations.dispose();
     this.events.clear();
   }
 
