@@ -51,11 +51,93 @@ const SCENES = {
       await sleep(600);
     },
   },
+  'generation-panel': {
+    query: '?demo&theme=dark&generate&gentime=slow',
+    async act(page) {
+      await makeGenerations(page);
+      // Remix the selected image: the panel shows it as the source.
+      const p = await imageCentre(page, 2);
+      await page.mouse.click(p.x, p.y);
+      await page.click('[data-testid="gen-kind"] [data-value="image-to-image"]');
+      await page.click('[data-testid="gen-prompt"]', { clickCount: 3 });
+      await page.keyboard.type('The same planet as a risograph print: two inks, coral and teal, visible grain');
+      await page.mouse.move(700, 120);
+    },
+  },
+  'generation-placeholder': {
+    query: '?demo&theme=dark&generate&gentime=slow',
+    async act(page) {
+      await makeGenerations(page);
+      // Zoom to the placeholders.
+      await page.evaluate(() => {
+        const a = window.__iskra;
+        const ids = a.generations.list.filter((g) => g.status !== 'completed').map((g) => g.elementId);
+        a.canvas.doc.setSelection(ids);
+        a.canvas.engine.zoomToSelection();
+        a.canvas.doc.setSelection([]);
+      });
+      await sleep(900);
+      await page.mouse.move(700, 860);
+    },
+  },
   stress: { query: '?demo&theme=dark&stress=3000&view=projects', async act(page) {
       await page.evaluate(() => [...document.querySelectorAll('article button.open')].find((b) => b.getAttribute('aria-label')?.includes('Stress'))?.click());
       await sleep(4000);
     } },
 };
+
+/** Centre of the `index`-th image on screen (page coordinates). */
+function imageCentre(page, index) {
+  return page.evaluate((i) => {
+    const c = window.__iskra.canvas;
+    const e = c.doc.ordered().filter((x) => x.kind === 'image')[i];
+    const cam = c.engine.cameraState;
+    const host = document.querySelector('.host').getBoundingClientRect();
+    return { x: host.left + (e.x + e.width / 2 - cam.x) * cam.scale, y: host.top + (e.y + e.height / 2 - cam.y) * cam.scale };
+  }, index);
+}
+
+/**
+ * Generations of every status through the panel (the demo's server is slow with `gentime=slow`):
+ * one done (fast), one running, one queued, one refused by the hourly limit.
+ */
+async function makeGenerations(page) {
+  const submit = async (prompt, count = 1) => {
+    await page.click('[data-testid="gen-prompt"]', { clickCount: 3 });
+    await page.keyboard.press('Backspace');
+    await page.type('[data-testid="gen-prompt"]', prompt);
+    await page.click(`[data-testid="gen-count"] [data-value="${count}"]`);
+    await page.click('[data-testid="gen-submit"]');
+    await sleep(300);
+  };
+  // Centre the view on world point (x, y) at 40 %: that is where the next placeholder lands.
+  const look = (x, y) => page.evaluate(([wx, wy]) => {
+    const e = window.__iskra.canvas.engine;
+    const s = 0.4;
+    e.setCamera({ x: wx - e.viewSize.width / 2 / s, y: wy - e.viewSize.height / 2 / s, scale: s });
+  }, [x, y]);
+  const right = await page.evaluate(() => window.__iskra.canvas.doc.contentBounds());
+  const x0 = right.x + right.width + 360;
+  const y0 = right.y + right.height / 2;
+  const pan = async (i) => look(x0 + i * 600, y0 + (i === 0 ? -600 : 0));
+  await page.evaluate(() => { const t = window.__iskra.backend.generations.timing; t.queueMs = 200; t.runMs = 600; });
+  await pan(0);
+  await submit('A coral nebula over a quiet desert, long exposure, film grain', 2);
+  await sleep(4500);
+  await page.evaluate(() => { const t = window.__iskra.backend.generations.timing; t.queueMs = 50; t.runMs = 600000; });
+  await pan(1);
+  await submit('Neon city at night in the rain, reflections on wet asphalt, cinematic');
+  await page.evaluate(() => (window.__iskra.backend.generations.timing.queueMs = 45000));
+  await pan(2);
+  await submit('Paper-cut aurora over a frozen lake, layered, soft shadows');
+  await pan(3);
+  await page.evaluate(() => window.__iskra.backend.setGenerationMode('limit'));
+  await submit('Bauhaus poster of a lighthouse, primary colours, bold geometric shapes');
+  await sleep(900);
+  await page.evaluate(() => window.__iskra.backend.setGenerationMode('normal'));
+  await page.evaluate(() => window.__iskra.canvas.engine.fitContent());
+  await sleep(700);
+}
 
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

@@ -25,8 +25,11 @@ async function boot(): Promise<void> {
   if (isTauri()) {
     backend = new TauriBackend();
   } else {
-    const memory = new MemoryBackend();
+    // `gentime=slow`: generations stay queued and running for minutes (screenshots).
+    const memory = new MemoryBackend(params.get('gentime') === 'slow' ? { generationTiming: { queueMs: 45_000, runMs: 600_000 } } : {});
     backend = memory;
+    const mode = params.get('gen');
+    if (mode === 'fail' || mode === 'limit' || mode === 'storage') memory.setGenerationMode(mode);
     if (params.has('demo')) {
       const { seedDemo } = await import('./demo/seed');
       await seedDemo(memory, params).catch((e: unknown) => console.error('demo seed failed', e));
@@ -41,6 +44,7 @@ async function boot(): Promise<void> {
   await app.start();
   if (params.get('view') === 'projects') app.showProjects();
   if (params.has('library')) app.toggleLibrary(true);
+  if (params.has('generate')) app.toggleGenerate(true);
   const readyAt = await firstFrame(app);
   document.documentElement.dataset.ready = 'true';
   backend.announceReady(readyAt);

@@ -9,7 +9,7 @@
  */
 import { Application, Container, Rectangle } from 'pixi.js';
 import type { Backend } from '../backend/backend';
-import type { Playback, Viewport } from '../backend/types';
+import type { Element, Playback, Viewport } from '../backend/types';
 import type { CanvasDoc } from './doc';
 import { type Camera, DEFAULT_CAMERA, camerasEqual, clampScale, fitBounds, screenToWorld, stepZoom, zoomAtCenter } from './math/camera';
 import { MAX_EXPORT_SIDE, exportSize } from './math/export';
@@ -20,6 +20,7 @@ import { maxTextureSide, renderPng } from './render/export';
 import { DotGrid } from './render/grid';
 import { Overlay } from './render/overlay';
 import { Scene } from './render/scene';
+import type { CardInfo } from './render/generationCard';
 import { TextureCache } from './render/textures';
 import { type CanvasTheme, readCanvasTheme } from './render/theme';
 import type { VideoState } from './render/video';
@@ -39,7 +40,14 @@ export interface EngineCallbacks {
   dropAssets(ids: string[], at: Point): void;
   playbackChanged(id: string, playback: Playback): void;
   videosChanged(videos: VideoOverlay[]): void;
+  /** What a generation's placeholder says (its status, prompt and kind). */
+  generationCard(el: Element): CardInfo;
 }
+
+/** Frame interval of card animations alone (ms): ~25 fps is smooth for a spinner, and cheap. */
+const CARD_FRAME_MS = 40;
+/** How long new elements (a generation's outputs) stay highlighted (ms). */
+export const FLASH_MS = 1600;
 
 export class CanvasEngine {
   readonly controller: Controller;
@@ -54,6 +62,11 @@ export class CanvasEngine {
   private readonly tween = new CameraTween();
   private available: Set<string> | null = null;
   private frame = 0;
+  /** Something changed since the last full frame (else an animation frame only ticks cards). */
+  private dirty = false;
+  private cardTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Highlighted element ids → when their highlight started (performance.now()). */
+  private readonly flashes = new Map<string, number>();
   private readonly cleanup: (() => void)[] = [];
   /** Called after each drawn frame with its CPU time in ms (benchmarks listen here). */
   onFrame: ((ms: number) => void) | null = null;
@@ -75,6 +88,7 @@ export class CanvasEngine {
       assetUrl: (id) => backend.assetUrl(id, 'full'),
       onVideoChange: () => this.invalidate(),
       onPlayerClosed: (id, playback) => this.cb.playbackChanged(id, playback),
+      generationCard: (el) => this.cb.generationCard(el),
     });
     this.overlay = new Overlay(this.theme);
     this.grid = new DotGrid(this.theme);
@@ -263,7 +277,8 @@ export class CanvasEngine {
    * (`render/export.ts`); null when there is nothing to draw.
    */
   async exportPng(ids?: ReadonlySet<string>): Promise<Uint8Array | null> {
-    const elements = this.doc.ordered().filter((e) => !ids || ids.has(e.id));
+    // Placeholders of generations in progress are not part of a picture.
+    const elements = this.doc.ordered().filter((e) => (!ids || ids.has(e.id)) && e.kind !== 'generation');
     const bounds = this.doc.boundsOf(elements.map((e) => e.id));
     const renderer = this.app.renderer;
     const size = bounds && exportSize(bounds, { maxSide: Math.min(MAX_EXPORT_SIDE, maxTextureSide(renderer)) });
@@ -279,21 +294,55 @@ export class CanvasEngine {
   }
 
   /** Whether an asset exists (deleted ones render as "missing asset"); unknown: assumed so. */
-  private isAvailable(assetId: string): boolean {
+  isAvailable(assetId: string): boolean {
     return this.available === null || this.available.has(assetId);
   }
 
+  /** A generation changed: its placeholder card is laid out again on the next frame. */
+  generationsChanged(): void {
+    this.invalidate();
+  }
+
+  /** Highlights elements for a moment (a generation's outputs arriving). */
+  flash(ids: Iterable<string>): void {
+    const now = performance.now();
+    for (const id of ids) this.flashes.set(id, now);
+    this.invalidate();
+  }
+
   invalidate(): void {
+    this.dirty = true;
+    this.requestFrame();
+  }
+
+  private requestFrame(): void {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      this.renderNow();
-      if (this.tween.active || this.scene.anyPlaying()) this.invalidate();
+      if (this.dirty) {
+        this.dirty = false;
+        this.renderNow();
+      } else {
+        // Only cards animate: tick them and draw, without culling or laying anything out.
+        this.scene.tick(performance.now());
+        this.app.render();
+      }
+      if (this.tween.active || this.scene.anyPlaying() || this.flashes.size > 0) this.invalidate();
+      else if (this.scene.animating) this.scheduleCardFrame();
     });
+  }
+
+  private scheduleCardFrame(): void {
+    if (this.cardTimer) return;
+    this.cardTimer = setTimeout(() => {
+      this.cardTimer = null;
+      this.requestFrame();
+    }, CARD_FRAME_MS);
   }
 
   destroy(): void {
     cancelAnimationFrame(this.frame);
+    if (this.cardTimer) clearTimeout(this.cardTimer);
     for (const c of this.cleanup) c();
     this.scene.destroy();
     this.grid.destroy();
@@ -323,6 +372,7 @@ export class CanvasEngine {
     }
     const dpr = this.app.renderer.resolution;
     this.scene.cull(this.camera, this.size, dpr);
+    this.scene.tick(started);
     this.grid.update(this.camera, this.size.width, this.size.height);
     const c = this.controller;
     const sel = [...this.doc.selection];
@@ -338,10 +388,26 @@ export class CanvasEngine {
       hover: c.hover && !this.doc.selection.has(c.hover) && !c.busy ? this.doc.box(c.hover) : null,
       marquee: c.marquee,
       sizeLabel: frame && sel.length > 0 ? sizeLabel(single ? this.doc.box(single.id) : frame) : null,
+      flashes: this.flashBoxes(started),
     });
     this.app.render();
     this.cb.videosChanged(this.videoOverlays());
     this.onFrame?.(performance.now() - started);
+  }
+
+  /** Highlighted boxes with their fading strength (1 → 0); expired ones are forgotten. */
+  private flashBoxes(now: number): { box: Box; strength: number }[] {
+    const out: { box: Box; strength: number }[] = [];
+    for (const [id, start] of this.flashes) {
+      const t = (now - start) / FLASH_MS;
+      const box = this.doc.box(id);
+      if (t >= 1 || !box) {
+        this.flashes.delete(id);
+        continue;
+      }
+      out.push({ box, strength: 1 - t * t });
+    }
+    return out;
   }
 
   private videoOverlays(): VideoOverlay[] {

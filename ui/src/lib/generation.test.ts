@@ -8,6 +8,7 @@ import {
   defaultModel,
   defaultSize,
   failureReason,
+  freeSpot,
   formProblem,
   limitMessage,
   maxOutputs,
@@ -102,6 +103,21 @@ describe('the source of image-to-image and image-to-video', () => {
     expect(placementFor(null, { x: 5, y: 6 })).toEqual({ x: 5, y: 6 });
     // Source 400×200 at (0,0): a square result of the same height sits 48 to its right.
     expect(placementFor(el(), { x: 5, y: 6 }, 1)).toEqual({ x: 400 + 48 + 100, y: 100 });
+  });
+
+  it('moves a placeholder off existing elements to the nearest free spot', () => {
+    const taken = [{ x: -300, y: -300, width: 600, height: 600 }];
+    const hits = (r: { x: number; y: number; width: number; height: number }) =>
+      taken.some((t) => r.x < t.x + t.width && r.x + r.width > t.x && r.y < t.y + t.height && r.y + r.height > t.y);
+    // Free already: stays.
+    expect(freeSpot({ x: 2000, y: 0 }, { width: 512, height: 512 }, hits)).toEqual({ x: 2000, y: 0 });
+    const spot = freeSpot({ x: 0, y: 0 }, { width: 200, height: 200 }, hits, 40);
+    expect(hits({ x: spot.x - 120, y: spot.y - 120, width: 240, height: 240 })).toBe(false);
+    // The nearest free cell is beside the taken square, level with it (horizontal moves first).
+    expect(spot.y).toBe(0);
+    expect(Math.abs(spot.x)).toBeLessThan(600);
+    // Nothing free within reach: the wanted point.
+    expect(freeSpot({ x: 0, y: 0 }, { width: 10, height: 10 }, () => true)).toEqual({ x: 0, y: 0 });
   });
 });
 

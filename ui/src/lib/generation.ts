@@ -136,6 +136,32 @@ export function placementFor(source: Element | null, viewCenter: Placement, aspe
   return { x: source.x + source.width + SOURCE_GAP + half, y: source.y + source.height / 2 };
 }
 
+/** World size of a new placeholder of `aspect` (width:height) when the engine has no source to match. */
+export const PLACEHOLDER_SIDE = 512;
+
+/**
+ * The point nearest `want` where a box of `size` centred there, with `gap` around it, touches
+ * no element (`occupied` answers for a rect): candidates on a half-size grid around `want`,
+ * tried nearest first (vertical moves count a little more, rows read left to right). `want`
+ * itself when nothing within `reach` cells is free.
+ */
+export function freeSpot(want: Placement, size: { width: number; height: number }, occupied: (r: { x: number; y: number; width: number; height: number }) => boolean, gap = SOURCE_GAP, reach = 8): Placement {
+  const sx = (size.width + gap) / 2;
+  const sy = (size.height + gap) / 2;
+  const cells: { i: number; j: number; d: number }[] = [];
+  for (let i = -reach; i <= reach; i++) {
+    for (let j = -reach; j <= reach; j++) cells.push({ i, j, d: Math.hypot(i * sx, j * sy * 1.25) });
+  }
+  cells.sort((a, b) => a.d - b.d || a.j - b.j || a.i - b.i);
+  for (const { i, j } of cells) {
+    const x = want.x + i * sx;
+    const y = want.y + j * sy;
+    const r = { x: x - size.width / 2 - gap / 2, y: y - size.height / 2 - gap / 2, width: size.width + gap, height: size.height + gap };
+    if (!occupied(r)) return { x, y };
+  }
+  return { ...want };
+}
+
 // ── The form ──────────────────────────────────────────────────────────────────────────────────
 
 export interface GenerationForm {

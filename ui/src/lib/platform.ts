@@ -19,6 +19,7 @@ export function shortcutLabel(spec: string): string {
     alt: ['⌥', 'Alt'],
     del: ['⌫', 'Del'],
     space: ['Space', 'Space'],
+    enter: ['↩', 'Enter'],
   };
   const out = parts.map((p) => names[p]?.[isMac ? 0 : 1] ?? (p.length === 1 ? p.toUpperCase() : p));
   return isMac ? out.join('') : out.join('+');

@@ -11,6 +11,7 @@ import type { Backend } from '../backend/backend';
 import type { Account, AssetQuery, LibraryAsset, Project, ProjectQuery, StorageInfo, SyncStatus } from '../backend/types';
 import { baseName, fileNameOf } from '../lib/format';
 import { CanvasState } from './canvas.svelte';
+import { Generations } from './generations.svelte';
 import { HotFolders } from './hotFolders.svelte';
 import { LocalOffer } from './localOffer.svelte';
 import { toasts } from './toasts.svelte';
@@ -24,6 +25,7 @@ export class AppState {
   readonly canvas: CanvasState;
   readonly hotFolders: HotFolders;
   readonly localOffer: LocalOffer;
+  readonly generations: Generations;
   view = $state<View>('canvas');
   ready = $state(false);
   project = $state<Project | null>(null);
@@ -48,10 +50,17 @@ export class AppState {
     this.canvas = new CanvasState(backend);
     this.hotFolders = new HotFolders(backend);
     this.localOffer = new LocalOffer(backend);
+    this.generations = new Generations({
+      backend,
+      canvas: this.canvas,
+      signedIn: () => this.account.signedIn,
+      online: () => this.sync.online,
+    });
     backend.on('syncStatus', (s) => (this.sync = s));
     backend.on('accountChanged', (a) => {
       this.account = a;
       void this.refreshStorage();
+      void this.generations.refreshModels();
     });
     backend.on('projectsChanged', () => {
       if (this.view === 'projects') void this.refreshProjects();
@@ -67,7 +76,10 @@ export class AppState {
       const [account, sync] = await Promise.all([this.backend.account(), this.backend.syncStatus()]);
       this.account = account;
       this.sync = sync;
-      if (account.signedIn) void this.localOffer.check();
+      if (account.signedIn) {
+        void this.localOffer.check();
+        void this.generations.refreshModels();
+      }
       const recent = await this.backend.recentProject();
       const id = recent ?? (await this.firstProject());
       await this.openProject(id);
@@ -86,6 +98,7 @@ export class AppState {
     const open = await this.backend.openProject(id);
     this.project = open.project;
     this.canvas.load(open);
+    void this.generations.load(open.project.id);
     this.view = 'canvas';
   }
 
@@ -211,7 +224,16 @@ export class AppState {
 
   toggleLibrary(open = !this.libraryOpen): void {
     this.libraryOpen = open;
-    if (open) void this.refreshAssets();
+    if (open) {
+      this.generations.toggle(false);
+      void this.refreshAssets();
+    }
+  }
+
+  /** Opens or closes the generation panel (it takes the library's place at the side). */
+  toggleGenerate(open = !this.generations.open): void {
+    if (open) this.libraryOpen = false;
+    this.generations.toggle(open);
   }
 
   setAssetQuery(q: Partial<AssetQuery>): void {
@@ -276,6 +298,7 @@ export class AppState {
     try {
       this.account = await this.backend.signIn();
       void this.refreshStorage();
+      void this.generations.refreshModels();
       void this.localOffer.check();
     } catch (e) {
       toasts.error(e);

@@ -8,7 +8,7 @@
  * only once it is durable). Viewport and selection are saved debounced.
  */
 import type { Backend } from '../backend/backend';
-import type { CanvasDelta, ElementPatch, FileSource, OpenCanvas, Playback, Viewport, ZOrderMove } from '../backend/types';
+import type { CanvasDelta, Element, ElementPatch, FileSource, OpenCanvas, Playback, Viewport, ZOrderMove } from '../backend/types';
 import { CanvasDoc } from '../canvas/doc';
 import type { CanvasEngine, VideoOverlay } from '../canvas/engine';
 import type { Tool } from '../canvas/input/controller';
@@ -29,6 +29,8 @@ export class CanvasState {
   projectId = $state<string | null>(null);
   elementCount = $state(0);
   selectionCount = $state(0);
+  /** The selected elements, bottom to top (the generation panel's source image). */
+  selection = $state.raw<Element[]>([]);
   selectionLocked = $state(false);
   canUndo = $state(false);
   canRedo = $state(false);
@@ -186,6 +188,13 @@ export class CanvasState {
     return this.edit((pid) => this.backend.addAssets(pid, assetIds, spot));
   }
 
+  /** Applies the delta of a command run elsewhere (a generation's placeholder). */
+  applyDelta(delta: CanvasDelta): void {
+    if (!this.doc.applyDelta(delta)) return;
+    this.afterDelta(delta);
+    if (delta.selection) this.selectionChanged();
+  }
+
   /** A delta the UI did not ask for (another device, hot folder). */
   applyRemote(delta: CanvasDelta): void {
     const { selection: _ignored, ...rest } = delta;
@@ -262,6 +271,7 @@ export class CanvasState {
 
   private refreshSelection(): void {
     const sel = this.doc.selectedElements();
+    this.selection = sel;
     this.selectionCount = sel.length;
     this.selectionLocked = sel.length > 0 && sel.every((e) => e.locked);
   }

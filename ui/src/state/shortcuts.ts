@@ -44,6 +44,7 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ['mod+0', 'shift+0'], label: 'Zoom to 100 %', run: (a) => a.canvas.engine?.zoomTo(1) },
   { keys: ['mod+=', 'mod+plus', '+', '='], label: 'Zoom in', run: (a) => a.canvas.engine?.zoomStep(1) },
   { keys: ['mod+-', '-'], label: 'Zoom out', run: (a) => a.canvas.engine?.zoomStep(-1) },
+  { keys: ['g'], label: 'Generate', run: (a) => a.toggleGenerate() },
   { keys: ['mod+o'], label: 'Add media', run: () => document.getElementById('iskra-file-input')?.click() },
   { keys: ['arrowleft', 'shift+arrowleft'], label: 'Nudge left', run: (a, e) => void a.canvas.nudge(e.shiftKey ? -NUDGE_BIG : -NUDGE, 0) },
   { keys: ['arrowright', 'shift+arrowright'], label: 'Nudge right', run: (a, e) => void a.canvas.nudge(e.shiftKey ? NUDGE_BIG : NUDGE, 0) },

@@ -14,7 +14,7 @@
 import { BackendError } from '../backend';
 import type { AssetGeneration } from '../../generated/AssetGeneration';
 import type { CanvasDelta, Element, GenerateRequest, Generated, GenerationKind, GenerationLimit, LocalGeneration, ModelInfo, StorageQuota, Tier } from '../types';
-import { MAX_PROMPT_CHARS, defaultModel, defaultSize, makesVideo, maxOutputs, needsSource, sizeAspect } from '../../lib/generation';
+import { MAX_PROMPT_CHARS, PLACEHOLDER_SIDE, defaultModel, defaultSize, makesVideo, maxOutputs, needsSource, sizeAspect } from '../../lib/generation';
 import type { MemoryCanvas } from './canvasState';
 import { PLACEMENT_GAP } from './media';
 
@@ -29,8 +29,6 @@ export const DEMO_MODELS: ModelInfo[] = [
 
 /** Outputs' natural longest side (pixels). */
 const OUTPUT_SIDE = 1024;
-/** Longest side of a placeholder without a source image (world units). */
-const PLACEHOLDER_SIDE = 512;
 
 /** Windows of the free and paid tiers (what counts: outputs). */
 const TIER_LIMITS: Record<Tier, { image: number; video: number }> = {
@@ -96,7 +94,7 @@ export class GenerationSim {
 
   constructor(
     private readonly host: GenerationHost,
-    private readonly timing: GenerationTiming,
+    readonly timing: GenerationTiming,
     private readonly makeOutput: OutputMaker,
   ) {
     const t = host.now().getTime();

@@ -1,14 +1,16 @@
 /**
  * One element on the GPU: a container at the element's centre turned by its rotation, holding
- * either a sprite (image, video frame) or a placeholder — "loading" (a quiet tile) or
- * "missing asset" (the file was deleted or cannot be read: an icon and a label, D5).
+ * either a sprite (image, video frame) or a placeholder — "loading" (a quiet tile),
+ * "missing asset" (the file was deleted or cannot be read: an icon and a label, D5) or a
+ * generation's card (D7: its status and prompt until the outputs replace it).
  */
 import { Container, Graphics, Sprite, Text, type Texture } from 'pixi.js';
 import type { Box } from '../math/geometry';
 import type { Lod } from '../math/lod';
+import { type CardInfo, GenerationCard } from './generationCard';
 import type { CanvasTheme } from './theme';
 
-export type NodeLook = 'texture' | 'loading' | 'missing';
+export type NodeLook = 'texture' | 'loading' | 'missing' | 'generation';
 
 export class ElementNode {
   readonly root = new Container();
@@ -16,6 +18,7 @@ export class ElementNode {
   private readonly sprite = new Sprite();
   private placeholder: Graphics | null = null;
   private label: Text | null = null;
+  private card: GenerationCard | null = null;
   private look: NodeLook | null = null;
   private drawnSize = '';
   private theme: CanvasTheme | null = null;
@@ -43,20 +46,45 @@ export class ElementNode {
       this.look = 'texture';
       if (this.placeholder) this.placeholder.visible = false;
       if (this.label) this.label.visible = false;
+      if (this.card) this.card.view.visible = false;
     }
   }
 
   showPlaceholder(look: 'loading' | 'missing', b: Box, theme: CanvasTheme): void {
     this.sprite.visible = false;
+    if (this.card) this.card.view.visible = false;
     if (this.look === look && `${b.width}x${b.height}` === this.drawnSize) return;
     this.look = look;
     this.theme = theme;
     this.redrawPlaceholder(b.width, b.height);
   }
 
+  /** A generation's card; laid out again only when `info`, the size or the theme changed. */
+  showGeneration(info: CardInfo, b: Box, theme: CanvasTheme): void {
+    if (this.look !== 'generation') {
+      this.look = 'generation';
+      this.sprite.visible = false;
+      if (this.placeholder) this.placeholder.visible = false;
+      if (this.label) this.label.visible = false;
+    }
+    if (!this.card) {
+      this.card = new GenerationCard(theme);
+      this.root.addChild(this.card.view);
+    }
+    this.card.view.visible = true;
+    this.theme = theme;
+    this.card.update(info, b.width, b.height, theme);
+  }
+
+  /** The card, when this node shows one that is progressing (the scene ticks it). */
+  get animatedCard(): GenerationCard | null {
+    return this.look === 'generation' && this.card?.animated ? this.card : null;
+  }
+
   setTheme(theme: CanvasTheme): void {
     this.theme = theme;
     this.drawnSize = '';
+    this.card?.invalidate();
   }
 
   destroy(): void {

@@ -19,6 +19,8 @@ export interface OverlayState {
   hover: Box | null;
   marquee: Rect | null;
   sizeLabel: string | null;
+  /** New elements highlighted for a moment, with the highlight's strength (1 → 0). */
+  flashes?: { box: Box; strength: number }[];
 }
 
 export class Overlay {
@@ -41,6 +43,11 @@ export class Overlay {
     const g = this.g;
     const accent = this.theme.accent;
     g.clear();
+    for (const f of s.flashes ?? []) {
+      const b = boxToScreen(s.camera, f.box);
+      this.outline(grow(b, 5), { width: 6, color: accent, alpha: 0.22 * f.strength });
+      this.outline(b, { width: 2.5, color: accent, alpha: f.strength });
+    }
     if (s.hover) this.outline(boxToScreen(s.camera, s.hover), { width: 1.5, color: accent, alpha: 0.7 });
     for (const b of s.selected) this.outline(boxToScreen(s.camera, b), { width: 1.5, color: accent, alpha: 1 });
     this.labelBg.clear();
@@ -99,4 +106,9 @@ export class Overlay {
     this.labelBg.roundRect(cx - w / 2, y, w, this.label.height + 6, 4).fill({ color: this.theme.accent });
     this.label.style.fill = 0x1a0e07;
   }
+}
+
+/** `b` grown by `d` pixels on every side (the centre and rotation stay: `x, y` is unrotated). */
+function grow(b: Box, d: number): Box {
+  return { x: b.x - d, y: b.y - d, width: b.width + 2 * d, height: b.height + 2 * d, rotation: b.rotation };
 }

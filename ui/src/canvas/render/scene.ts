@@ -13,6 +13,7 @@ import type { CanvasDoc } from '../doc';
 import { type Camera, visibleWorldRect } from '../math/camera';
 import { type Box, expandRect, type Size } from '../math/geometry';
 import { chooseLod, screenExtent } from '../math/lod';
+import type { CardInfo, GenerationCard } from './generationCard';
 import { ElementNode } from './node';
 import type { TextureCache } from './textures';
 import type { CanvasTheme } from './theme';
@@ -22,6 +23,10 @@ import { VideoPlayer, type VideoState } from './video';
 const MARGIN = 0.25;
 /** A video plays in place once it is at least this many CSS pixels wide on screen. */
 export const VIDEO_MIN_PX = 120;
+/** Generation cards animate (spinner, sweep) once this many CSS pixels wide on screen… */
+export const CARD_ANIMATE_MIN_PX = 56;
+/** …and at most this many at once (the rest show a still frame). */
+export const MAX_ANIMATED_CARDS = 8;
 
 export interface SceneHost {
   doc: CanvasDoc;
@@ -33,6 +38,8 @@ export interface SceneHost {
   onVideoChange(): void;
   /** A player was closed (scrolled away, asset gone): its last state, to be saved. */
   onPlayerClosed(id: string, playback: Playback): void;
+  /** What the placeholder of a generation (element kind `generation`) shows. */
+  generationCard(el: Element): CardInfo;
 }
 
 export class Scene {
@@ -40,6 +47,8 @@ export class Scene {
   private readonly nodes = new Map<string, ElementNode>();
   private readonly players = new Map<string, VideoPlayer>();
   private orderDirty = true;
+  /** Cards in view that show progress, ticked by the engine's animation frames. */
+  private animated: GenerationCard[] = [];
 
   constructor(private readonly host: SceneHost) {}
 
@@ -55,6 +64,16 @@ export class Scene {
     return this.players.get(id);
   }
 
+  /** Whether some card in view animates (the engine then keeps ticking, at a low rate). */
+  get animating(): boolean {
+    return this.animated.length > 0;
+  }
+
+  /** Advances the animated cards to time `t` (ms); no layout. */
+  tick(t: number): void {
+    for (const c of this.animated) c.tick(t);
+  }
+
   anyPlaying(): boolean {
     for (const p of this.players.values()) if (!p.video.paused) return true;
     return false;
@@ -68,6 +87,7 @@ export class Scene {
     const vis = visibleWorldRect(cam, view);
     const area = expandRect(vis, Math.max(vis.width, vis.height) * MARGIN);
     const ids = doc.query(area);
+    this.animated = [];
 
     for (const [id, node] of this.nodes) {
       if (!ids.has(id) || !doc.get(id)) this.dropNode(id, node);
@@ -108,6 +128,7 @@ export class Scene {
   /** Drops every node and player (project switch). */
   clear(): void {
     for (const [id, node] of this.nodes) this.dropNode(id, node);
+    this.animated = [];
   }
 
   destroy(): void {
@@ -117,6 +138,12 @@ export class Scene {
 
   private paint(node: ElementNode, el: Element, box: Box, widthPx: number): void {
     const { textures, theme } = this.host;
+    if (el.kind === 'generation') {
+      node.showGeneration(this.host.generationCard(el), box, theme);
+      const card = node.animatedCard;
+      if (card && widthPx >= CARD_ANIMATE_MIN_PX && this.animated.length < MAX_ANIMATED_CARDS) this.animated.push(card);
+      return;
+    }
     const assetId = el.assetId;
     if (!assetId || !this.host.isAvailable(assetId)) {
       this.stopPlayer(el.id);

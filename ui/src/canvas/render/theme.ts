@@ -12,6 +12,10 @@ export interface CanvasTheme {
   placeholder: number;
   placeholderInk: number;
   loading: number;
+  /** Text on the canvas (placeholder status), and the failure colours. */
+  text: number;
+  danger: number;
+  dangerInk: number;
   fontFamily: string;
 }
 
@@ -32,6 +36,9 @@ export function readCanvasTheme(el: Element = document.documentElement): CanvasT
     placeholder: cssColor(s, '--canvas-placeholder', 0x1c1d21),
     placeholderInk: cssColor(s, '--canvas-placeholder-ink', 0x8b8f98),
     loading: cssColor(s, '--canvas-loading', 0x1a1b1f),
+    text: cssColor(s, '--text', 0xececef),
+    danger: cssColor(s, '--danger', 0xd9363e),
+    dangerInk: cssColor(s, '--danger-ink', 0xff7b80),
     fontFamily: s.getPropertyValue('--font-sans').trim() || 'sans-serif',
   };
 }

@@ -1,0 +1,170 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { OutputMaker } from '../backend/memory/generations';
+import type { MediaProbe } from '../backend/memory/media';
+import { MemoryBackend } from '../backend/memory/memoryBackend';
+import type { FileSource, LocalGeneration, LocalGenerationStatus } from '../backend/types';
+import { AppState } from './app.svelte';
+import { toasts } from './toasts.svelte';
+
+const probe: MediaProbe = async (bytes, mimeType) => {
+  const [w, h] = new TextDecoder().decode(bytes).split('x').map(Number);
+  return { type: mimeType.startsWith('video/') ? 'video' : 'image', width: w ?? 1, height: h ?? 1, durationMs: null, url: 'u', thumbUrl: 't' };
+};
+const output: OutputMaker = async ({ width, height, seed }) => ({ bytes: new TextEncoder().encode(`${width}x${height}x${seed}`), mimeType: 'image/png' });
+
+let backend: MemoryBackend;
+
+async function app(signedIn = true): Promise<AppState> {
+  backend = new MemoryBackend({ probe, syncDelayMs: 0, generationTiming: { queueMs: 2, runMs: 2 }, generationOutput: output });
+  if (signedIn) await backend.signIn();
+  const a = new AppState(backend);
+  await a.start();
+  await a.generations.refreshModels();
+  return a;
+}
+
+function file(spec: string, mimeType = 'image/png'): FileSource {
+  return { kind: 'bytes', name: `${spec}.png`, mimeType, bytes: new TextEncoder().encode(spec) };
+}
+
+function until(id: string, status: LocalGenerationStatus): Promise<LocalGeneration> {
+  return new Promise((resolve) => {
+    const off = backend.on('generationChanged', (g) => {
+      if (g.id === id && g.status === status) {
+        off();
+        // Let the app's own listeners run first.
+        setTimeout(() => resolve(g), 0);
+      }
+    });
+  });
+}
+
+afterEach(() => {
+  backend?.dispose();
+  toasts.items = [];
+});
+
+describe('the generation panel state (D7)', () => {
+  it('signed out: nothing to offer but signing in', async () => {
+    const a = await app(false);
+    expect(a.generations.models).toEqual([]);
+    a.generations.form.prompt = 'a fox';
+    expect(a.generations.problem).toBe('Sign in to generate');
+    expect(await a.generations.submit()).toBe(false);
+    await a.signIn();
+    await a.generations.refreshModels();
+    expect(a.generations.problem).toBeNull();
+  });
+
+  it('preselects the default model and size of each kind, and keeps the count in range', async () => {
+    const a = await app();
+    const g = a.generations;
+    expect(g.form).toMatchObject({ kind: 'text-to-image', model: 'fal-ai/flux/schnell', size: 'square_hd', count: 1 });
+    g.setCount(9);
+    expect(g.form.count).toBe(4);
+    g.setModel('fal-ai/recraft-v3');
+    expect(g.maxCount).toBe(1);
+    expect(g.form.count).toBe(1);
+    g.setSize('landscape_4_3');
+    g.setModel('fal-ai/flux/dev');
+    expect(g.form.size).toBe('landscape_4_3'); // offered by both: kept
+    g.setKind('image-to-video');
+    expect(g.form).toMatchObject({ model: 'fal-ai/kling-video/v2/master/image-to-video', size: '16:9' });
+    expect(g.kindModels.map((m) => m.id)).toEqual(['fal-ai/kling-video/v2/master/image-to-video']);
+  });
+
+  it('image-to-* needs exactly one selected image', async () => {
+    const a = await app();
+    const g = a.generations;
+    const pid = a.project!.id;
+    const d = await backend.addFiles(pid, [file('400x300'), file('200x200')], { x: 0, y: 0 });
+    a.canvas.applyDelta({ ...d, selection: [] });
+    a.canvas.clearSelection();
+    g.setKind('image-to-image');
+    g.form.prompt = 'as a watercolour';
+    expect(g.problem).toBe('Select an image on the canvas to start from');
+    a.canvas.selectAll();
+    expect(g.problem).toBe('Select just one image — 2 elements are selected');
+    a.canvas.doc.setSelection([d.upserted[0]!.id]);
+    expect(g.source.ok).toBe(true);
+    expect(g.problem).toBeNull();
+  });
+
+  it('places the placeholder beside the source, clear of other elements', async () => {
+    const a = await app();
+    const g = a.generations;
+    const pid = a.project!.id;
+    const d = await backend.addFiles(pid, [file('400x400')], { x: 0, y: 0 });
+    a.canvas.applyDelta(d);
+    const src = d.upserted[0]!;
+    a.canvas.doc.setSelection([src.id]);
+    g.setKind('image-to-image');
+    g.form.prompt = 'night version';
+    expect(await g.submit()).toBe(true);
+    const placeholder = a.canvas.doc.ordered().find((e) => e.kind === 'generation')!;
+    expect(placeholder.x).toBeGreaterThanOrEqual(src.x + src.width);
+    expect(placeholder.y + placeholder.height / 2).toBeCloseTo(src.y + src.height / 2);
+    // The card knows its generation by the placeholder's element id.
+    expect(g.card(placeholder)).toMatchObject({ title: expect.stringMatching(/Queued|Generating/), prompt: 'night version', caption: 'Image to image' });
+  });
+
+  it('follows a generation to completion: list, card, outputs on the canvas', async () => {
+    const a = await app();
+    const g = a.generations;
+    g.form.prompt = 'a red fox in snow';
+    g.setCount(2);
+    expect(await g.submit()).toBe(true);
+    const [first] = g.list;
+    expect(first).toMatchObject({ prompt: 'a red fox in snow', status: 'queued' });
+    expect(g.forElement(first!.elementId)?.id).toBe(first!.id);
+    const done = await until(first!.id, 'completed');
+    expect(g.list[0]).toMatchObject({ id: first!.id, status: 'completed', outputs: done.outputs });
+    const images = a.canvas.doc.ordered().filter((e) => e.kind === 'image');
+    expect(images.map((e) => e.assetId).sort()).toEqual([...done.outputs].sort());
+    expect(a.canvas.doc.get(first!.elementId)).toBeUndefined();
+  });
+
+  it('shows the limit the newest failure ran into, and retries', async () => {
+    const a = await app();
+    const g = a.generations;
+    backend.setGenerationMode('limit');
+    g.form.prompt = 'a fox';
+    await g.submit();
+    const failed = await until(g.list[0]!.id, 'failed');
+    expect(g.limited?.id).toBe(failed.id);
+    expect(g.card(a.canvas.doc.get(failed.elementId)!).title).toBe('Failed: Hourly image limit reached');
+    backend.setGenerationMode('normal');
+    await g.retry(failed.id);
+    await until(failed.id, 'completed');
+    expect(g.limited).toBeNull();
+  });
+
+  it('offline: the request waits, says so, and goes when back online', async () => {
+    const a = await app();
+    const g = a.generations;
+    backend.setOnline(false);
+    g.form.prompt = 'a fox';
+    expect(await g.submit()).toBe(true);
+    expect(g.list[0]!.status).toBe('waiting');
+    expect(g.card(a.canvas.doc.get(g.list[0]!.elementId)!).title).toBe('Waiting to send — offline');
+    expect(toasts.items.at(-1)?.message).toContain('outbox');
+    const id = g.list[0]!.id;
+    const done = until(id, 'completed');
+    backend.setOnline(true);
+    await done;
+    expect(g.list[0]!.status).toBe('completed');
+  });
+
+  it('cancels, and forgets the list of the project it left', async () => {
+    const a = await app();
+    const g = a.generations;
+    backend.generations.timing.queueMs = 10_000;
+    g.form.prompt = 'slow one';
+    await g.submit();
+    await g.cancel(g.list[0]!.id);
+    expect(g.list[0]!.status).toBe('canceled');
+    await a.createProject();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(g.list).toEqual([]);
+  });
+});
