@@ -178,6 +178,34 @@ const lib = await page.evaluate(async () => {
 check('library filter keeps canvas images available', lib.before === lib.total, `${lib.before}/${lib.total}`);
 check('deleting an asset makes its elements placeholders', lib.after === lib.total - 1);
 
+// Generation (D7): the panel through its test ids, a placeholder, then the outputs replace it.
+await page.evaluate(() => window.__iskra.toggleLibrary(false));
+await page.evaluate(() => { const t = window.__iskra.backend.generations.timing; t.queueMs = 150; t.runMs = 600; });
+await page.click('[data-testid="gen-open"]');
+await page.waitForSelector('[data-testid="gen-prompt"]');
+const before = (await state()).count;
+await page.type('[data-testid="gen-prompt"]', 'A paper boat on a moonlit pond');
+await page.click('[data-testid="gen-count"] [data-value="2"]');
+await page.keyboard.down('Control');
+await page.keyboard.press('Enter');
+await page.keyboard.up('Control');
+await page.waitForSelector('[data-testid="gen-recent-item"]', { timeout: 5000 }).catch(() => undefined);
+const placed = await page.evaluate(() => window.__iskra.canvas.doc.ordered().filter((e) => e.kind === 'generation').length);
+check('Ctrl+Enter generates: a placeholder lands on the canvas', placed === 1);
+await page.waitForSelector('[data-testid="gen-recent-item"][data-status="completed"]', { timeout: 20_000 }).catch(() => undefined);
+s = await state();
+const placeholders = await page.evaluate(() => window.__iskra.canvas.doc.ordered().filter((e) => e.kind === 'generation').length);
+check('the outputs replace the placeholder', s.count === before + 2 && placeholders === 0, `${before} → ${s.count} elements`);
+await page.evaluate(() => window.__iskra.backend.setGenerationMode('limit'));
+await page.click('[data-testid="gen-submit"]');
+await page.waitForSelector('[data-testid="gen-limit-message"]', { timeout: 5000 }).catch(() => undefined);
+const limitText = await page.$eval('[data-testid="gen-limit-message"]', (el) => el.textContent ?? '').catch(() => '');
+check('a throttled request says which limit and when it resets', /Hourly image limit reached: \d+ of \d+ used — resets/.test(limitText), limitText.trim().slice(0, 80));
+await page.evaluate(() => window.__iskra.backend.setGenerationMode('normal'));
+await page.click('[data-testid="gen-recent-item"][data-status="failed"] [data-testid="gen-retry"]');
+await page.waitForFunction(() => !document.querySelector('[data-testid="gen-recent-item"][data-status="failed"]'), { timeout: 20_000 }).catch(() => undefined);
+check('retry sends a failed generation again', (await page.$$('[data-testid="gen-recent-item"][data-status="failed"]')).length === 0);
+
 // Projects: create one from the panel, it opens with the next free default name.
 await page.click('nav .crumb');
 await page.waitForSelector('section.projects');

@@ -11,9 +11,9 @@ import { Application, Container, Rectangle } from 'pixi.js';
 import type { Backend } from '../backend/backend';
 import type { Element, Playback, Viewport } from '../backend/types';
 import type { CanvasDoc } from './doc';
-import { type Camera, DEFAULT_CAMERA, camerasEqual, clampScale, fitBounds, screenToWorld, stepZoom, zoomAtCenter } from './math/camera';
+import { type Camera, DEFAULT_CAMERA, camerasEqual, clampScale, fitBounds, screenToWorld, stepZoom, visibleWorldRect, zoomAtCenter } from './math/camera';
 import { MAX_EXPORT_SIDE, exportSize } from './math/export';
-import type { Box, Point, Size } from './math/geometry';
+import type { Box, Point, Rect, Size } from './math/geometry';
 import { Controller, type Tool } from './input/controller';
 import { bindInput } from './input/dom';
 import { maxTextureSide, renderPng } from './render/export';
@@ -44,8 +44,8 @@ export interface EngineCallbacks {
   generationCard(el: Element): CardInfo;
 }
 
-/** Frame interval of card animations alone (ms): ~25 fps is smooth for a spinner, and cheap. */
-const CARD_FRAME_MS = 40;
+/** Pause between frames that only animate cards (ms): ~25 fps with the frame wait, cheap and smooth enough. */
+const CARD_FRAME_MS = 28;
 /** How long new elements (a generation's outputs) stay highlighted (ms). */
 export const FLASH_MS = 1600;
 
@@ -209,6 +209,11 @@ export class CanvasEngine {
   worldAtClient(x: number, y: number): Point {
     const r = this.host.getBoundingClientRect();
     return screenToWorld(this.camera, { x: x - r.left, y: y - r.top });
+  }
+
+  /** The world rect the view shows. */
+  visibleRect(): Rect {
+    return visibleWorldRect(this.camera, this.size);
   }
 
   /** World point at the centre of the view (where pasted media lands). */

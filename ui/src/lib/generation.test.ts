@@ -111,11 +111,16 @@ describe('the source of image-to-image and image-to-video', () => {
       taken.some((t) => r.x < t.x + t.width && r.x + r.width > t.x && r.y < t.y + t.height && r.y + r.height > t.y);
     // Free already: stays.
     expect(freeSpot({ x: 2000, y: 0 }, { width: 512, height: 512 }, hits)).toEqual({ x: 2000, y: 0 });
-    const spot = freeSpot({ x: 0, y: 0 }, { width: 200, height: 200 }, hits, 40);
+    const spot = freeSpot({ x: 0, y: 0 }, { width: 200, height: 200 }, hits, null, 40);
     expect(hits({ x: spot.x - 120, y: spot.y - 120, width: 240, height: 240 })).toBe(false);
     // The nearest free cell is beside the taken square, level with it (horizontal moves first).
     expect(spot.y).toBe(0);
     expect(Math.abs(spot.x)).toBeLessThan(600);
+    // Only inside the view: a view just around the square has no room, so the wanted point.
+    expect(freeSpot({ x: 0, y: 0 }, { width: 200, height: 200 }, hits, { x: -350, y: -350, width: 700, height: 700 }, 40)).toEqual({ x: 0, y: 0 });
+    const inView = freeSpot({ x: 0, y: 0 }, { width: 200, height: 200 }, hits, { x: -1000, y: -400, width: 2000, height: 800 }, 40);
+    expect(inView.y - 120).toBeGreaterThanOrEqual(-400);
+    expect(hits({ x: inView.x - 120, y: inView.y - 120, width: 240, height: 240 })).toBe(false);
     // Nothing free within reach: the wanted point.
     expect(freeSpot({ x: 0, y: 0 }, { width: 10, height: 10 }, () => true)).toEqual({ x: 0, y: 0 });
   });

@@ -142,10 +142,17 @@ export const PLACEHOLDER_SIDE = 512;
 /**
  * The point nearest `want` where a box of `size` centred there, with `gap` around it, touches
  * no element (`occupied` answers for a rect): candidates on a half-size grid around `want`,
- * tried nearest first (vertical moves count a little more, rows read left to right). `want`
- * itself when nothing within `reach` cells is free.
+ * tried nearest first (vertical moves count a little more, rows read left to right), and only
+ * those inside `within` (the view) when given. `want` itself when none of them is free.
  */
-export function freeSpot(want: Placement, size: { width: number; height: number }, occupied: (r: { x: number; y: number; width: number; height: number }) => boolean, gap = SOURCE_GAP, reach = 8): Placement {
+export function freeSpot(
+  want: Placement,
+  size: { width: number; height: number },
+  occupied: (r: { x: number; y: number; width: number; height: number }) => boolean,
+  within: { x: number; y: number; width: number; height: number } | null = null,
+  gap = SOURCE_GAP,
+  reach = 8,
+): Placement {
   const sx = (size.width + gap) / 2;
   const sy = (size.height + gap) / 2;
   const cells: { i: number; j: number; d: number }[] = [];
@@ -157,6 +164,7 @@ export function freeSpot(want: Placement, size: { width: number; height: number 
     const x = want.x + i * sx;
     const y = want.y + j * sy;
     const r = { x: x - size.width / 2 - gap / 2, y: y - size.height / 2 - gap / 2, width: size.width + gap, height: size.height + gap };
+    if (within && (r.x < within.x || r.y < within.y || r.x + r.width > within.x + within.width || r.y + r.height > within.y + within.height)) continue;
     if (!occupied(r)) return { x, y };
   }
   return { ...want };

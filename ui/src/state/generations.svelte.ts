@@ -175,7 +175,7 @@ export class Generations {
     const want = placementFor(source, this.canvas.engine?.viewCenter() ?? { x: 0, y: 0 }, aspect);
     const side = source ? Math.max(source.width, source.height) : PLACEHOLDER_SIDE;
     const size = aspect >= 1 ? { width: side, height: side / aspect } : { width: side * aspect, height: side };
-    const at = freeSpot(want, size, (r) => this.canvas.doc.query(r).size > 0);
+    const at = freeSpot(want, size, (r) => this.canvas.doc.query(r).size > 0, this.canvas.engine?.visibleRect() ?? null);
     const request = buildRequest($state.snapshot(this.form), source, at);
     this.submitting = true;
     try {

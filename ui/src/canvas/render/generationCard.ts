@@ -68,6 +68,9 @@ export class GenerationCard {
   private key = '';
   private w = 1;
   private animatedNow = false;
+  /** What the layout leaves room for (before hiding small text on screen). */
+  private fits = { caption: false, prompt: false };
+  private detail: 0 | 1 | 2 | 3 = 3;
 
   constructor(theme: CanvasTheme) {
     const style = { fontFamily: theme.fontFamily, fontSize: FONT_PX, fill: theme.text, align: 'center' as const };
@@ -92,6 +95,23 @@ export class GenerationCard {
     this.key = key;
     this.w = w;
     this.draw(info, w, h, theme);
+  }
+
+  /**
+   * How much text to show for the card's shorter side on screen (CSS px), so zoomed out it
+   * shows no unreadable specks: the status from 110 px, the prompt from 200, the kind from 230.
+   */
+  setScreenSide(px: number): void {
+    const detail = px < 110 ? 0 : px < 200 ? 1 : px < 230 ? 2 : 3;
+    if (detail === this.detail) return;
+    this.detail = detail;
+    this.applyDetail();
+  }
+
+  private applyDetail(): void {
+    this.title.visible = this.detail >= 1;
+    this.prompt.visible = this.detail >= 2 && this.fits.prompt;
+    this.caption.visible = this.detail >= 3 && this.fits.caption;
   }
 
   /** A new theme: the next `update` redraws. */
@@ -175,7 +195,7 @@ export class GenerationCard {
     c.scale.set(cs);
     c.alpha = 0.85;
     c.position.set(-w / 2 + u * 4.5, -h / 2 + u * 4);
-    c.visible = w > u * 60;
+    this.fits.caption = w > u * 60;
 
     // The status line, then as much of the prompt as fits.
     const t = this.title;
@@ -199,6 +219,7 @@ export class GenerationCard {
     p.text = lines > 0 ? truncate(info.prompt, Math.max(0, perLine * lines - 4)) : '';
     p.scale.set(ps);
     p.position.set(0, top);
-    p.visible = lines > 0;
+    this.fits.prompt = lines > 0;
+    this.applyDetail();
   }
 }

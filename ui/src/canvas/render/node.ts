@@ -60,7 +60,7 @@ export class ElementNode {
   }
 
   /** A generation's card; laid out again only when `info`, the size or the theme changed. */
-  showGeneration(info: CardInfo, b: Box, theme: CanvasTheme): void {
+  showGeneration(info: CardInfo, b: Box, theme: CanvasTheme, widthPx: number): void {
     if (this.look !== 'generation') {
       this.look = 'generation';
       this.sprite.visible = false;
@@ -74,6 +74,7 @@ export class ElementNode {
     this.card.view.visible = true;
     this.theme = theme;
     this.card.update(info, b.width, b.height, theme);
+    this.card.setScreenSide((widthPx * Math.min(b.width, b.height)) / Math.max(b.width, 1e-9));
   }
 
   /** The card, when this node shows one that is progressing (the scene ticks it). */

@@ -139,7 +139,7 @@ export class Scene {
   private paint(node: ElementNode, el: Element, box: Box, widthPx: number): void {
     const { textures, theme } = this.host;
     if (el.kind === 'generation') {
-      node.showGeneration(this.host.generationCard(el), box, theme);
+      node.showGeneration(this.host.generationCard(el), box, theme, widthPx);
       const card = node.animatedCard;
       if (card && widthPx >= CARD_ANIMATE_MIN_PX && this.animated.length < MAX_ANIMATED_CARDS) this.animated.push(card);
       return;
