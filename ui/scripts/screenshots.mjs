@@ -60,7 +60,7 @@ const SCENES = {
       await page.mouse.click(p.x, p.y);
       await page.click('[data-testid="gen-kind"] [data-value="image-to-image"]');
       await page.click('[data-testid="gen-prompt"]', { clickCount: 3 });
-      await page.keyboard.type('The same planet as a risograph print: two inks, coral and teal, visible grain');
+      await page.keyboard.type('The same nebula as a risograph print: two inks, coral and teal, visible grain');
       await page.mouse.move(700, 120);
     },
   },
@@ -116,10 +116,11 @@ async function makeGenerations(page) {
     const s = 0.4;
     e.setCamera({ x: wx - e.viewSize.width / 2 / s, y: wy - e.viewSize.height / 2 / s, scale: s });
   }, [x, y]);
-  const right = await page.evaluate(() => window.__iskra.canvas.doc.contentBounds());
-  const x0 = right.x + right.width + 360;
-  const y0 = right.y + right.height / 2;
-  const pan = async (i) => look(x0 + i * 600, y0 + (i === 0 ? -600 : 0));
+  // In a row under the board, the finished one first.
+  const board = await page.evaluate(() => window.__iskra.canvas.doc.contentBounds());
+  const x0 = board.x + 380;
+  const y0 = board.y + board.height + 340;
+  const pan = async (i) => look(x0 + i * 620 + (i > 0 ? 560 : 0), y0);
   await page.evaluate(() => { const t = window.__iskra.backend.generations.timing; t.queueMs = 200; t.runMs = 600; });
   await pan(0);
   await submit('A coral nebula over a quiet desert, long exposure, film grain', 2);

@@ -70,6 +70,12 @@ export class GenerationCard {
   private animatedNow = false;
   /** What the layout leaves room for (before hiding small text on screen). */
   private fits = { caption: false, prompt: false };
+  private h = 1;
+  private fill = 0;
+  private tint: number | null = null;
+  private edgeColor = { color: 0, alpha: 1 };
+  /** log2 of the edge width in world units, in half steps. */
+  private edgeStep = 0;
   private detail: 0 | 1 | 2 | 3 = 3;
 
   constructor(theme: CanvasTheme) {
@@ -102,10 +108,28 @@ export class GenerationCard {
    * shows no unreadable specks: the status from 110 px, the prompt from 200, the kind from 230.
    */
   setScreenSide(px: number): void {
+    // The edge stays about 1.5 px on screen: redrawn when the zoom crosses a half-octave.
+    const scale = px / Math.max(1e-9, Math.min(this.w, this.h));
+    const step = Math.round(Math.log2(1.5 / Math.max(scale, 1e-6)) * 2);
+    if (step !== this.edgeStep) {
+      this.edgeStep = step;
+      this.drawEdge();
+    }
     const detail = px < 110 ? 0 : px < 200 ? 1 : px < 230 ? 2 : 3;
     if (detail === this.detail) return;
     this.detail = detail;
     this.applyDetail();
+  }
+
+  /** The card's fill and its edge, `edgeStep` wide (about 1.5 px on screen). */
+  private drawEdge(): void {
+    const { w, h } = this;
+    const bg = this.bg;
+    bg.clear();
+    bg.rect(-w / 2, -h / 2, w, h).fill({ color: this.fill });
+    if (this.tint !== null) bg.rect(-w / 2, -h / 2, w, h).fill({ color: this.tint, alpha: 0.07 });
+    const width = Math.min(Math.min(w, h) * 0.02, 2 ** (this.edgeStep / 2));
+    bg.rect(-w / 2, -h / 2, w, h).stroke({ width, ...this.edgeColor, alignment: 1 });
   }
 
   private applyDetail(): void {
@@ -130,17 +154,15 @@ export class GenerationCard {
     const m = Math.min(w, h);
     const u = m / 100;
     const failed = info.status === 'failed';
-    const canceled = info.status === 'canceled';
     const waiting = info.status === 'waiting';
     this.animatedNow = isAnimated(info.status);
 
-    // The card and its edge.
-    const bg = this.bg;
-    bg.clear();
-    bg.rect(-w / 2, -h / 2, w, h).fill({ color: theme.loading });
-    if (failed) bg.rect(-w / 2, -h / 2, w, h).fill({ color: theme.danger, alpha: 0.07 });
-    const edge = failed ? { color: theme.danger, alpha: 0.85 } : canceled || waiting ? { color: theme.placeholderInk, alpha: 0.4 } : { color: theme.accent, alpha: 0.6 };
-    bg.rect(-w / 2, -h / 2, w, h).stroke({ width: Math.max(u * 0.5, 0.75), ...edge, alignment: 1 });
+    // The card and its edge: the accent while running, danger when failed, quiet ink else.
+    this.edgeColor = failed ? { color: theme.danger, alpha: 0.85 } : info.status === 'running' ? { color: theme.accent, alpha: 0.7 } : { color: theme.placeholderInk, alpha: 0.45 };
+    this.tint = failed ? theme.danger : null;
+    this.fill = theme.loading;
+    this.h = h;
+    this.drawEdge();
 
     // The sweep while it progresses.
     if (this.animatedNow) {
