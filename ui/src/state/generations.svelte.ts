@@ -12,6 +12,7 @@
  */
 import type { Backend } from '../backend/backend';
 import type { CanvasDelta, Element, GenerationKind, LocalGeneration, ModelInfo } from '../backend/types';
+import type { Rect } from '../canvas/math/geometry';
 import type { CardInfo } from '../canvas/render/generationCard';
 import {
   type GenerationForm,
@@ -175,7 +176,12 @@ export class Generations {
     const want = placementFor(source, this.canvas.engine?.viewCenter() ?? { x: 0, y: 0 }, aspect);
     const side = source ? Math.max(source.width, source.height) : PLACEHOLDER_SIDE;
     const size = aspect >= 1 ? { width: side, height: side / aspect } : { width: side * aspect, height: side };
-    const at = freeSpot(want, size, (r) => this.canvas.doc.query(r).size > 0, this.canvas.engine?.visibleRect() ?? null);
+    // A full view: at least not on another placeholder.
+    const doc = this.canvas.doc;
+    const view = this.canvas.engine?.visibleRect() ?? null;
+    const taken = (r: Rect, placeholdersOnly: boolean): boolean => [...doc.query(r)].some((id) => !placeholdersOnly || doc.get(id)?.kind === 'generation');
+    const free = freeSpot(want, size, (r) => taken(r, false), view);
+    const at = free.x === want.x && free.y === want.y && taken({ x: want.x - size.width / 2, y: want.y - size.height / 2, ...size }, false) ? freeSpot(want, size, (r) => taken(r, true), view) : free;
     const request = buildRequest($state.snapshot(this.form), source, at);
     this.submitting = true;
     try {

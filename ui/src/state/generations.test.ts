@@ -108,6 +108,32 @@ describe('the generation panel state (D7)', () => {
     expect(g.card(placeholder)).toMatchObject({ title: expect.stringMatching(/Queued|Generating/), prompt: 'night version', caption: 'Image to image' });
   });
 
+  it('on a full view, new placeholders at least do not cover each other', async () => {
+    const a = await app();
+    const g = a.generations;
+    const pid = a.project!.id;
+    const [asset] = (await backend.addFiles(pid, [file('2400x1000')], { x: 5000, y: 5000 })).upserted;
+    backend.seedElements(pid, [{ kind: 'image', assetId: asset!.assetId, x: -1200, y: -500, width: 2400, height: 1000, rotation: 0, locked: false, playback: null, generationId: null }]);
+    await a.openProject(pid);
+    // A view of exactly the covered area, as the engine would report it.
+    a.canvas.engine = {
+      viewCenter: () => ({ x: 0, y: 0 }),
+      visibleRect: () => ({ x: -1200, y: -500, width: 2400, height: 1000 }),
+      isAvailable: () => true,
+      generationsChanged: () => undefined,
+      flash: () => undefined,
+    } as unknown as NonNullable<typeof a.canvas.engine>;
+    g.form.prompt = 'one';
+    await g.submit();
+    g.form.prompt = 'two';
+    await g.submit();
+    const [p1, p2] = a.canvas.doc.ordered().filter((e) => e.kind === 'generation');
+    expect(p1!.x).toBeCloseTo(-256);
+    const overlap = Math.abs(p1!.x - p2!.x) < 512 && Math.abs(p1!.y - p2!.y) < 512;
+    expect(overlap).toBe(false);
+    a.canvas.engine = null;
+  });
+
   it('follows a generation to completion: list, card, outputs on the canvas', async () => {
     const a = await app();
     const g = a.generations;
