@@ -68,6 +68,8 @@ export class Generations {
   private readonly byElement = new Map<string, LocalGeneration>();
   /** Output asset ids of recently completed generations → until when to watch for them. */
   private readonly watched = new Map<string, number>();
+  /** How many `generationChanged` events each generation had (command answers older than one lose). */
+  private readonly events = new Map<string, number>();
   private projectId: string | null = null;
   private loadSeq = 0;
   private clock: ReturnType<typeof setInterval> | null = null;
@@ -187,7 +189,8 @@ export class Generations {
     try {
       const { generation, delta } = await this.deps.backend.generate(pid, request);
       this.canvas.applyDelta(delta);
-      this.upsert(generation);
+      // Events may have reported progress before this answer came back: they are newer.
+      if (!this.list.some((g) => g.id === generation.id)) this.upsert(generation);
       if (generation.status === 'waiting') toasts.show('You’re offline: the request waits in the outbox and is sent when you’re back online');
       return true;
     } catch (e) {
@@ -199,16 +202,19 @@ export class Generations {
   }
 
   async cancel(id: string): Promise<void> {
-    try {
-      this.upsert(await this.deps.backend.cancelGeneration(id));
-    } catch (e) {
-      toasts.error(e);
-    }
+    await this.command(id, () => this.deps.backend.cancelGeneration(id));
   }
 
   async retry(id: string): Promise<void> {
+    await this.command(id, () => this.deps.backend.retryGeneration(id));
+  }
+
+  /** Runs a command on one generation; its answer counts unless an event was newer. */
+  private async command(id: string, run: () => Promise<LocalGeneration>): Promise<void> {
+    const seen = this.events.get(id) ?? 0;
     try {
-      this.upsert(await this.deps.backend.retryGeneration(id));
+      const g = await run();
+      if ((this.events.get(id) ?? 0) === seen) this.upsert(g);
     } catch (e) {
       toasts.error(e);
     }
@@ -241,6 +247,7 @@ export class Generations {
   // ── Internals ───────────────────────────────────────────────────────────────────────────────
 
   private changed(g: LocalGeneration): void {
+    this.events.set(g.id, (this.events.get(g.id) ?? 0) + 1);
     if (g.projectId !== this.projectId) return;
     this.upsert(g);
     if (g.status === 'completed' && g.outputs.length > 0) {

@@ -181,6 +181,22 @@ describe('the generation panel state (D7)', () => {
     expect(g.list[0]!.status).toBe('completed');
   });
 
+  it('an event newer than a command answer wins', async () => {
+    const a = await app();
+    const g = a.generations;
+    backend.generations.timing.queueMs = 10_000;
+    const emit = (x: LocalGeneration) => (backend as unknown as { events: { emit(k: string, v: unknown): void } }).events.emit('generationChanged', x);
+    const real = backend.generate.bind(backend);
+    backend.generate = async (pid, req) => {
+      const out = await real(pid, req);
+      emit({ ...out.generation, status: 'running', queuePosition: null });
+      return out; // still says queued
+    };
+    g.form.prompt = 'race';
+    await g.submit();
+    expect(g.list[0]!.status).toBe('running');
+  });
+
   it('cancels, and forgets the list of the project it left', async () => {
     const a = await app();
     const g = a.generations;
