@@ -2,11 +2,12 @@
 //! outputs, webhook quirks. Each takes effect for the next request it concerns.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::config::{DownMode, OutputMode, Progress, ResultFailure, Route};
-use crate::state::{lock, FailRule};
+use crate::state::{lock, FailRule, Shared};
 use crate::webhook::spawn_delivery;
 use crate::FakeFal;
 
@@ -19,32 +20,12 @@ impl FakeFal {
     /// Completes a held (or any unfinished) job now, sending its webhook; false if it is
     /// unknown or already finished.
     pub fn release(&self, request_id: &str) -> bool {
-        let pending = match self.shared.jobs.get_mut(request_id) {
-            Some(mut j) if !j.is_completed() => j.complete(&self.shared),
-            _ => return false,
-        };
-        if let Some(p) = pending {
-            spawn_delivery(&self.shared, p);
-        }
-        self.shared.touch();
-        true
+        release(&self.shared, request_id)
     }
 
     /// Completes every held job; returns how many.
     pub fn release_all(&self) -> usize {
-        let mut pending = Vec::new();
-        let mut n = 0;
-        for mut j in self.shared.jobs.iter_mut() {
-            if j.progress == Progress::Hold && !j.is_completed() {
-                n += 1;
-                pending.extend(j.complete(&self.shared));
-            }
-        }
-        for p in pending {
-            spawn_delivery(&self.shared, p);
-        }
-        self.shared.touch();
-        n
+        release_all(&self.shared)
     }
 
     /// The next `n` requests of any kind answer `status` with `{"detail":…}`.
@@ -144,4 +125,32 @@ impl FakeFal {
             .strict_urls
             .store(on, Ordering::Relaxed);
     }
+}
+
+pub(crate) fn release(shared: &Arc<Shared>, request_id: &str) -> bool {
+    let pending = match shared.jobs.get_mut(request_id) {
+        Some(mut j) if !j.is_completed() => j.complete(shared),
+        _ => return false,
+    };
+    if let Some(p) = pending {
+        spawn_delivery(shared, p);
+    }
+    shared.touch();
+    true
+}
+
+pub(crate) fn release_all(shared: &Arc<Shared>) -> usize {
+    let mut pending = Vec::new();
+    let mut n = 0;
+    for mut j in shared.jobs.iter_mut() {
+        if j.progress == Progress::Hold && !j.is_completed() {
+            n += 1;
+            pending.extend(j.complete(shared));
+        }
+    }
+    for p in pending {
+        spawn_delivery(shared, p);
+    }
+    shared.touch();
+    n
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::outputs::{job_png, video_bytes};
-use crate::queue::{check_auth, detail};
+use crate::queue::{auth_error, detail};
 use crate::state::{lock, Shared, Upload, UploadRecord};
 
 type S = State<Arc<Shared>>;
@@ -49,7 +49,7 @@ fn safe_name(name: &str) -> String {
 
 /// `POST {rest}/storage/upload/initiate` `{"content_type","file_name"}` → `{"upload_url","file_url"}`.
 pub(crate) async fn initiate(State(s): S, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = check_auth(&s, &headers) {
+    if let Some(r) = auth_error(&s, &headers) {
         return r;
     }
     let Ok(req) = serde_json::from_slice::<Initiate>(&body) else {

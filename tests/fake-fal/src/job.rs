@@ -2,6 +2,7 @@
 //! and its outcome, fixed once at completion so polls, results and webhooks agree.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -41,7 +42,7 @@ pub(crate) struct Job {
     pub model: String,
     /// `{owner}/{app}`: what fal puts in status/result/cancel URLs (no endpoint path).
     pub app: String,
-    pub input: Value,
+    pub input: Arc<Value>,
     pub webhook: Option<String>,
     pub progress: Progress,
     pub polls: u32,
@@ -54,7 +55,7 @@ impl Job {
     pub fn new(
         id: String,
         model: String,
-        input: Value,
+        input: Arc<Value>,
         webhook: Option<String>,
         progress: Progress,
     ) -> Self {
@@ -193,13 +194,12 @@ impl Job {
             self.id.clone()
         };
         match &self.outcome {
-            Some(Outcome::Ok(v))
+            Some(Outcome::Ok(_))
                 if shared
                     .controls
                     .webhook_payload_error
                     .load(Ordering::Relaxed) =>
             {
-                let _ = v;
                 json!({
                     "request_id": self.id, "gateway_request_id": gateway, "status": "OK",
                     "payload": null, "payload_error": PAYLOAD_ERROR,

@@ -6,11 +6,13 @@
 //!   client that rebuilds URLs from the model id shows up in `naive_url_requests`);
 //! - the REST API at `rest_url()` (`{base}/rest`): `storage/upload/initiate` and
 //!   `.well-known/jwks.json`;
-//! - files under `{base}/files/…` (outputs and uploads) and upload slots under `{base}/upload/…`.
+//! - files under `{base}/files/…` (outputs and uploads) and upload slots under `{base}/upload/…`;
+//! - control endpoints under `{base}/_fake/…` (release, submissions, counters) for other processes.
 //!
 //! Progress is deterministic (see `Progress`); behaviour switches and counters live on the
 //! handle (`controls.rs`, `counters.rs`).
 
+mod admin;
 mod config;
 mod controls;
 mod counters;
@@ -74,7 +76,7 @@ impl FakeFal {
             std::net::SocketAddr::V4(_) => format!("http://{host}:{}", addr.port()),
         };
         let key = config.key.unwrap_or_else(random_key);
-        let shared = Shared::new(base, key, config.user_id, dead_base()?);
+        let shared = Shared::new(base, key, config.user_id)?;
         *state::lock(&shared.controls.progress) = config.progress;
         let task = tokio::spawn(server::serve(listener, shared.clone()));
         Ok(FakeFal {
@@ -168,12 +170,4 @@ fn random_key() -> String {
         uuid::Uuid::new_v4(),
         hex::encode(rand::random::<[u8; 16]>())
     )
-}
-
-/// A loopback base URL on a port that was free a moment ago and that nothing listens on.
-fn dead_base() -> io::Result<String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = l.local_addr()?.port();
-    drop(l);
-    Ok(format!("http://127.0.0.1:{port}"))
 }

@@ -24,25 +24,17 @@ pub(crate) fn detail(status: StatusCode, msg: &str) -> Response {
     (status, Json(json!({ "detail": msg }))).into_response()
 }
 
-/// `Authorization: Key <key>`, or a 401 answer.
-pub(crate) fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
-    let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return Err(detail(
-            StatusCode::UNAUTHORIZED,
-            "Authentication is required to access this application.",
-        ));
+/// The 401 answer unless the request carries `Authorization: Key <key>`.
+pub(crate) fn auth_error(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let msg = match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        None => "Authentication is required to access this application.",
+        Some(v) => match v.strip_prefix("Key ") {
+            Some(k) if k == shared.key => return None,
+            Some(_) => "No user found for Key ID and Secret",
+            None => "Invalid Key Authorization header format",
+        },
     };
-    match value.strip_prefix("Key ") {
-        Some(k) if k == shared.key => Ok(()),
-        Some(_) => Err(detail(
-            StatusCode::UNAUTHORIZED,
-            "No user found for Key ID and Secret",
-        )),
-        None => Err(detail(
-            StatusCode::UNAUTHORIZED,
-            "Invalid Key Authorization header format",
-        )),
-    }
+    Some(detail(StatusCode::UNAUTHORIZED, msg))
 }
 
 /// `POST /{model…}?fal_webhook=…`.
@@ -53,7 +45,7 @@ pub(crate) async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check_auth(&s, &headers) {
+    if let Some(r) = auth_error(&s, &headers) {
         return r;
     }
     let rejection = lock(&s.controls.reject_submits).clone();
@@ -62,8 +54,8 @@ pub(crate) async fn submit(
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
         return (status, Json(json!({ "detail": detail }))).into_response();
     }
-    let input: Value = match serde_json::from_slice(&body) {
-        Ok(v @ Value::Object(_)) => v,
+    let input: Arc<Value> = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => Arc::new(v),
         _ => {
             s.bump(&s.counters.rejected_submits);
             let d = json!({"detail": [{"loc": ["body"], "msg": "Input should be a valid JSON object", "type": "value_error"}]});
@@ -183,12 +175,14 @@ async fn dispatch(
             return detail(StatusCode::NOT_FOUND, "Not Found");
         }
     }
-    if let Err(r) = check_auth(&s, &headers) {
+    if let Some(r) = auth_error(&s, &headers) {
         return r;
     }
     let app_matches = s.jobs.get(&id).map(|j| naive || j.app == prefix);
     if app_matches != Some(true) {
         if matches!(action, Action::Cancel) {
+            lock(&s.counters.cancels).push(id);
+            s.touch();
             return (StatusCode::NOT_FOUND, Json(json!({"status": "NOT_FOUND"}))).into_response();
         }
         return detail(StatusCode::NOT_FOUND, "Request not found");

@@ -18,9 +18,9 @@ use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
 use crate::config::{DownMode, Route};
-use crate::files;
 use crate::queue::{self, detail};
 use crate::state::Shared;
+use crate::{admin, files};
 
 /// Largest submit body (inputs may carry `data:` URIs).
 const SUBMIT_LIMIT: usize = 64 * 1024 * 1024;
@@ -43,6 +43,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .get(queue::naive_url)
                 .put(queue::naive_url),
         )
+        .merge(admin::routes())
         .layer(DefaultBodyLimit::max(SUBMIT_LIMIT))
         .with_state(shared)
 }
@@ -85,6 +86,10 @@ async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response, CloseConnection> {
+    if req.uri().path().starts_with("/_fake/") {
+        let resp: Result<Response, Infallible> = router.oneshot(req.map(Body::new)).await;
+        return Ok(resp.unwrap_or_else(|e| match e {}));
+    }
     shared.bump(&shared.counters.requests);
     match shared.controls.down() {
         DownMode::CloseConnection => return Err(CloseConnection),

@@ -20,8 +20,8 @@ pub struct Submission {
     pub request_id: String,
     /// The full model id from the submit path, e.g. `fal-ai/flux/dev/image-to-image`.
     pub model: String,
-    /// The JSON body of the submit (the model input).
-    pub input: Value,
+    /// The JSON body of the submit (the model input), shared with the job.
+    pub input: Arc<Value>,
     /// The `fal_webhook` query parameter, if any.
     pub webhook_url: Option<String>,
 }
@@ -123,6 +123,9 @@ pub(crate) struct Shared {
     pub user_id: String,
     /// A loopback URL nothing listens on (for `OutputMode::Refused`).
     pub dead_base: String,
+    /// Holds the port of `dead_base`: bound, never listening, so connections are refused and
+    /// no one else gets the port.
+    _dead_socket: tokio::net::TcpSocket,
     pub signer: Signer,
     pub http: reqwest::Client,
     pub jobs: DashMap<String, Job>,
@@ -134,16 +137,20 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(base: String, key: String, user_id: String, dead_base: String) -> Arc<Self> {
+    pub fn new(base: String, key: String, user_id: String) -> std::io::Result<Arc<Self>> {
+        let dead_socket = tokio::net::TcpSocket::new_v4()?;
+        dead_socket.bind(([127, 0, 0, 1], 0).into())?;
+        let dead_base = format!("http://127.0.0.1:{}", dead_socket.local_addr()?.port());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .expect("reqwest client");
-        Arc::new(Shared {
+        Ok(Arc::new(Shared {
             base,
             key,
             user_id,
             dead_base,
+            _dead_socket: dead_socket,
             signer: Signer::random(),
             http,
             jobs: DashMap::new(),
@@ -151,7 +158,7 @@ impl Shared {
             controls: Controls::default(),
             counters: Counters::default(),
             changed: Notify::new(),
-        })
+        }))
     }
 
     pub fn rest_base(&self) -> String {

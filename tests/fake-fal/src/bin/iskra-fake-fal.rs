@@ -1,5 +1,6 @@
 //! The fake fal as a process, for the desktop E2E tests and manual runs: prints one JSON line
-//! `{"queueUrl","restUrl","jwksUrl","key"}` on stdout, then serves until killed.
+//! `{"queueUrl","restUrl","jwksUrl","key"}` on stdout, then serves until killed. Without
+//! `--hold` or `--delay-ms`, jobs complete on submit. Control endpoints: see `admin.rs`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -14,7 +15,8 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Jobs stay IN_PROGRESS (nothing releases them from outside: for tests of waiting states).
+    /// Jobs stay IN_PROGRESS until released with `POST {queueUrl}/_fake/release/{id}` or
+    /// `POST {queueUrl}/_fake/release-all`.
     #[arg(long, conflicts_with = "delay_ms")]
     hold: bool,
     /// Each job completes this many milliseconds after its submit.
