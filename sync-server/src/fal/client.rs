@@ -528,11 +528,17 @@ fn read_status(ans: Answer) -> Result<FalStatus, FalError> {
     })
 }
 
-/// True for a result body that reports a failure rather than an output.
+/// True for a result body that reports a failure rather than an output: an `error_type`, or an
+/// `error` that says something.
 fn is_failure_body(value: &Value) -> bool {
     value.as_object().is_some_and(|o| {
-        o.get("error_type").is_some_and(|v| !v.is_null())
-            || o.get("error").is_some_and(|v| !v.is_null())
+        let error_type = o.get("error_type").is_some_and(|v| !v.is_null());
+        let error = o.get("error").is_some_and(|v| match v {
+            Value::Null | Value::Bool(false) => false,
+            Value::String(s) => !s.trim().is_empty(),
+            _ => true,
+        });
+        error_type || error
     })
 }
 

@@ -72,9 +72,10 @@ impl FalError {
     }
 }
 
-/// `text` with every occurrence of `secret` replaced by a marker (nothing for an empty secret).
+/// `text` with every occurrence of `secret` replaced by a marker (secrets of under 4 characters
+/// are left alone: replacing them would garble the text and hide nothing).
 pub(crate) fn scrub(text: String, secret: &str) -> String {
-    if secret.is_empty() || !text.contains(secret) {
+    if secret.len() < 4 || !text.contains(secret) {
         text
     } else {
         text.replace(secret, "[redacted]")
@@ -311,5 +312,6 @@ mod tests {
         .scrubbed("s3cr3t");
         assert!(!e.to_string().contains("s3cr3t"));
         assert_eq!(scrub("abc".into(), ""), "abc");
+        assert_eq!(scrub("abc".into(), "a"), "abc");
     }
 }
