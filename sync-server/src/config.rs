@@ -5,6 +5,10 @@
 //! Everything a deployment tunes lives here, including tier limits and rate-limit windows, so
 //! operators never need a rebuild to change a number.
 
+pub mod generation;
+
+pub use generation::GenerationSettings;
+
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use iskra_limiter::{Rule, Window};
@@ -142,6 +146,7 @@ pub struct Config {
     pub request_timeout_secs: u64,
     pub tiers: Tiers,
     pub rate_limits: RateLimits,
+    pub generation: GenerationSettings,
 }
 
 /// 25 MiB, the default upload limit of API.md.
@@ -240,6 +245,7 @@ impl Default for Config {
                     day: 1,
                 },
             },
+            generation: GenerationSettings::default(),
         }
     }
 }
@@ -290,6 +296,7 @@ impl Config {
                 "ISKRA_CLERK_ISSUER is required in clerk mode".into(),
             ));
         }
+        self.generation.validate().map_err(ConfigError::Invalid)?;
         if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
             return Err(ConfigError::Invalid("body limits must be positive".into()));
         }

@@ -10,27 +10,38 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::future::Future;
+use std::time::Duration;
 
 /// Header that marks a replayed response.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// Runs `work` at most once per `Idempotency-Key` of `user`; `fingerprint` identifies the
-/// request (method, path, body) so a reused key with other content is refused.
-pub async fn run<F, Fut>(
+/// How long a request waits for another request with the same key to finish.
+const WAIT_FOR_FIRST: Duration = Duration::from_secs(10);
+/// Pause between looks at a key another request holds.
+const WAIT_STEP: Duration = Duration::from_millis(20);
+
+/// What a request's `Idempotency-Key` allows.
+pub enum KeyClaim {
+    /// No key was sent: do the work.
+    NoKey,
+    /// The key is new and now held by this request: do the work, then [`complete`] or
+    /// [`release`] it.
+    Fresh(String),
+    /// The first request with this key finished: answer with its result.
+    Done { status: StatusCode, body: Value },
+}
+
+/// Claims the request's `Idempotency-Key` for `user`; `fingerprint` identifies the request
+/// (method, path, body), so a key reused for other content is a 409 `CONFLICT`. A key another
+/// request holds is waited for (parallel retries get the first result, not an error).
+pub async fn claim(
     state: &AppState,
     user: &str,
     headers: &HeaderMap,
     fingerprint: &[&[u8]],
-    work: F,
-) -> ApiResult<Response>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = ApiResult<(StatusCode, Value)>>,
-{
+) -> ApiResult<KeyClaim> {
     let Some(raw) = headers.get("idempotency-key") else {
-        return work()
-            .await
-            .map(|(s, v)| (s, axum::Json(v)).into_response());
+        return Ok(KeyClaim::NoKey);
     };
     let key = raw
         .to_str()
@@ -47,32 +58,81 @@ where
         hasher.update(part);
     }
     let fp = hex::encode(hasher.finalize());
-    match state.store.claim_idempotency(user, key, &fp).await? {
-        Claim::Fresh => match work().await {
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_FIRST;
+    loop {
+        match state.store.claim_idempotency(user, key, &fp).await? {
+            Claim::Fresh => return Ok(KeyClaim::Fresh(key.to_owned())),
+            Claim::Replay { status, body } => {
+                return Ok(KeyClaim::Done {
+                    status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                    body: serde_json::from_str(&body).unwrap_or(Value::Null),
+                })
+            }
+            Claim::Mismatch => {
+                return Err(ApiError::Conflict(
+                    "this Idempotency-Key was already used for a different request".into(),
+                ))
+            }
+            Claim::InProgress if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(WAIT_STEP).await;
+            }
+            Claim::InProgress => {
+                return Err(ApiError::Conflict(
+                    "a request with this Idempotency-Key is still in progress".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// Stores the result of a request that holds `key`.
+pub async fn complete(
+    state: &AppState,
+    user: &str,
+    key: &str,
+    status: StatusCode,
+    body: &Value,
+) -> ApiResult<()> {
+    Ok(state
+        .store
+        .complete_idempotency(user, key, status.as_u16(), &body.to_string())
+        .await?)
+}
+
+/// Gives a key back after its request failed, so the client may retry with it.
+pub async fn release(state: &AppState, user: &str, key: &str) -> ApiResult<()> {
+    Ok(state.store.release_idempotency(user, key).await?)
+}
+
+/// Runs `work` at most once per `Idempotency-Key` of `user` (see [`claim`]) and replays its
+/// first result to repeats.
+pub async fn run<F, Fut>(
+    state: &AppState,
+    user: &str,
+    headers: &HeaderMap,
+    fingerprint: &[&[u8]],
+    work: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<(StatusCode, Value)>>,
+{
+    match claim(state, user, headers, fingerprint).await? {
+        KeyClaim::NoKey => work()
+            .await
+            .map(|(s, v)| (s, axum::Json(v)).into_response()),
+        KeyClaim::Fresh(key) => match work().await {
             Ok((status, body)) => {
-                let text = body.to_string();
-                state
-                    .store
-                    .complete_idempotency(user, key, status.as_u16(), &text)
-                    .await?;
+                complete(state, user, &key, status, &body).await?;
                 Ok((status, axum::Json(body)).into_response())
             }
             Err(e) => {
-                state.store.release_idempotency(user, key).await?;
+                release(state, user, &key).await?;
                 Err(e)
             }
         },
-        Claim::Replay { status, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        KeyClaim::Done { status, body } => {
             Ok((status, [(REPLAYED_HEADER, "true")], axum::Json(body)).into_response())
         }
-        Claim::InProgress => Err(ApiError::Conflict(
-            "a request with this Idempotency-Key is still in progress".into(),
-        )),
-        Claim::Mismatch => Err(ApiError::field(
-            "Idempotency-Key",
-            "was already used for a different request",
-        )),
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod fal;
+pub mod generation;
 pub mod idempotency;
 pub mod maintenance;
 pub mod metrics;
@@ -19,6 +20,7 @@ pub mod routes;
 pub mod signing;
 pub mod state;
 pub mod store;
+pub mod storing;
 pub mod upload;
 
 pub use app::router;
@@ -55,6 +57,7 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let app = router(state.clone());
+    generation::worker::spawn(&state);
     tokio::spawn(maintenance::run(
         state.tmp_dir.clone(),
         state.shutdown.clone(),

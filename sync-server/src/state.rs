@@ -25,6 +25,8 @@ pub struct Inner {
     pub limiter: Arc<dyn Limiter>,
     pub events: EventHub,
     pub signer: UrlSigner,
+    /// The generation pipeline: fal client, webhook verifier, worker identity.
+    pub gen: crate::generation::Runtime,
     /// Dev-token minting (dev mode only).
     pub dev: Option<DevAuth>,
     /// Base URL clients reach this server at (for signed file URLs).
@@ -134,6 +136,7 @@ impl AppState {
             None => (Arc::new(MemoryLimiter::new()), EventHub::default()),
         };
         let dev = (config.auth_mode == AuthMode::Dev).then_some(dev);
+        let gen = crate::generation::Runtime::new(&config)?;
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         Ok(Self(Arc::new(Inner {
             shutdown,
@@ -144,6 +147,7 @@ impl AppState {
             limiter,
             events,
             signer: UrlSigner::new(secret.clone()),
+            gen,
             dev,
             public_base: public_base.trim_end_matches('/').to_owned(),
             tmp_dir,

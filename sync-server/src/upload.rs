@@ -22,6 +22,8 @@ const SNIFF_BYTES: usize = 512;
 pub struct Received {
     pub file: NamedTempFile,
     pub size: u64,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
     pub info: MediaInfo,
 }
 
@@ -44,6 +46,42 @@ pub async fn receive(
     max_bytes: u64,
     max_pixels: u64,
 ) -> Result<Received, ApiError> {
+    let stream = body
+        .into_data_stream()
+        .map(|c| c.map_err(|e| ApiError::BadRequest(format!("upload interrupted: {e}"))));
+    let limits = Limits {
+        max_bytes,
+        max_pixels,
+    };
+    let received = receive_stream(stream, tmp_dir, claimed_type, limits).await?;
+    if received.sha256 != expected_sha {
+        return Err(ApiError::InvalidMedia(format!(
+            "the SHA-256 of the body is {}, not the {expected_sha} named in the path",
+            received.sha256
+        )));
+    }
+    Ok(received)
+}
+
+/// Size and pixel limits of a received file.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bytes: u64,
+    pub max_pixels: u64,
+}
+
+/// Streams any byte stream (a request body, a downloaded generation output) into a temporary
+/// file while hashing, refusing it once it passes `max_bytes`; then detects the type from magic
+/// bytes, compares it with the claimed type and probes it with bounded memory.
+pub async fn receive_stream<S>(
+    mut stream: S,
+    tmp_dir: &Path,
+    claimed_type: Option<&str>,
+    limits: Limits,
+) -> Result<Received, ApiError>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
+{
     let tmp = tempfile::Builder::new()
         .prefix("upload-")
         .tempfile_in(tmp_dir)
@@ -52,12 +90,13 @@ pub async fn receive(
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut size: u64 = 0;
-    let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("upload interrupted: {e}")))?;
+        let chunk = chunk?;
         size += chunk.len() as u64;
-        if size > max_bytes {
-            return Err(ApiError::PayloadTooLarge { limit: max_bytes });
+        if size > limits.max_bytes {
+            return Err(ApiError::PayloadTooLarge {
+                limit: limits.max_bytes,
+            });
         }
         if head.len() < SNIFF_BYTES {
             let take = (SNIFF_BYTES - head.len()).min(chunk.len());
@@ -71,12 +110,7 @@ pub async fn receive(
     drop(out);
     metrics::counter!("iskra_upload_bytes_total").increment(size);
 
-    let actual = hex::encode(hasher.finalize());
-    if actual != expected_sha {
-        return Err(ApiError::InvalidMedia(format!(
-            "the SHA-256 of the body is {actual}, not the {expected_sha} named in the path"
-        )));
-    }
+    let sha256 = hex::encode(hasher.finalize());
     let (_, detected) = iskra_media::sniff(&head).ok_or_else(|| {
         ApiError::UnsupportedMediaType(
             "not a PNG, JPEG, WebP, GIF, MP4, WebM or QuickTime file".into(),
@@ -89,12 +123,14 @@ pub async fn receive(
         )));
     }
     let path = tmp.path().to_path_buf();
+    let max_pixels = limits.max_pixels;
     let info = tokio::task::spawn_blocking(move || iskra_media::probe_file(&path, max_pixels))
         .await
         .map_err(ApiError::internal)??;
     Ok(Received {
         file: tmp,
         size,
+        sha256,
         info,
     })
 }

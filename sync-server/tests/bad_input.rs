@@ -214,8 +214,8 @@ async fn idempotency_key_replays_the_first_result(b: Backend) {
     assert_eq!(alice.list_all("/v1/projects", "").await.len(), 1);
 
     let other = create(&alice, "k-1", &json!({"name": "Twice"})).await;
-    assert_eq!(other.0, 422, "{}", other.1);
-    assert_eq!(other.1["error"]["code"], "VALIDATION_FAILED");
+    assert_eq!(other.0, 409, "{}", other.1);
+    assert_eq!(other.1["error"]["code"], "CONFLICT");
     assert_eq!(alice.list_all("/v1/projects", "").await.len(), 1);
     // Keys belong to their user.
     assert_eq!(create(&bob, "k-1", &json!({"name": "Once"})).await.0, 201);

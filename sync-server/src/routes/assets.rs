@@ -6,7 +6,7 @@ use crate::extract::{ApiPath, ApiQuery, Auth};
 use crate::routes::projects::{descending, page};
 use crate::signing::FileGrant;
 use crate::state::AppState;
-use crate::store::assets::{new_asset_row, AssetQuery, AssetRow, AssetSort, InsertOutcome};
+use crate::store::assets::{AssetQuery, AssetRow, AssetSort, InsertOutcome};
 use crate::upload;
 use axum::body::Body;
 use axum::extract::State;
@@ -48,7 +48,10 @@ pub fn to_api(state: &AppState, user: &str, row: &AssetRow) -> Asset {
         created_at: crate::store::rfc3339(row.created_at),
         source: row.source(),
         url: format!("{}/files/{token}", state.public_base),
-        generation: None,
+        generation: row
+            .generation
+            .as_deref()
+            .and_then(|g| serde_json::from_str(g).ok()),
     }
 }
 
@@ -110,38 +113,16 @@ pub async fn put(
         cfg.max_image_pixels,
     )
     .await?;
-    let row = new_asset_row(
-        id.clone(),
-        &received.info,
-        received.size as i64,
-        AssetSource::Upload,
-    );
-    let key = asset_key(user, &id);
-    let (tmp_file, tmp_path) = received.file.keep().map_err(ApiError::internal)?;
-    drop(tmp_file);
-    let stored = state.blobs.put_file(&key, &tmp_path).await;
-    let _ = tokio::fs::remove_file(&tmp_path).await;
-    stored?;
-    match state.store.insert_asset(user, &row, limits).await? {
+    match crate::storing::store_received(&state, user, received, AssetSource::Upload, None).await? {
         InsertOutcome::Created(row) => {
             metrics::counter!("iskra_uploads_total", "result" => "created").increment(1);
-            let asset = to_api(&state, user, &row);
-            state.events.publish(
-                user,
-                ServerEvent::AssetCreated {
-                    asset: asset.clone(),
-                },
-            );
-            Ok((StatusCode::CREATED, Json(asset)).into_response())
+            Ok((StatusCode::CREATED, Json(to_api(&state, user, &row))).into_response())
         }
         InsertOutcome::Existing(row) => {
             Ok((StatusCode::OK, Json(to_api(&state, user, &row))).into_response())
         }
         InsertOutcome::QuotaExceeded(quota) => {
             metrics::counter!("iskra_uploads_total", "result" => "quota").increment(1);
-            if state.store.asset(user, &id).await?.is_none() {
-                state.blobs.delete(&key).await?;
-            }
             Err(ApiError::StorageQuota(Box::new(quota)))
         }
     }

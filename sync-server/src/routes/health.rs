@@ -11,10 +11,10 @@ async fn checks(state: &AppState) -> (bool, HealthChecks) {
     let database = state.store.ping().await.is_ok();
     let storage = state.blobs.check().await.is_ok();
     let word = |ok: bool| if ok { "ok" } else { "down" }.to_owned();
-    let fal = if state.config.fal_key.is_some() {
-        "ok"
-    } else {
-        "unconfigured"
+    let fal = match &state.gen.fal {
+        None => "unconfigured",
+        Some(client) if client.circuit_open() => "down",
+        Some(_) => "ok",
     }
     .to_owned();
     (

@@ -5,9 +5,11 @@ pub mod account;
 pub mod assets;
 pub mod events;
 pub mod files;
+pub mod generations;
 pub mod health;
 pub mod projects;
 pub mod sync;
+pub mod webhooks;
 
 use crate::state::AppState;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -56,6 +58,10 @@ pub fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sync::sync))
         .routes(routes!(sync::changes))
         .routes(routes!(assets::list))
+        .routes(routes!(generations::models))
+        .routes(routes!(generations::submit, generations::list))
+        .routes(routes!(generations::get, generations::cancel))
+        .routes(routes!(webhooks::fal))
 }
 
 /// Long-running routes: uploads, downloads and the event stream (no request timeout).

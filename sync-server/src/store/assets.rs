@@ -23,6 +23,8 @@ pub struct AssetRow {
     pub duration_ms: Option<i64>,
     pub source: String,
     pub created_at: i64,
+    /// JSON of the generation that made it ([`iskra_protocol::AssetGeneration`]).
+    pub generation: Option<String>,
 }
 
 impl AssetRow {
@@ -97,8 +99,8 @@ pub struct AssetQuery {
     pub after: Option<Cursor>,
 }
 
-const COLUMNS: &str =
-    "sha256, asset_type, mime, size_bytes, width, height, duration_ms, source, created_at";
+const COLUMNS: &str = "sha256, asset_type, mime, size_bytes, width, height, duration_ms, \
+    source, created_at, generation";
 
 /// A limit for SQL comparisons: -1 (unlimited) becomes a number no counter reaches.
 fn sql_limit(limit: i64) -> i64 {
@@ -178,7 +180,7 @@ impl Store {
             return Ok(InsertOutcome::QuotaExceeded(quota));
         }
         let inserted = sqlx::query(&format!(
-            "INSERT INTO assets (user_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            "INSERT INTO assets (user_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (user_id, sha256) DO NOTHING"
         ))
         .bind(user)
@@ -191,6 +193,7 @@ impl Store {
         .bind(row.duration_ms)
         .bind(&row.source)
         .bind(row.created_at)
+        .bind(&row.generation)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -316,5 +319,6 @@ pub fn new_asset_row(
         }
         .to_owned(),
         created_at: now_ms(),
+        generation: None,
     }
 }

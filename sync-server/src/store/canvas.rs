@@ -59,31 +59,9 @@ impl Store {
         let pushed = if valid.is_empty() {
             None
         } else {
-            let mut tx = self.writer().begin().await?;
-            let Some((seq,)) = sqlx::query_as::<_, (i64,)>(
-                "UPDATE projects SET seq = seq + 1, updated_at = $1 WHERE user_id = $2 AND id = $3 RETURNING seq",
-            )
-            .bind(super::now_ms())
-            .bind(user)
-            .bind(&pid)
-            .fetch_optional(&mut *tx)
-            .await?
-            else {
-                return Ok(None);
-            };
-            let written = apply_batch(self, &mut tx, user, &pid, client, seq, &valid).await?;
-            match written {
-                Batch::Unchanged => {
-                    tx.rollback().await?;
-                    None
-                }
-                Batch::Written(effect) => {
-                    if effect.counts_changed() {
-                        apply_counts(&mut tx, user, &pid, &effect).await?;
-                    }
-                    tx.commit().await?;
-                    Some(seq)
-                }
+            match self.push_valid(user, &pid, client, &valid).await? {
+                None => return Ok(None),
+                Some(pushed) => pushed,
             }
         };
         let cursor = match pushed {
@@ -108,6 +86,81 @@ impl Store {
             rejected,
             advanced: pushed.is_some(),
         }))
+    }
+
+    /// Applies checked changes in one transaction under the project's row lock: `None` when
+    /// there is no such project, `Some(None)` when nothing changed, else the new cursor.
+    async fn push_valid(
+        &self,
+        user: &str,
+        pid: &str,
+        client: Uuid,
+        valid: &[(&Change, Target, ChangeAction<'_>)],
+    ) -> Result<Option<Option<i64>>, sqlx::Error> {
+        let mut tx = self.writer().begin().await?;
+        let Some((seq,)) = sqlx::query_as::<_, (i64,)>(
+            "UPDATE projects SET seq = seq + 1, updated_at = $1 WHERE user_id = $2 AND id = $3 RETURNING seq",
+        )
+        .bind(super::now_ms())
+        .bind(user)
+        .bind(pid)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        match apply_batch(self, &mut tx, user, pid, client, seq, valid).await? {
+            Batch::Unchanged => {
+                tx.rollback().await?;
+                Ok(Some(None))
+            }
+            Batch::Written(effect) => {
+                if effect.counts_changed() {
+                    apply_counts(&mut tx, user, pid, &effect).await?;
+                }
+                tx.commit().await?;
+                Ok(Some(Some(seq)))
+            }
+        }
+    }
+
+    /// Writes changes made by the server itself (a generation's outputs) through the same merge
+    /// and change log as a device's push. Every change must be valid. `None` when there is no
+    /// such project; `Some(None)` when nothing changed (a repeat); else the new cursor.
+    pub async fn push_server_changes(
+        &self,
+        user: &str,
+        project: Uuid,
+        client: Uuid,
+        changes: &[Change],
+    ) -> Result<Option<Option<i64>>, sqlx::Error> {
+        let mut valid = Vec::with_capacity(changes.len());
+        for change in changes {
+            let (target, action) = change
+                .validate()
+                .map_err(|e| sqlx::Error::Protocol(format!("invalid server change: {e}")))?;
+            valid.push((change, target, action));
+        }
+        self.push_valid(user, &project.to_string(), client, &valid)
+            .await
+    }
+
+    /// The merge state of one element (visible or deleted); `None` when it was never written.
+    pub async fn element_state(
+        &self,
+        user: &str,
+        project: Uuid,
+        element: Uuid,
+    ) -> Result<Option<ObjectState>, sqlx::Error> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT state FROM elements WHERE user_id = $1 AND project_id = $2 AND id = $3",
+        )
+        .bind(user)
+        .bind(project.to_string())
+        .bind(element.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.and_then(|(s,)| serde_json::from_str(&s).ok()))
     }
 
     async fn project_seq(&self, user: &str, pid: &str) -> Result<Option<i64>, sqlx::Error> {

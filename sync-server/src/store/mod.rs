@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod canvas;
+pub mod generations;
 pub mod idempotency;
 pub mod keyset;
 pub mod projects;

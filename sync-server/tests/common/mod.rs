@@ -109,6 +109,8 @@ pub struct TestServer {
     pub state: AppState,
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
+    /// The configuration it runs with (a replica starts from the same).
+    pub config: Config,
     shutdown: Mutex<Option<oneshot::Sender<()>>>,
     task: Mutex<Option<JoinHandle<Result<(), StartError>>>>,
     database: Option<TestDatabase>,
@@ -118,6 +120,23 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on `backend`; `tweak` adjusts the configuration first.
     pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_on(backend, false, tweak).await
+    }
+
+    /// Like [`Self::start`], with `ISKRA_PUBLIC_URL` set to the server's own address (so fal
+    /// webhooks and signed input URLs point back at it).
+    pub async fn start_public(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_on(backend, true, tweak).await
+    }
+
+    async fn start_on(
+        backend: Backend,
+        public: bool,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let mut cfg = Config {
@@ -129,10 +148,40 @@ impl TestServer {
             Backend::Embedded => None,
             Backend::Scaled => Some(scaled(&mut cfg).await),
         };
+        if public {
+            let addr = listener.local_addr().expect("local addr");
+            cfg.public_url = Some(format!("http://{addr}"));
+        }
         tweak(&mut cfg);
+        Self::launch(backend, cfg, database, dir, listener).await
+    }
+
+    /// A second server over the same database, storage and Redis (scaled backend), with its
+    /// own data dir; it shares nothing else with this one.
+    pub async fn replica(&self) -> TestServer {
+        assert_eq!(
+            self.backend,
+            Backend::Scaled,
+            "replicas share PostgreSQL, S3 and Redis"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cfg = self.config.clone();
+        cfg.data_dir = dir.path().join("data");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        Self::launch(self.backend, cfg, None, dir, listener).await
+    }
+
+    async fn launch(
+        backend: Backend,
+        cfg: Config,
+        database: Option<TestDatabase>,
+        dir: tempfile::TempDir,
+        listener: tokio::net::TcpListener,
+    ) -> TestServer {
+        let data_dir = cfg.data_dir.clone();
+        let config = cfg.clone();
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
         let state = AppState::build(cfg, base.clone())
@@ -154,6 +203,7 @@ impl TestServer {
             state,
             http,
             data_dir,
+            config,
             shutdown: Mutex::new(Some(tx)),
             task: Mutex::new(Some(task)),
             database,
@@ -244,6 +294,8 @@ async fn scaled(cfg: &mut Config) -> TestDatabase {
     cfg.redis_url =
         Some(var("ISKRA_TEST_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()));
     cfg.redis_prefix = format!("iskra-t-{run}");
+    // Replicas of one deployment share the signing secret (tokens, signed URLs).
+    cfg.signing_secret = Some(format!("test-secret-{run}"));
     db
 }
 

@@ -1,0 +1,256 @@
+//! The generation service (S7): accepting a request (validation, ownership, storage quota, the
+//! S6 windows, `Idempotency-Key`), reading and canceling jobs, and the API view of a job.
+//!
+//! A request becomes a row in the durable job table (`store::generations`) and nothing else:
+//! the workers in [`worker`] take it from there, so a restart or a second replica changes
+//! nothing about what happens to it. Every change of a job is announced as
+//! `generation.updated` through the event hub (and Redis across replicas).
+
+pub mod canvas;
+pub mod inputs;
+pub mod outputs;
+pub mod runtime;
+pub mod worker;
+
+pub use runtime::Runtime;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::generations::{GenQuery, GenRow, NewJob, Phase};
+use crate::store::users::UserRow;
+use iskra_protocol::events::ServerEvent;
+use iskra_protocol::{
+    AssetType, Generation, GenerationError, GenerationKind, GenerationParams, GenerationStatus,
+    NewGeneration,
+};
+use uuid::Uuid;
+
+/// Queued jobs of a user whose positions are announced when the line moves.
+const ANNOUNCED_POSITIONS: i64 = 20;
+
+/// The API status of a worker phase.
+pub fn status_of(phase: Phase) -> GenerationStatus {
+    match phase {
+        // fal does not have a job being submitted yet (and may refuse it for now).
+        Phase::Queued | Phase::Submitting => GenerationStatus::Queued,
+        Phase::Submitted | Phase::Finishing => GenerationStatus::Running,
+        Phase::Completed => GenerationStatus::Completed,
+        Phase::Failed => GenerationStatus::Failed,
+        Phase::Canceled => GenerationStatus::Canceled,
+    }
+}
+
+/// The phases an API status covers (for list filters).
+pub fn phases_of(status: GenerationStatus) -> Vec<&'static str> {
+    match status {
+        GenerationStatus::Queued => vec!["queued", "submitting"],
+        GenerationStatus::Running => vec!["submitted", "finishing"],
+        GenerationStatus::Completed => vec!["completed"],
+        GenerationStatus::Failed => vec!["failed"],
+        GenerationStatus::Canceled => vec!["canceled"],
+    }
+}
+
+/// Checks a request against the catalogue and the caller's data; returns the job to insert.
+async fn admit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResult<NewJob> {
+    req.validate()
+        .map_err(|(field, msg)| ApiError::field(field, msg))?;
+    let model = state
+        .config
+        .generation
+        .model(req.kind, req.model.as_deref())
+        .ok_or_else(|| {
+            ApiError::field(
+                "model",
+                format!("is not a {} model of GET /v1/models", req.kind.as_str()),
+            )
+        })?;
+    let params = req.params.clone().unwrap_or_default();
+    if let Some(size) = &params.image_size {
+        if !model.sizes.iter().any(|s| s == size) {
+            return Err(ApiError::field(
+                "params.imageSize",
+                format!("{} takes one of: {}", model.id, model.sizes.join(", ")),
+            ));
+        }
+    }
+    if req.num_outputs() > model.max_images {
+        return Err(ApiError::field(
+            "params.numImages",
+            format!("{} makes at most {} outputs", model.id, model.max_images),
+        ));
+    }
+    if let Some(project) = req.project_id {
+        state
+            .store
+            .project(&user.id, project)
+            .await?
+            .ok_or(ApiError::NotFound("project"))?;
+    }
+    if let Some(asset) = &req.image_asset_id {
+        let row = state
+            .store
+            .asset(&user.id, asset)
+            .await?
+            .ok_or(ApiError::NotFound("asset"))?;
+        if row.kind() != AssetType::Image {
+            return Err(ApiError::field(
+                "imageAssetId",
+                "must be an image (this asset is a video)",
+            ));
+        }
+    }
+    Ok(NewJob {
+        id: Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        kind: req.kind.as_str().to_owned(),
+        model: model.id.clone(),
+        prompt: req.prompt.clone(),
+        params: serde_json::to_string(&params).map_err(ApiError::internal)?,
+        image_asset_id: req.image_asset_id.clone(),
+        project_id: req.project_id.map(|p| p.to_string()),
+        element_id: req.element_id.map(|e| e.to_string()),
+    })
+}
+
+/// Accepts a request: admission checks, storage quota, the S6 windows of the caller's tier
+/// (all must pass, counted atomically), then the queued job. Returns the new job.
+pub async fn submit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResult<GenRow> {
+    if state.gen.fal.is_none() {
+        return Err(ApiError::Unavailable(
+            "generation is not available on this server (no fal key is configured)".into(),
+        ));
+    }
+    let job = admit(state, user, req).await?;
+    let limits = state.config.tiers.get(user.tier());
+    let usage = state.store.storage_usage(&user.id, limits).await?;
+    if usage.over_limit {
+        return Err(ApiError::StorageQuota(Box::new(usage)));
+    }
+    let windows = state.config.rate_limits.generation(user.tier());
+    let (key, rules) = if req.kind.makes_video() {
+        (crate::quota::video_key(&user.id), windows.video.rules())
+    } else {
+        (
+            crate::quota::standard_key(&user.id),
+            windows.standard.rules(),
+        )
+    };
+    crate::extract::check_limit(state, &key, &rules, Some(user.tier().as_str())).await?;
+    let row = state.store.insert_generation(&job).await?;
+    metrics::counter!("iskra_generations_total", "event" => "submitted").increment(1);
+    announce(state, &row).await;
+    state.gen.wake();
+    Ok(row)
+}
+
+/// Cancels a job that has not ended: a queued one at once; a running one also at fal (its
+/// cancel URL). `Conflict` once it has ended.
+pub async fn cancel(state: &AppState, user: &str, id: Uuid) -> ApiResult<GenRow> {
+    let id = id.to_string();
+    state
+        .store
+        .generation(user, &id)
+        .await?
+        .ok_or(ApiError::NotFound("generation"))?;
+    let before = state
+        .store
+        .finish_unheld(&id, Phase::Canceled, ("CANCELED", "canceled by the user"))
+        .await?
+        .ok_or_else(|| ApiError::Conflict("the generation has already ended".into()))?;
+    if let (Some(url), Some(fal)) = (&before.cancel_url, &state.gen.fal) {
+        if let Err(e) = fal.cancel(url).await {
+            tracing::warn!(generation = %id, error = %e, "fal did not confirm the cancel");
+        }
+    }
+    metrics::counter!("iskra_generations_total", "event" => "canceled").increment(1);
+    let row = state
+        .store
+        .generation_by_id(&id)
+        .await?
+        .ok_or(ApiError::NotFound("generation"))?;
+    announce(state, &row).await;
+    if before.phase() == Phase::Queued {
+        announce_line(state, &before.user_id).await;
+    } else {
+        state.gen.wake();
+    }
+    Ok(row)
+}
+
+/// One page of a user's jobs, newest first.
+pub async fn list(state: &AppState, user: &str, q: &GenQuery) -> ApiResult<Vec<GenRow>> {
+    Ok(state.store.list_generations(user, q).await?)
+}
+
+/// The API view of a job: outputs as assets with fresh signed URLs, the queue position.
+pub async fn to_api(state: &AppState, row: &GenRow) -> ApiResult<Generation> {
+    let phase = row.phase();
+    let queue_position = match phase {
+        Phase::Queued => Some(state.store.queue_position(row).await?),
+        Phase::Submitting => Some(0),
+        Phase::Submitted => row.fal_position,
+        _ => None,
+    };
+    let mut outputs = Vec::new();
+    for sha in row.output_ids() {
+        if let Some(asset) = state.store.asset(&row.user_id, &sha).await? {
+            outputs.push(crate::routes::assets::to_api(state, &row.user_id, &asset));
+        }
+    }
+    let params: GenerationParams = serde_json::from_str(&row.params).unwrap_or_default();
+    let kind: GenerationKind = row.kind.parse().unwrap_or(GenerationKind::TextToImage);
+    let uuid = |s: &Option<String>| s.as_deref().and_then(|s| Uuid::parse_str(s).ok());
+    Ok(Generation {
+        id: Uuid::parse_str(&row.id).unwrap_or_default(),
+        kind,
+        status: status_of(phase),
+        prompt: row.prompt.clone(),
+        model: row.model.clone(),
+        params,
+        image_asset_id: row.image_asset_id.clone(),
+        project_id: uuid(&row.project_id),
+        element_id: uuid(&row.element_id),
+        created_at: crate::store::rfc3339(row.created_at),
+        started_at: row.started_at.map(crate::store::rfc3339),
+        completed_at: row.completed_at.map(crate::store::rfc3339),
+        queue_position,
+        error: match (&row.error_code, &row.error_message) {
+            (Some(code), Some(message)) if phase != Phase::Completed => Some(GenerationError {
+                code: code.clone(),
+                message: message.clone(),
+            }),
+            _ => None,
+        },
+        outputs,
+        credits: None,
+    })
+}
+
+/// Publishes `generation.updated` for a job (errors are logged: an event is best effort, the
+/// job's state is in the database either way).
+pub async fn announce(state: &AppState, row: &GenRow) {
+    match to_api(state, row).await {
+        Ok(generation) => state.events.publish(
+            &row.user_id,
+            ServerEvent::GenerationUpdated {
+                generation: Box::new(generation),
+            },
+        ),
+        Err(e) => {
+            tracing::warn!(generation = %row.id, error = %e, "generation update not announced")
+        }
+    }
+}
+
+/// Announces the new positions of a user's first queued jobs after the line moved.
+pub async fn announce_line(state: &AppState, user: &str) {
+    match state.store.queued_of_user(user, ANNOUNCED_POSITIONS).await {
+        Ok(rows) => {
+            for row in rows {
+                announce(state, &row).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "queue positions not announced"),
+    }
+}
