@@ -143,6 +143,7 @@ impl Shared {
         let dead_base = format!("http://127.0.0.1:{}", dead_socket.local_addr()?.port());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .no_proxy()
             .build()
             .expect("reqwest client");
         Ok(Arc::new(Shared {

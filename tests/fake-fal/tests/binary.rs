@@ -37,7 +37,7 @@ async fn prints_its_urls_and_serves() {
     let rest = info["restUrl"].as_str().unwrap();
     assert_eq!(info["jwksUrl"], format!("{rest}/.well-known/jwks.json"));
     let key = info["key"].as_str().unwrap();
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let jwks: Value = http
         .get(info["jwksUrl"].as_str().unwrap())
         .send()
@@ -82,7 +82,7 @@ async fn prints_its_urls_and_serves() {
 async fn hold_keeps_jobs_running_and_key_can_be_fixed() {
     let (_child, info) = start(&["--hold", "--key", "test-key:123"]);
     assert_eq!(info["key"], "test-key:123");
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let sub: Value = http
         .post(format!(
             "{}/fal-ai/flux/dev",

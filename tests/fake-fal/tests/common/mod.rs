@@ -26,7 +26,7 @@ pub async fn fake(progress: Progress) -> FakeFal {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 /// A response: status and JSON body (`Null` when not JSON).
