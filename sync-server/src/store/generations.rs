@@ -568,15 +568,21 @@ impl Store {
         .rows_affected()
             == 1;
         if new {
-            sqlx::query(
-                "UPDATE generations SET due_at = $1 WHERE request_id = $2 AND phase = 'submitted'",
-            )
-            .bind(now_ms())
-            .bind(request_id)
-            .execute(self.writer())
-            .await?;
+            self.make_due(request_id).await?;
         }
         Ok(new)
+    }
+
+    /// Makes the submitted job of `request_id` due now (its webhook came).
+    pub async fn make_due(&self, request_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE generations SET due_at = $1 WHERE request_id = $2 AND phase = 'submitted'",
+        )
+        .bind(now_ms())
+        .bind(request_id)
+        .execute(self.writer())
+        .await
+        .map(|_| ())
     }
 
     /// The recorded webhook body of a request, if one came.

@@ -184,7 +184,8 @@ impl TestServer {
         let config = cfg.clone();
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
-        let state = AppState::build(cfg, base.clone())
+        let public = iskra_server::public_base(&cfg, addr);
+        let state = AppState::build(cfg, public)
             .await
             .expect("server state");
         let (tx, rx) = oneshot::channel::<()>();
