@@ -72,7 +72,9 @@ impl From<EngineError> for CommandError {
         match &e {
             EngineError::ProjectNotFound(_)
             | EngineError::ElementNotFound(_)
+            | EngineError::GenerationNotFound(_)
             | EngineError::OpNotFound(..) => Self::NotFound(message),
+            EngineError::SignInRequired => Self::Auth(message),
             EngineError::Invalid(_) => Self::InvalidInput(message),
             EngineError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Self::NotFound(message)
@@ -130,6 +132,13 @@ mod tests {
         assert_eq!(
             parse_id("project", "nope").unwrap_err().kind(),
             "invalidInput"
+        );
+        let e: CommandError = EngineError::SignInRequired.into();
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "auth");
+        assert_eq!(
+            v["message"],
+            "Sign in to generate: generation runs on your Iskra account"
         );
     }
 }

@@ -1,8 +1,9 @@
 //! Engine state → Tauri events. One forwarder task follows the engine's change feed
 //! (`Engine::changes`: every write — local edits, other devices' changes merged by sync, hot
 //! folder imports) and compares what it last reported with the engine's state, emitting what
-//! changed: `projects-changed`, `assets-changed`, `account-changed`, and `canvas-changed` with
-//! the delta of the open project against the canvas mirror. `sync-status` is also compared on
+//! changed: `projects-changed`, `assets-changed`, `account-changed`, `canvas-changed` with
+//! the delta of the open project against the canvas mirror, and `generation-changed` with each
+//! generation written since the last pass (the engine answers exactly those, by revision). `sync-status` is also compared on
 //! a [`POLL_INTERVAL`] tick (the autosave text is a function of time and connectivity).
 //! `open-project` comes from deep links and second instances (see `lib.rs`).
 
@@ -25,6 +26,8 @@ pub const EVENT_ASSETS_CHANGED: &str = "assets-changed";
 pub const EVENT_CANVAS_CHANGED: &str = "canvas-changed";
 /// `Account`: signed in or out.
 pub const EVENT_ACCOUNT_CHANGED: &str = "account-changed";
+/// `LocalGeneration`: one generation changed (status, queue position, outputs, error).
+pub const EVENT_GENERATION_CHANGED: &str = "generation-changed";
 /// `string`: a project id to open (deep link `iskra://project/<id>`, second instance).
 pub const EVENT_OPEN_PROJECT: &str = "open-project";
 
@@ -38,6 +41,8 @@ struct Seen {
     projects: Option<String>,
     assets: Option<String>,
     account: Option<String>,
+    /// Revision of the last generation reported (`Engine::generations_since`).
+    generations: Option<i64>,
 }
 
 /// One comparison; returns the events to emit as (name, JSON payload). `stored` says the
@@ -65,6 +70,18 @@ fn compare(
     if !stored && seen.projects.is_some() {
         return Ok(out);
     }
+    let (written, rev) = s
+        .engine
+        .generations_since(seen.generations.unwrap_or(i64::MAX))?;
+    if seen.generations.is_some() {
+        for g in written {
+            out.push((
+                EVENT_GENERATION_CHANGED,
+                serde_json::to_value(g).unwrap_or_default(),
+            ));
+        }
+    }
+    seen.generations = Some(rev);
     let projects = serde_json::to_string(&s.engine.list_projects()?).unwrap_or_default();
     if changed(&mut seen.projects, projects) {
         out.push((EVENT_PROJECTS_CHANGED, serde_json::Value::Null));

@@ -7,7 +7,7 @@
 pub mod commands;
 pub mod error;
 pub mod events;
-pub mod layout;
+pub use iskra_engine::layout;
 pub mod protocol;
 pub mod state;
 pub mod zorder;
@@ -178,6 +178,11 @@ pub fn run() -> tauri::Result<()> {
             commands::files::add_hot_folder,
             commands::files::remove_hot_folder,
             commands::display::software_rendering,
+            commands::generation::list_models,
+            commands::generation::generate,
+            commands::generation::list_generations,
+            commands::generation::cancel_generation,
+            commands::generation::retry_generation,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { .. } = event {

@@ -35,6 +35,12 @@ pub enum EngineError {
     /// No such (visible) element in the project.
     #[error("element {0} not found")]
     ElementNotFound(Uuid),
+    /// No such generation on this device.
+    #[error("generation {0} not found")]
+    GenerationNotFound(Uuid),
+    /// The action needs the account (generation runs on the server) and no one is signed in.
+    #[error("{}", crate::generation::SIGN_IN_TO_GENERATE)]
+    SignInRequired,
     /// No such outbox operation (or not in a state that allows the action).
     #[error("outbox operation {0} not found{1}")]
     OpNotFound(Uuid, &'static str),
@@ -49,9 +55,11 @@ impl EngineError {
         match self {
             Self::Store(_) | Self::Migration { .. } | Self::Corrupt(_) => "store",
             Self::Io { .. } => "io",
-            Self::ProjectNotFound(_) | Self::ElementNotFound(_) | Self::OpNotFound(..) => {
-                "not_found"
-            }
+            Self::ProjectNotFound(_)
+            | Self::ElementNotFound(_)
+            | Self::GenerationNotFound(_)
+            | Self::OpNotFound(..) => "not_found",
+            Self::SignInRequired => "auth",
             Self::Invalid(_) => "invalid",
         }
     }

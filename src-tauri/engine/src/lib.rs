@@ -4,6 +4,8 @@
 //! - [`store`]: the SQLite store (WAL, `synchronous=FULL`, embedded migrations).
 //! - [`Engine`]: projects, canvas edits with HLC clocks, undo/redo, assets, the outbox; every
 //!   edit is durable before the call returns (D3, X1).
+//! - [`generation`]: AI generation requests and their local records (D7); [`layout`]: where
+//!   placed items land.
 //! - [`bundle`]: `.iskra` export/import (D9); [`hotfolder`]: watched folders (D8).
 //! - [`snapshot`]: the 10-second compacted snapshots, off the caller's path.
 //! - [`sync`]: the outbox flush and the HTTP/SSE client of the sync server (D4, S3).
@@ -14,7 +16,9 @@ pub mod auth;
 pub mod bundle;
 pub mod engine;
 pub mod error;
+pub mod generation;
 pub mod hotfolder;
+pub mod layout;
 pub mod media;
 pub mod secret;
 pub mod snapshot;

@@ -8,7 +8,7 @@ use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
 use iskra_engine::store::assets::AssetRecord;
 use iskra_engine::sync::ApiClient;
-use iskra_protocol::{Asset, AssetSource, AssetType, Quota, StorageQuota, Tier};
+use iskra_protocol::{Asset, AssetGeneration, AssetSource, AssetType, Quota, StorageQuota, Tier};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -75,7 +75,8 @@ pub fn asset_url(path: &str) -> String {
     }
 }
 
-fn to_asset(r: AssetRecord) -> Asset {
+/// The wire shape of a cached asset; `made` says which generation made it, if one did.
+fn to_asset(r: AssetRecord, made: Option<AssetGeneration>) -> Asset {
     let kind = if r.mime.starts_with("video/") {
         AssetType::Video
     } else {
@@ -91,9 +92,12 @@ fn to_asset(r: AssetRecord) -> Asset {
         height: r.height.map_or(0, i64::from),
         duration_ms: r.duration_ms.and_then(|d| i64::try_from(d).ok()),
         created_at: r.created_at,
-        // The engine does not record where an asset came from yet.
-        source: AssetSource::Upload,
-        generation: None,
+        source: if made.is_some() {
+            AssetSource::Generation
+        } else {
+            AssetSource::Upload
+        },
+        generation: made,
     }
 }
 
@@ -117,6 +121,7 @@ pub async fn list_assets(
 ) -> CmdResult<Vec<LibraryAsset>> {
     blocking(&state, move |s| {
         let counts = usage_counts(s)?;
+        let mut made = s.engine.asset_provenance()?;
         let mut list: Vec<LibraryAsset> = s
             .engine
             .assets()?
@@ -124,7 +129,10 @@ pub async fn list_assets(
             .map(|r| LibraryAsset {
                 usage_count: counts.get(&r.sha256).copied().unwrap_or(0),
                 synced: r.uploaded,
-                asset: to_asset(r),
+                asset: {
+                    let m = made.remove(&r.sha256);
+                    to_asset(r, m)
+                },
             })
             .filter(|a| query.asset_type.is_none_or(|t| a.asset.asset_type == t))
             .collect();

@@ -97,7 +97,7 @@ fn z_error() -> CommandError {
 }
 
 /// Reads back the elements an edit touched and records the delta in the mirror.
-fn delta(
+pub(crate) fn delta(
     s: &AppState,
     mirror: &mut CanvasMirror,
     project: Uuid,

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod canvas;
 pub mod display;
 pub mod files;
+pub mod generation;
 pub mod local;
 pub mod projects;
 pub mod sync;

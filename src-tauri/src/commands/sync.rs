@@ -67,6 +67,14 @@ fn summary(op: &OutboxOp) -> String {
         },
         OpPayload::AssetUpload { sha256 } => format!("Upload asset {}", short(sha256)),
         OpPayload::AssetDelete { sha256 } => format!("Delete asset {}", short(sha256)),
+        OpPayload::GenerationSubmit { request } => {
+            let mut prompt: String = request.prompt.chars().take(40).collect();
+            if request.prompt.chars().count() > 40 {
+                prompt.push('…');
+            }
+            format!("Generate “{prompt}”")
+        }
+        OpPayload::GenerationCancel { .. } => "Cancel a generation".into(),
     }
 }
 

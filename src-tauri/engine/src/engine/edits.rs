@@ -13,7 +13,7 @@ use crate::store::canvas::{self, Origin};
 use crate::store::outbox::{self, OpPayload};
 use crate::store::{now_ms, now_rfc3339, projects, settings};
 use iskra_protocol::merge::ObjectState;
-use iskra_protocol::{Change, Element, Hlc, Viewport, VIEWPORT_ID};
+use iskra_protocol::{Change, Clock, Element, Hlc, Viewport, VIEWPORT_ID};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -58,7 +58,7 @@ impl EditReceipt {
 /// Why a commit runs: a new action, or replaying an undo/redo step (which skips edits whose
 /// element no longer allows them instead of failing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Do,
     Replay,
 }
@@ -98,6 +98,15 @@ fn new_change(element_id: String, set: Option<Map<String, Value>>, clock: Hlc) -
     }
 }
 
+/// The edit that creates `new` as element `id` on top of the project's canvas.
+pub(super) fn on_top(conn: &Connection, project: Uuid, id: Uuid, new: &NewElement) -> Result<Edit> {
+    let z = z_after(canvas::max_z(conn, project)?.as_deref());
+    Ok(Edit::Create {
+        element_id: id,
+        props: new.props(&z),
+    })
+}
+
 /// Records `clock` as the latest seen when it is later than the stored one.
 pub(super) fn persist_clock(conn: &Connection, clock: &Hlc) -> Result<()> {
     let stored = settings::get(conn, settings::HLC_LAST)?.and_then(|s| s.parse::<Hlc>().ok());
@@ -114,11 +123,24 @@ fn commit(
     edits: &[Edit],
     mode: Mode,
 ) -> Result<(Vec<Change>, Vec<Edit>)> {
+    let Db { conn, clock, .. } = db;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = commit_in(&tx, clock, project, edits, mode)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Applies `edits` inside the caller's transaction (state, journal and outbox rows, in that
+/// order); returns the committed changes and the inverse step.
+pub(super) fn commit_in(
+    tx: &Connection,
+    clock: &mut Clock,
+    project: Uuid,
+    edits: &[Edit],
+    mode: Mode,
+) -> Result<(Vec<Change>, Vec<Edit>)> {
     let now = now_rfc3339();
-    let tx = db
-        .conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if !projects::exists(&tx, project)? {
+    if !projects::exists(tx, project)? {
         return Err(EngineError::ProjectNotFound(project));
     }
     let mut changes = Vec::with_capacity(edits.len());
@@ -129,12 +151,12 @@ fn commit(
                 let change = new_change(
                     VIEWPORT_ID.to_owned(),
                     Some(props.clone()),
-                    db.clock.tick(now_ms()),
+                    clock.tick(now_ms()),
                 );
                 change.validate().map_err(EngineError::Invalid)?;
-                let mut state = canvas::load_viewport(&tx, project)?;
+                let mut state = canvas::load_viewport(tx, project)?;
                 state.apply_set(props, &change.clock);
-                canvas::save_viewport(&tx, project, &state)?;
+                canvas::save_viewport(tx, project, &state)?;
                 changes.push(change);
                 continue;
             }
@@ -144,7 +166,7 @@ fn commit(
             }
             Edit::Delete { element_id } => (*element_id, None),
         };
-        let mut state = canvas::load_element(&tx, project, id)?;
+        let mut state = canvas::load_element(tx, project, id)?;
         let allowed = match edit {
             Edit::Create { .. } => state.clocks.is_empty() && state.deleted.is_none(),
             Edit::Set { .. } | Edit::Delete { .. } => state.is_visible(),
@@ -159,7 +181,7 @@ fn commit(
                 (Mode::Do, _) => return Err(EngineError::ElementNotFound(id)),
             }
         }
-        let change = new_change(id.to_string(), set.cloned(), db.clock.tick(now_ms()));
+        let change = new_change(id.to_string(), set.cloned(), clock.tick(now_ms()));
         change.validate().map_err(EngineError::Invalid)?;
         match set {
             Some(props) => {
@@ -174,21 +196,20 @@ fn commit(
                 state.apply_delete(&change.clock);
             }
         }
-        canvas::save_element(&tx, project, id, &state)?;
+        canvas::save_element(tx, project, id, &state)?;
         changes.push(change);
     }
     for change in &changes {
-        canvas::journal_append(&tx, project, change, Origin::Local, &now)?;
+        canvas::journal_append(tx, project, change, Origin::Local, &now)?;
         let payload = OpPayload::Change {
             change: change.clone(),
         };
-        outbox::enqueue(&tx, change.op_id, Some(project), &payload, &now)?;
+        outbox::enqueue(tx, change.op_id, Some(project), &payload, &now)?;
     }
     if let Some(last) = changes.last() {
-        persist_clock(&tx, &last.clock)?;
-        projects::touch(&tx, project, &now)?;
+        persist_clock(tx, &last.clock)?;
+        projects::touch(tx, project, &now)?;
     }
-    tx.commit()?;
     inverse.reverse();
     Ok((changes, inverse))
 }
@@ -213,11 +234,7 @@ impl Engine {
     pub fn add_element(&self, project: Uuid, new: &NewElement) -> Result<(Element, EditReceipt)> {
         let id = Uuid::new_v4();
         let mut db = self.db();
-        let z = z_after(canvas::max_z(&db.conn, project)?.as_deref());
-        let edit = Edit::Create {
-            element_id: id,
-            props: new.props(&z),
-        };
+        let edit = on_top(&db.conn, project, id, new)?;
         let (changes, inverse) = commit(&mut db, project, &[edit], Mode::Do)?;
         db.history.entry(project).or_default().record(inverse);
         let element = canvas::load_element(&db.conn, project, id)?.to_element(id);

@@ -11,6 +11,8 @@ mod assets;
 mod bundle;
 mod edits;
 mod element;
+mod generation_sync;
+mod generations;
 mod history;
 mod local;
 mod projects;
@@ -24,6 +26,7 @@ pub use bundle::{
 };
 pub use edits::{Edit, EditReceipt};
 pub use element::{z_after, NewElement};
+pub use generations::Generated;
 pub use local::LocalProjects;
 pub use remote::RemoteApplied;
 pub use thumbs::{THUMBS_DIR, THUMB_MAX};
@@ -260,9 +263,19 @@ impl Engine {
         outbox::counts(&self.db().conn)
     }
 
-    /// Sends an operation again at the next flush.
+    /// Sends an operation again at the next flush (a refused generation request waits again).
     pub fn outbox_retry(&self, op_id: Uuid) -> Result<()> {
-        outbox::retry(&self.db().conn, op_id)
+        use crate::generation::GenerationState::{Failed, Waiting};
+        let mut db = self.db();
+        let tx = db
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        outbox::retry(&tx, op_id)?;
+        store::generations::set_status_by_op(&tx, op_id, Failed, Waiting, None)?;
+        tx.commit()?;
+        drop(db);
+        self.queued();
+        Ok(())
     }
 
     /// Drops a rejected operation for good.

@@ -6,7 +6,7 @@ use super::{Engine, OpenProject};
 use crate::error::{EngineError, Result};
 use crate::store::outbox::{self, OpPayload};
 use crate::store::projects::ProjectSort;
-use crate::store::{canvas, now_rfc3339, projects};
+use crate::store::{canvas, generations, now_rfc3339, projects};
 use iskra_protocol::{validate_project_name, Project};
 use rusqlite::TransactionBehavior;
 use uuid::Uuid;
@@ -73,8 +73,8 @@ impl Engine {
     }
 
     /// Deletes a project and all its local state for good, and queues the delete on the
-    /// server (not for a project kept off the account). Its queued canvas changes are dropped:
-    /// they can never apply.
+    /// server (not for a project kept off the account). Its queued canvas changes and
+    /// generation requests are dropped (they can never apply) and its generations forgotten.
     pub fn delete_project(&self, id: Uuid) -> Result<()> {
         let mut db = self.db();
         let tx = db
@@ -92,7 +92,8 @@ impl Engine {
         if !projects::delete(&tx, id)? {
             return Err(EngineError::ProjectNotFound(id));
         }
-        outbox::drop_canvas_changes(&tx, id)?;
+        outbox::drop_project_ops(&tx, id)?;
+        generations::delete_project(&tx, id)?;
         tx.commit()?;
         db.history.remove(&id);
         drop(db);

@@ -3,8 +3,10 @@
 
 use super::Engine;
 use crate::error::Result;
+use crate::generation::GenerationFailure;
+use crate::generation::GenerationState::{Failed, Waiting};
 use crate::store::outbox::{self, OutboxOp};
-use crate::store::{now_rfc3339, projects};
+use crate::store::{generations, now_rfc3339, projects};
 use iskra_protocol::Project;
 use rusqlite::TransactionBehavior;
 use serde_json::Value;
@@ -53,9 +55,15 @@ impl Engine {
         self.ops_tx(ops, |c, op| outbox::postpone(c, op, next_ms, error))
     }
 
-    /// A permanent refusal, kept with the server's error for the user to see.
+    /// A permanent refusal, kept with the server's error for the user to see; a refused
+    /// generation request fails with the server's reason (and its limit or storage numbers).
     pub fn ops_reject(&self, ops: &[Uuid], error: &Value) -> Result<()> {
-        self.ops_tx(ops, |c, op| outbox::reject(c, op, error))
+        let failure = GenerationFailure::from_outbox_error(error);
+        self.ops_tx(ops, |c, op| {
+            outbox::reject(c, op, error)?;
+            generations::set_status_by_op(c, op, Waiting, Failed, Some(&failure))?;
+            Ok(())
+        })
     }
 
     /// Records that the server has the project.

@@ -8,6 +8,7 @@
 
 pub mod assets;
 pub mod canvas;
+pub mod generations;
 pub mod outbox;
 pub mod projects;
 pub mod settings;

@@ -12,7 +12,7 @@
 //! waits: it is neither pending nor counted until a synced project shows the asset too.
 
 use crate::error::{EngineError, Result};
-use iskra_protocol::Change;
+use iskra_protocol::{Change, NewGeneration};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -40,6 +40,13 @@ pub enum OpPayload {
     /// `DELETE /v1/assets/{sha256}`.
     #[serde(rename = "asset.delete")]
     AssetDelete { sha256: String },
+    /// `POST /v1/generations`, the op id as `Idempotency-Key` (queued after the placeholder's
+    /// canvas changes, in the project's lane).
+    #[serde(rename = "generation.submit")]
+    GenerationSubmit { request: NewGeneration },
+    /// `DELETE /v1/generations/{serverId}`.
+    #[serde(rename = "generation.cancel", rename_all = "camelCase")]
+    GenerationCancel { server_id: Uuid },
 }
 
 impl OpPayload {
@@ -52,7 +59,18 @@ impl OpPayload {
             Self::Change { .. } => "canvas.change",
             Self::AssetUpload { .. } => "asset.upload",
             Self::AssetDelete { .. } => "asset.delete",
+            Self::GenerationSubmit { .. } => "generation.submit",
+            Self::GenerationCancel { .. } => "generation.cancel",
         }
+    }
+
+    /// Generation requests: they wait their turn after the project's earlier operations, but
+    /// one that must wait (backoff) does not hold back the later ones.
+    pub fn is_generation(&self) -> bool {
+        matches!(
+            self,
+            Self::GenerationSubmit { .. } | Self::GenerationCancel { .. }
+        )
     }
 }
 
@@ -265,11 +283,42 @@ pub fn discard(conn: &Connection, op_id: Uuid) -> Result<()> {
     Ok(())
 }
 
-/// Drops the queued canvas changes of a project being deleted (they can never apply).
-pub fn drop_canvas_changes(conn: &Connection, project: Uuid) -> Result<usize> {
+/// Drops the queued canvas changes and generation requests of a project being deleted (they
+/// can never apply).
+pub fn drop_project_ops(conn: &Connection, project: Uuid) -> Result<usize> {
     Ok(conn
-        .prepare_cached("DELETE FROM outbox WHERE project_id = ?1 AND kind = 'canvas.change'")?
+        .prepare_cached(
+            "DELETE FROM outbox WHERE project_id = ?1
+               AND kind IN ('canvas.change', 'generation.submit', 'generation.cancel')",
+        )?
         .execute([project.to_string()])?)
+}
+
+/// Takes an operation out of the outbox whatever its state but in flight (a request the user
+/// withdrew); `Ok(None)` when there is no such operation.
+pub fn withdraw(conn: &Connection, op_id: Uuid) -> Result<Option<OpState>> {
+    let Some(op) = get(conn, op_id)? else {
+        return Ok(None);
+    };
+    if op.state == OpState::InFlight {
+        return Err(EngineError::Invalid(
+            "the request is being sent to the server right now; try again in a moment".into(),
+        ));
+    }
+    complete(conn, op_id)?;
+    Ok(Some(op.state))
+}
+
+/// True when the outbox holds an upload of this asset (in any state).
+pub fn has_upload(conn: &Connection, sha256: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM outbox WHERE kind = 'asset.upload'
+               AND json_extract(payload, '$.sha256') = ?1 LIMIT 1",
+        )?
+        .query_row([sha256], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 #[cfg(test)]

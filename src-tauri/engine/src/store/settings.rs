@@ -32,6 +32,10 @@ pub const OAUTH_CLIENT_ID: &str = "oauth.client_id";
 /// out to the account — either way (D6).
 pub const LOCAL_OFFER_ANSWERED: &str = "account.local_imported";
 
+/// The generation model catalogue last fetched from `GET /v1/models` (JSON `ModelInfo[]`),
+/// so the model picker works offline (D7).
+pub const MODELS: &str = "generation.models";
+
 /// Id of the last server-sent event seen, for `Last-Event-ID` on reconnect.
 pub const LAST_EVENT_ID: &str = "sync.last_event_id";
 

@@ -5,8 +5,8 @@
 use super::error::SyncError;
 use futures::StreamExt;
 use iskra_protocol::{
-    Asset, ChangesResponse, ErrorBody, Me, NewProject, Page, Project, ProjectPatch, SyncRequest,
-    SyncResponse,
+    Asset, ChangesResponse, ErrorBody, Generation, Me, ModelList, NewGeneration, NewProject, Page,
+    Project, ProjectPatch, SyncRequest, SyncResponse,
 };
 use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -281,6 +281,36 @@ impl ApiClient {
     /// `GET /v1/assets`, every page.
     pub async fn list_assets(&self) -> Result<Vec<Asset>, SyncError> {
         self.list_all("/v1/assets").await
+    }
+
+    /// `GET /v1/models`: the generation model catalogue.
+    pub async fn models(&self) -> Result<ModelList, SyncError> {
+        self.json(self.request(Method::GET, "/v1/models")).await
+    }
+
+    /// `POST /v1/generations` (202); `key` is the `Idempotency-Key`, so a repeat answers the
+    /// same generation.
+    pub async fn create_generation(
+        &self,
+        req: &NewGeneration,
+        key: Uuid,
+    ) -> Result<Generation, SyncError> {
+        let r = self
+            .request(Method::POST, "/v1/generations")
+            .header("Idempotency-Key", key.to_string());
+        self.json(r.json(req)).await
+    }
+
+    /// `GET /v1/generations/{id}`.
+    pub async fn generation(&self, id: Uuid) -> Result<Generation, SyncError> {
+        self.json(self.request(Method::GET, &format!("/v1/generations/{id}")))
+            .await
+    }
+
+    /// `DELETE /v1/generations/{id}`: the canceled generation (409 when it already ended).
+    pub async fn cancel_generation(&self, id: Uuid) -> Result<Generation, SyncError> {
+        self.json(self.request(Method::DELETE, &format!("/v1/generations/{id}")))
+            .await
     }
 
     async fn list_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, SyncError> {

@@ -1,5 +1,5 @@
 //! Live updates: follows `GET /v1/events` (server-sent events) and wakes the sync loop when the
-//! server announces a change. Reconnects with backoff after any break, resuming with
+//! server announces a change; `generation.updated` goes straight into the generation's record. Reconnects with backoff after any break, resuming with
 //! `Last-Event-ID` (persisted, so a restart resumes too). A refused session ends it.
 
 use super::backoff::retry_delay;
@@ -71,7 +71,11 @@ async fn handle(client: &SyncClient, event: &Event, wake: &Notify) -> Result<(),
                 wake.notify_one();
             }
         }
-        Some(ServerEvent::GenerationUpdated { .. }) => {}
+        Some(ServerEvent::GenerationUpdated { generation }) => {
+            client
+                .on_engine(move |e| e.apply_server_generation(&generation))
+                .await?;
+        }
         Some(_) => wake.notify_one(),
         None => tracing::debug!(event = %event.event, "ignoring unknown server event"),
     }

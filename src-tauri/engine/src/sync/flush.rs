@@ -4,25 +4,23 @@
 //! A project lane stops at its first operation that must wait (backoff, or a transient
 //! failure), so a later change never overtakes an earlier one; consecutive canvas changes go in
 //! one `POST …/sync` (up to the protocol's maximum), whose answer also brings other devices'
-//! changes. Permanent refusals become `rejected` rows and the lane goes on. Asset uploads pause
-//! on `STORAGE_QUOTA_EXCEEDED` while canvas sync continues. The pull adopts projects created on
-//! other devices and fetches changes of every project the server has.
+//! changes. A generation request waits for the operations before it (its placeholder), but one
+//! that must wait does not hold back later changes: nothing depends on it. Permanent refusals
+//! become `rejected` rows and the lane goes on. Asset uploads pause on
+//! `STORAGE_QUOTA_EXCEEDED` while canvas sync continues. A project whose generation was just
+//! accepted is flushed once more, so the placeholder's link to it leaves in the same pass. The
+//! pull adopts projects created on other devices, fetches changes of every project the server
+//! has, and refreshes the generations still running.
 
-use super::api::ApiClient;
 use super::backoff::retry_delay;
 use super::{SyncClient, SyncError};
+use crate::store::now_ms;
 use crate::store::outbox::{OpPayload, OutboxOp};
-use crate::store::{now_ms, settings};
 use iskra_protocol::{Change, SyncRequest, MAX_CHANGES_PER_SYNC};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 use uuid::Uuid;
-
-/// How long uploads stay paused after `STORAGE_QUOTA_EXCEEDED` before one is tried again
-/// (sooner when an asset delete or a quota event frees space).
-pub const UPLOAD_PAUSE: Duration = Duration::from_secs(600);
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -38,10 +36,19 @@ pub struct SyncReport {
     pub pulled: usize,
     /// Projects created on other devices, now on this one.
     pub new_projects: usize,
+    /// Generations whose state changed by a pull.
+    pub generations: usize,
+}
+
+/// Projects a pass already pulled (through a push) or linked a generation's placeholder in.
+#[derive(Default)]
+struct Touched {
+    pulled: HashSet<Uuid>,
+    linked: HashSet<Uuid>,
 }
 
 /// How a failed request ends for its operations.
-enum Failed {
+pub(super) enum Failed {
     /// Keep going with the next lane (the operations were rescheduled or rejected).
     Continue,
     /// Stop the pass: the server is unreachable, throttling us, or refused the session.
@@ -68,7 +75,8 @@ impl SyncClient {
         result.map(|()| report)
     }
 
-    async fn pass(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+    /// Pending operations by lane: each project's in order, then the asset lane.
+    async fn lanes(&self) -> Result<(Vec<(Uuid, Vec<OutboxOp>)>, Vec<OutboxOp>), SyncError> {
         let ops = self.on_engine(|e| e.pending_ops()).await?;
         let mut lanes: Vec<(Uuid, Vec<OutboxOp>)> = Vec::new();
         let mut assets = Vec::new();
@@ -81,17 +89,38 @@ impl SyncClient {
                 },
             }
         }
-        let mut pulled = HashSet::new();
+        Ok((lanes, assets))
+    }
+
+    async fn pass(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+        let (lanes, assets) = self.lanes().await?;
+        let mut touched = Touched::default();
         for (project, lane) in lanes {
-            self.flush_project(project, &lane, report, &mut pulled)
+            self.flush_project(project, &lane, report, &mut touched)
                 .await?;
         }
         self.flush_assets(&assets, report).await?;
-        self.pull(report, &pulled).await
+        if !touched.linked.is_empty() {
+            // Placeholders of accepted generations were linked: send those changes now.
+            let linked = std::mem::take(&mut touched.linked);
+            let mut again = SyncReport::default();
+            for (project, lane) in self.lanes().await?.0 {
+                if linked.contains(&project) {
+                    self.flush_project(project, &lane, &mut again, &mut touched)
+                        .await?;
+                }
+            }
+            report.sent += again.sent;
+            report.rejected += again.rejected;
+            report.pulled += again.pulled;
+        }
+        self.pull(report, &touched.pulled).await?;
+        report.generations += self.refresh_generations().await?;
+        self.models_if_missing().await
     }
 
     /// Reschedules or rejects `ops` after `err`.
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         ops: Vec<Uuid>,
         attempts: u32,
@@ -127,12 +156,18 @@ impl SyncClient {
         project: Uuid,
         lane: &[OutboxOp],
         report: &mut SyncReport,
-        pulled: &mut HashSet<Uuid>,
+        touched: &mut Touched,
     ) -> Result<(), SyncError> {
         let mut i = 0;
         while i < lane.len() {
             let head = &lane[i];
+            let independent = head.payload.is_generation();
             if head.next_attempt_ms > now_ms() {
+                if independent {
+                    report.deferred += 1;
+                    i += 1;
+                    continue;
+                }
                 report.deferred += lane.len() - i;
                 return Ok(());
             }
@@ -150,22 +185,26 @@ impl SyncClient {
             self.on_engine(move |e| e.ops_in_flight(&in_flight)).await?;
             let result = match &head.payload {
                 OpPayload::Change { .. } => self.push_changes(project, &batch, report).await,
-                _ => self
-                    .send_project_op(project, head)
-                    .await
-                    .map(|()| report.sent += 1),
+                p if p.is_generation() => self.send_generation_op(head).await,
+                _ => self.send_project_op(project, head).await,
             };
             match result {
-                Ok(()) => {
-                    if matches!(head.payload, OpPayload::Change { .. }) {
-                        pulled.insert(project);
+                Ok(()) => match head.payload {
+                    OpPayload::Change { .. } => {
+                        touched.pulled.insert(project);
                     }
-                }
+                    OpPayload::GenerationSubmit { .. } => {
+                        report.sent += 1;
+                        touched.linked.insert(project);
+                    }
+                    _ => report.sent += 1,
+                },
                 Err(err) => {
                     let refused = !err.is_retryable() && !err.stops_sync();
                     match self.settle(ids, head.attempts, err).await? {
                         Failed::Stop(err) => return Err(err),
                         Failed::Continue if refused => report.rejected += batch.len(),
+                        Failed::Continue if independent => report.deferred += 1,
                         Failed::Continue => {
                             report.deferred += lane.len() - i;
                             return Ok(());
@@ -247,75 +286,6 @@ impl SyncClient {
         Ok(())
     }
 
-    async fn flush_assets(
-        &self,
-        ops: &[OutboxOp],
-        report: &mut SyncReport,
-    ) -> Result<(), SyncError> {
-        let mut paused_until: u64 = self
-            .on_engine(|e| e.setting(settings::UPLOADS_PAUSED_UNTIL))
-            .await?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        for op in ops {
-            let now = now_ms();
-            let is_upload = matches!(op.payload, OpPayload::AssetUpload { .. });
-            if op.next_attempt_ms > now || (is_upload && paused_until > now) {
-                report.deferred += 1;
-                continue;
-            }
-            let id = op.op_id;
-            self.on_engine(move |e| e.ops_in_flight(&[id])).await?;
-            let result = match &op.payload {
-                OpPayload::AssetUpload { sha256 } => upload(self, &self.api, sha256).await,
-                OpPayload::AssetDelete { sha256 } => {
-                    let r = self.api.delete_asset(sha256).await;
-                    if r.is_ok() && paused_until > 0 {
-                        // Space was freed: let uploads try again.
-                        paused_until = 0;
-                        self.on_engine(|e| e.remove_setting(settings::UPLOADS_PAUSED_UNTIL))
-                            .await?;
-                    }
-                    r
-                }
-                other => Err(SyncError::Protocol(format!(
-                    "{} in the asset lane",
-                    other.kind()
-                ))),
-            };
-            match result {
-                Ok(()) => {
-                    self.on_engine(move |e| e.ops_done(&[id])).await?;
-                    report.sent += 1;
-                }
-                Err(err) if err.is_quota_exceeded() => {
-                    paused_until = now_ms() + UPLOAD_PAUSE.as_millis() as u64;
-                    let reason = match &err {
-                        SyncError::Rejected { error, .. } => error.message.clone(),
-                        other => other.to_string(),
-                    };
-                    let body = err.to_json();
-                    self.on_engine(move |e| {
-                        e.set_setting(settings::UPLOADS_PAUSED_UNTIL, &paused_until.to_string())?;
-                        e.set_setting(settings::UPLOADS_PAUSED_REASON, &reason)?;
-                        e.ops_postpone(&[id], paused_until, &body)
-                    })
-                    .await?;
-                    report.deferred += 1;
-                }
-                Err(err) => {
-                    let refused = !err.is_retryable() && !err.stops_sync();
-                    match self.settle(vec![id], op.attempts, err).await? {
-                        Failed::Stop(err) => return Err(err),
-                        Failed::Continue if refused => report.rejected += 1,
-                        Failed::Continue => report.deferred += 1,
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
     async fn pull(&self, report: &mut SyncReport, done: &HashSet<Uuid>) -> Result<(), SyncError> {
         let remote = self.api.list_projects().await?;
         let new = self
@@ -353,19 +323,4 @@ impl SyncClient {
         }
         Ok(())
     }
-}
-
-/// Uploads a cached asset unless the server already has it.
-async fn upload(client: &SyncClient, api: &ApiClient, sha256: &str) -> Result<(), SyncError> {
-    let sha = sha256.to_owned();
-    let Some(record) = client.on_engine(move |e| e.asset(&sha)).await? else {
-        // Deleted locally before it was sent: nothing to upload.
-        return Ok(());
-    };
-    if !api.has_asset(sha256).await? {
-        let path = client.engine.asset_path(&record);
-        api.upload_asset(sha256, &path, &record.mime).await?;
-    }
-    let sha = sha256.to_owned();
-    client.on_engine(move |e| e.mark_asset_uploaded(&sha)).await
 }

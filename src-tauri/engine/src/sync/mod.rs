@@ -3,7 +3,7 @@
 //! server's event stream for live updates.
 //!
 //! [`SyncClient::sync_once`] is one pass (push every due operation, then pull); [`SyncClient::
-//! watch`] keeps passing — when the outbox grows, when the server announces a change, and when
+//! watch`] refreshes the generation model catalogue, then keeps passing — when the outbox grows, when the server announces a change, and when
 //! a backoff expires — until told to stop. Store calls run on the blocking pool so a slow
 //! `fsync` never stalls the async runtime.
 
@@ -12,13 +12,16 @@ mod backoff;
 mod error;
 mod events;
 mod flush;
+mod generations;
 mod status;
+mod uploads;
 
 pub use api::{ApiClient, UploadProgress};
 pub use backoff::retry_delay;
 pub use error::SyncError;
 pub use flush::SyncReport;
 pub use status::{status, SyncStatus};
+pub use uploads::UPLOAD_PAUSE;
 
 use crate::auth::{AuthError, Session};
 use crate::store::assets::AssetRecord;
@@ -152,6 +155,12 @@ impl SyncClient {
         let wake = Arc::new(Notify::new());
         let queued = self.engine.outbox_signal();
         let passes = async {
+            if let Err(e) = self.refresh_models().await {
+                if e.stops_sync() {
+                    return Err(e);
+                }
+                tracing::info!(error = %e, "model catalogue not refreshed; keeping the cached one");
+            }
             loop {
                 // After a failed pass the next one starts at least MIN_PASS_INTERVAL later, so a
                 // failing server is not hammered; after a good pass a wake runs one at once, so a
@@ -203,6 +212,10 @@ impl SyncClient {
 }
 
 #[cfg(test)]
-mod fake_server;
+pub(crate) mod fake_generations;
+#[cfg(test)]
+pub(crate) mod fake_server;
+#[cfg(test)]
+mod generation_tests;
 #[cfg(test)]
 mod tests;
