@@ -185,9 +185,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
         let public = iskra_server::public_base(&cfg, addr);
-        let state = AppState::build(cfg, public)
-            .await
-            .expect("server state");
+        let state = AppState::build(cfg, public).await.expect("server state");
         let (tx, rx) = oneshot::channel::<()>();
         let stop = async move {
             let _ = rx.await;
@@ -298,6 +296,21 @@ async fn scaled(cfg: &mut Config) -> TestDatabase {
     // Replicas of one deployment share the signing secret (tokens, signed URLs).
     cfg.signing_secret = Some(format!("test-secret-{run}"));
     db
+}
+
+/// The scale-out services of one test (a fresh database, S3 prefix and Redis prefix) for a
+/// server the test runs itself; the database is dropped with this value.
+pub struct ScaledEnv(TestDatabase);
+
+impl Drop for ScaledEnv {
+    fn drop(&mut self) {
+        self.0.drop_blocking();
+    }
+}
+
+/// Points `cfg` at fresh scale-out services (see [`Backend::Scaled`]).
+pub async fn scaled_env(cfg: &mut Config) -> ScaledEnv {
+    ScaledEnv(scaled(cfg).await)
 }
 
 /// A database created for one test and dropped (best effort) when the server is dropped.
