@@ -404,6 +404,16 @@ impl Engine {
         Ok(fresh.generation)
     }
 
+    /// Centre of a new item `width` wide right of everything on the canvas (the origin on an
+    /// empty one): where something added without a position goes.
+    pub fn free_spot(&self, project: Uuid, width: f64) -> Result<Point> {
+        let db = self.db();
+        if !projects::exists(&db.conn, project)? {
+            return Err(EngineError::ProjectNotFound(project));
+        }
+        beside(&db.conn, project, None, width)
+    }
+
     /// The model catalogue as last fetched from the server (empty before the first sync).
     pub fn models(&self) -> Result<Vec<ModelInfo>> {
         cached_models(&self.db().conn)

@@ -1,6 +1,9 @@
 //! A tiny HTTP/1.1 server for the sync client's tests: answers each request with what a
 //! closure returns and records every request. Enough HTTP for reqwest (Content-Length and
 //! chunked request bodies, one request per connection); not a server for anything else.
+//! [`healthy`] answers the sync routes like a server with no other devices.
+//!
+//! Free of `crate::` paths, so the CLI tests include this file too.
 
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -56,6 +59,34 @@ impl Resp {
     pub fn with_header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.into(), v.into()));
         self
+    }
+}
+
+/// A project as `POST /v1/projects` answers it.
+pub fn project_json(id: &serde_json::Value, name: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"id": id, "name": name, "createdAt": "2025-01-01T00:00:00.000Z",
+           "updatedAt": "2025-01-01T00:00:00.000Z", "imageCount": 0, "videoCount": 0,
+           "thumbnailAssetId": null})
+}
+
+/// Answers like a healthy server with no other devices (404 for what it does not know).
+pub fn healthy(req: &Req) -> Resp {
+    use serde_json::json;
+    let path = req.path.split('?').next().unwrap_or("");
+    match (req.method.as_str(), path) {
+        ("POST", "/v1/projects") => {
+            let b = req.json();
+            Resp::json(201, project_json(&b["id"], &b["name"]))
+        }
+        ("PATCH", _) => Resp::json(200, project_json(&json!(uuid::Uuid::nil()), &json!("x"))),
+        ("POST", p) if p.ends_with("/sync") => {
+            Resp::json(200, json!({"cursor": "c1", "changes": [], "rejected": []}))
+        }
+        ("GET", "/v1/projects") => Resp::json(200, json!({"items": [], "nextCursor": null})),
+        ("GET", p) if p.ends_with("/changes") => {
+            Resp::json(200, json!({"cursor": "c1", "changes": []}))
+        }
+        _ => Resp::error(404, "NOT_FOUND", "not found"),
     }
 }
 

@@ -4,7 +4,7 @@
 //! events and pulls.
 
 use super::fake_generations::FakeGenerations;
-use super::fake_server::{FakeServer, Req, Resp};
+use super::fake_server::{healthy, FakeServer, Resp};
 use super::*;
 use crate::engine::tests::engine;
 use crate::generation::{GenerateRequest, GenerationState};
@@ -13,30 +13,6 @@ use iskra_protocol::GenerationStatus;
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// The rest of the API, answered like a healthy server with no other devices.
-fn healthy(req: &Req) -> Resp {
-    let path = req.path.split('?').next().unwrap_or("");
-    match (req.method.as_str(), path) {
-        ("POST", "/v1/projects") => {
-            let b = req.json();
-            Resp::json(
-                201,
-                json!({"id": b["id"], "name": b["name"],
-                "createdAt": "t", "updatedAt": "t", "imageCount": 0, "videoCount": 0,
-                "thumbnailAssetId": null}),
-            )
-        }
-        ("POST", p) if p.ends_with("/sync") => {
-            Resp::json(200, json!({"cursor": "c1", "changes": [], "rejected": []}))
-        }
-        ("GET", "/v1/projects") => Resp::json(200, json!({"items": [], "nextCursor": null})),
-        ("GET", p) if p.ends_with("/changes") => {
-            Resp::json(200, json!({"cursor": "c1", "changes": []}))
-        }
-        _ => Resp::error(404, "NOT_FOUND", "not found"),
-    }
-}
 
 async fn server(gens: &Arc<FakeGenerations>) -> FakeServer {
     let gens = Arc::clone(gens);

@@ -1,6 +1,6 @@
 //! Tests of the sync client against a fake server speaking API.md.
 
-use super::fake_server::{FakeServer, Req, Resp};
+use super::fake_server::{healthy, project_json, FakeServer, Resp};
 use super::*;
 use crate::engine::tests::engine;
 use crate::media::tests::PNG_1X1;
@@ -9,32 +9,6 @@ use crate::store::outbox::OpState;
 use crate::NewElement;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-fn project_json(id: &Value, name: &Value) -> Value {
-    json!({"id": id, "name": name, "createdAt": "2025-01-01T00:00:00.000Z",
-           "updatedAt": "2025-01-01T00:00:00.000Z", "imageCount": 0, "videoCount": 0,
-           "thumbnailAssetId": null})
-}
-
-/// Answers like a healthy server with no other devices.
-fn healthy(req: &Req) -> Resp {
-    let path = req.path.split('?').next().unwrap_or("");
-    match (req.method.as_str(), path) {
-        ("POST", "/v1/projects") => {
-            let b = req.json();
-            Resp::json(201, project_json(&b["id"], &b["name"]))
-        }
-        ("PATCH", _) => Resp::json(200, project_json(&json!(Uuid::nil()), &json!("x"))),
-        ("POST", p) if p.ends_with("/sync") => {
-            Resp::json(200, json!({"cursor": "c1", "changes": [], "rejected": []}))
-        }
-        ("GET", "/v1/projects") => Resp::json(200, json!({"items": [], "nextCursor": null})),
-        ("GET", p) if p.ends_with("/changes") => {
-            Resp::json(200, json!({"cursor": "c1", "changes": []}))
-        }
-        _ => Resp::error(404, "NOT_FOUND", "not found"),
-    }
-}
 
 fn states(e: &Engine) -> Vec<(String, OpState, u32)> {
     e.outbox()

@@ -5,17 +5,20 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// `iskra` on `dir`, signed out, without arguments yet (add them, a token, a server).
+pub fn command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iskra"));
+    cmd.env("ISKRA_DATA_DIR", dir)
+        .env_remove("ISKRA_TOKEN")
+        .env_remove("ISKRA_SERVER")
+        .env_remove("ISKRA_OAUTH_ISSUER")
+        .env_remove("ISKRA_OAUTH_CLIENT_ID");
+    cmd
+}
+
 /// Runs `iskra --json ARGS` on `dir`.
 pub fn iskra(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_iskra"))
-        .arg("--json")
-        .args(args)
-        .env("ISKRA_DATA_DIR", dir)
-        .env_remove("ISKRA_TOKEN")
-        .env_remove("ISKRA_OAUTH_ISSUER")
-        .env_remove("ISKRA_OAUTH_CLIENT_ID")
-        .output()
-        .unwrap()
+    command(dir).arg("--json").args(args).output().unwrap()
 }
 
 /// Runs a command that must succeed and returns its JSON output.

@@ -4,6 +4,7 @@
 
 mod debug;
 mod files;
+mod generate;
 mod local;
 mod output;
 mod remote;
@@ -28,7 +29,7 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8787";
 #[command(
     name = "iskra",
     version,
-    about = "Iskra without a window: projects, assets and sync"
+    about = "Iskra without a window: projects, assets, sync and AI generation"
 )]
 struct Cli {
     /// Where the local store lives (default: the platform data dir).
@@ -104,6 +105,14 @@ enum Command {
     /// Inspect the outbox of server-bound changes.
     #[command(subcommand)]
     Outbox(OutboxCmd),
+    /// Generate images or a video with AI (needs a session; waits in the outbox offline). The
+    /// placeholder goes on the canvas now; `--wait` follows the generation to its end.
+    Generate(generate::GenerateCmd),
+    /// Generations on this device: list, show, cancel, retry.
+    #[command(subcommand)]
+    Generations(generate::GenerationsCmd),
+    /// The generation models the server offers (the cached list when it cannot be reached).
+    Models,
     /// Test helpers (not part of the supported interface).
     #[command(subcommand, hide = true)]
     Debug(DebugCmd),
@@ -199,6 +208,12 @@ pub enum CliError {
     Auth(#[from] iskra_engine::auth::AuthError),
     #[error("{0}")]
     Usage(String),
+    /// A followed generation failed or was canceled (fal's reason).
+    #[error("generation {0}")]
+    Generation(String),
+    /// `--wait` gave up.
+    #[error("{0}")]
+    Timeout(String),
 }
 
 impl CliError {
@@ -212,6 +227,8 @@ impl CliError {
             Self::Auth(e) if e.is_retryable() => "network",
             Self::Auth(_) => "auth",
             Self::Usage(_) => "usage",
+            Self::Generation(_) => "generation",
+            Self::Timeout(_) => "timeout",
         }
     }
 }
@@ -316,6 +333,9 @@ fn run(cli: Cli, out: &Out) -> Result<(), CliError> {
             Ok(())
         }
         Command::Outbox(cmd) => local::outbox(&engine, cmd, out),
+        Command::Generate(cmd) => generate::generate(&ctx, cmd),
+        Command::Generations(cmd) => generate::generations(&ctx, cmd),
+        Command::Models => generate::models(&ctx),
         Command::Debug(DebugCmd::Edits { count }) => Ok(debug::edits(&engine, count)?),
     }
 }

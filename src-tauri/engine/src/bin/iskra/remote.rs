@@ -42,12 +42,12 @@ impl Ctx<'_> {
         Ok(client)
     }
 
-    fn signed_in(&self) -> bool {
+    pub fn signed_in(&self) -> bool {
         self.secrets.get(SESSION_TOKEN).is_some()
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
