@@ -2,6 +2,8 @@
 //! without base64 over IPC. Paths: `full/<sha256>` (the file, with HTTP ranges so videos seek),
 //! `thumb/<sha256>` (the engine's cached PNG thumbnail, images only) and
 //! `project-thumb/<projectId>` (the UI's last rendering of the canvas, else the engine's).
+//! An asset only the server has (made on another device, or by a generation) is downloaded
+//! into the cache on first use when signed in — the engine's lazy download.
 
 use crate::commands::projects::ui_thumbnail_path;
 use crate::state::AppState;
@@ -79,6 +81,28 @@ fn file(path: &Path, mime: &str, cache: &str, range: Option<&str>) -> Response<V
     }
 }
 
+/// How long a request waits for an asset to download.
+const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Downloads an asset the server has into the cache (signed in only; failures are logged and
+/// the request answers 404 as before).
+fn download(state: &AppState, sha256: &str) {
+    if !state.signed_in() || !iskra_protocol::is_sha256_hex(sha256) {
+        return;
+    }
+    let fetched = state.sync_client().map(|client| {
+        tauri::async_runtime::block_on(async {
+            tokio::time::timeout(DOWNLOAD_TIMEOUT, client.fetch_asset(sha256)).await
+        })
+    });
+    match fetched {
+        Ok(Ok(Ok(_))) => {}
+        Ok(Ok(Err(e))) => tracing::info!(asset = sha256, error = %e, "asset not downloaded"),
+        Ok(Err(_)) => tracing::info!(asset = sha256, "asset download timed out"),
+        Err(e) => tracing::info!(asset = sha256, error = %e, "asset not downloaded"),
+    }
+}
+
 /// Answers one request (runs on the blocking pool: it reads files and may make thumbnails).
 pub fn respond(state: &AppState, req: &Request<Vec<u8>>) -> Response<Vec<u8>> {
     // `convertFileSrc` percent-encodes the whole path (`thumb%2F<id>`).
@@ -95,6 +119,9 @@ pub fn respond(state: &AppState, req: &Request<Vec<u8>>) -> Response<Vec<u8>> {
         );
     };
     let engine = &state.engine;
+    if matches!(kind, "full" | "thumb") && matches!(engine.asset(id), Ok(None)) {
+        download(state, id);
+    }
     match kind {
         "full" => match engine.asset(id) {
             Ok(Some(rec)) => file(&engine.asset_path(&rec), &rec.mime, IMMUTABLE, range),

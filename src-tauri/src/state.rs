@@ -9,6 +9,7 @@ use crate::error::{CmdResult, CommandError};
 use iskra_engine::auth::{OAuthConfig, Session};
 use iskra_engine::secret::{self, MemorySecretStore, SecretStore, SESSION_TOKEN};
 use iskra_engine::store::settings;
+use iskra_engine::sync::SyncClient;
 use iskra_engine::Engine;
 use iskra_protocol::Element;
 use std::collections::HashMap;
@@ -158,6 +159,15 @@ impl AppState {
     /// True when a session token is at hand.
     pub fn signed_in(&self) -> bool {
         self.secrets.get(SESSION_TOKEN).is_some()
+    }
+
+    /// The engine's sync client of the current session (for calls outside the sync loop).
+    pub fn sync_client(&self) -> CmdResult<SyncClient> {
+        Ok(SyncClient::with_session(
+            self.engine.clone(),
+            &self.config.server,
+            Arc::clone(&self.session),
+        )?)
     }
 
     /// The open-canvas mirror (held across an edit so the forwarder never sees half of it).

@@ -26,10 +26,8 @@ use super::canvas::{delta, CanvasDelta, Placement};
 use super::{blocking, Shared};
 use crate::error::{parse_id, CmdResult, CommandError};
 use iskra_engine::generation::{GenerateRequest, LocalGeneration, Point, SIGN_IN_TO_GENERATE};
-use iskra_engine::sync::SyncClient;
 use iskra_protocol::{GenerationKind, ModelInfo};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::time::Duration;
 use tauri::State;
 
@@ -72,11 +70,7 @@ pub async fn list_models(state: State<'_, Shared>) -> CmdResult<Vec<ModelInfo>> 
     if !cached.is_empty() || !state.signed_in() {
         return Ok(cached);
     }
-    let client = SyncClient::with_session(
-        state.engine.clone(),
-        &state.config.server,
-        Arc::clone(&state.session),
-    )?;
+    let client = state.sync_client()?;
     match tokio::time::timeout(MODELS_TIMEOUT, client.models()).await {
         Ok(Ok(models)) => Ok(models),
         Ok(Err(e)) => {

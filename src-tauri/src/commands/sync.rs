@@ -7,12 +7,10 @@ use super::{blocking, Shared};
 use crate::error::{parse_id, CmdResult};
 use crate::state::AppState;
 use iskra_engine::store::outbox::{OpPayload, OpState, OutboxOp};
-use iskra_engine::sync::SyncClient;
 use iskra_protocol::{ErrorCode, ErrorDetail};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
 use tauri::State;
 
 /// The autosave indicator (D3).
@@ -170,11 +168,7 @@ pub async fn supervise(state: Shared) {
         }
         if state.signed_in() {
             refresh_account_quietly(&state).await;
-            match SyncClient::with_session(
-                state.engine.clone(),
-                &state.config.server,
-                Arc::clone(&state.session),
-            ) {
+            match state.sync_client() {
                 Ok(client) => {
                     tokio::select! {
                         r = client.watch(std::future::pending()) => match r {
