@@ -2,8 +2,8 @@
 //! shell and the `iskra` CLI (X4).
 //!
 //! - [`store`]: the SQLite store (WAL, `synchronous=FULL`, embedded migrations).
-//! - [`Engine`]: projects, canvas edits with HLC clocks, undo/redo, assets, the outbox; every
-//!   edit is durable before the call returns (D3, X1).
+//! - [`Engine`]: projects, canvas edits with HLC clocks, undo/redo, assets, AI generation
+//!   requests, the outbox; every edit is durable before the call returns (D3, X1, D7).
 //! - [`generation`]: AI generation requests and their local records (D7); [`layout`]: where
 //!   placed items land.
 //! - [`bundle`]: `.iskra` export/import (D9); [`hotfolder`]: watched folders (D8).
@@ -25,5 +25,7 @@ pub mod snapshot;
 pub mod store;
 pub mod sync;
 
-pub use engine::{z_after, Edit, EditReceipt, Engine, LocalProjects, NewElement, OpenProject};
+pub use engine::{
+    z_after, Edit, EditReceipt, Engine, Generated, LocalProjects, NewElement, OpenProject,
+};
 pub use error::{EngineError, Result};

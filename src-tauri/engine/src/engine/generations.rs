@@ -10,17 +10,20 @@
 //! steps: undoing must not pull the ground from under a running generation.
 
 use super::edits::{commit_in, on_top, Edit, EditReceipt, Mode};
+use super::generation_request::{
+    beside, cached_models, queue_upload, require_account_project, resolve_model, source_element,
+    source_image,
+};
 use super::{Db, Engine, NewElement};
 use crate::error::{EngineError, Result};
 use crate::generation::{
     placeholder_size, GenerateRequest, GenerationState, LocalGeneration, Point,
 };
-use crate::layout::GAP;
 use crate::store::generations::{self, GenerationRow};
 use crate::store::outbox::{self, OpPayload};
-use crate::store::projects::{self, ProjectScope};
-use crate::store::{assets, canvas, now_rfc3339, settings};
-use iskra_protocol::{Clock, Element, ElementKind, GenerationKind, ModelInfo, NewGeneration};
+use crate::store::projects;
+use crate::store::{canvas, now_rfc3339, settings};
+use iskra_protocol::{Clock, Element, ElementKind, ModelInfo, NewGeneration};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Map, Value};
 use std::sync::atomic::Ordering;
@@ -32,116 +35,6 @@ pub struct Generated {
     pub generation: LocalGeneration,
     pub placeholder: Element,
     pub receipt: EditReceipt,
-}
-
-/// Refuses projects kept off the account: the server must not learn of them.
-fn require_account_project(conn: &Connection, project: Uuid) -> Result<()> {
-    match projects::scope(conn, project)? {
-        None => Err(EngineError::ProjectNotFound(project)),
-        Some(ProjectScope::Account) => Ok(()),
-        Some(_) => Err(EngineError::Invalid(format!(
-            "project {project} is kept on this device: add it to your account to generate in it"
-        ))),
-    }
-}
-
-/// The visible element a generation starts from or is placed beside.
-fn source_element(conn: &Connection, project: Uuid, id: Uuid) -> Result<Element> {
-    let state = canvas::load_element(conn, project, id)?;
-    if !state.is_visible() {
-        return Err(EngineError::ElementNotFound(id));
-    }
-    Ok(state.to_element(id))
-}
-
-/// The asset a generation starts from: the source element's image.
-fn source_image(kind: GenerationKind, source: Option<&Element>) -> Result<Option<String>> {
-    if !kind.needs_image() {
-        return Ok(None);
-    }
-    let Some(el) = source else {
-        return Err(EngineError::Invalid(format!(
-            "{} starts from an image: select an image element (sourceElementId)",
-            kind.as_str()
-        )));
-    };
-    match (&el.kind, &el.asset_id) {
-        (ElementKind::Image, Some(asset)) => Ok(Some(asset.clone())),
-        _ => Err(EngineError::Invalid(format!(
-            "element {} is not an image: {} starts from an image",
-            el.id,
-            kind.as_str()
-        ))),
-    }
-}
-
-/// The model the request will run on as far as this device knows: the one asked for (which
-/// must be in the catalogue when one is cached), else the kind's default.
-fn resolve_model(
-    models: &[ModelInfo],
-    kind: GenerationKind,
-    asked: Option<&str>,
-) -> Result<String> {
-    let of_kind = || models.iter().filter(move |m| m.kind == kind);
-    match asked {
-        Some(id) if !models.is_empty() && !of_kind().any(|m| m.id == id) => {
-            Err(EngineError::Invalid(format!(
-                "model {id:?} is not a {} model of the catalogue",
-                kind.as_str()
-            )))
-        }
-        Some(id) => Ok(id.to_owned()),
-        None => Ok(of_kind()
-            .find(|m| m.default)
-            .or_else(|| of_kind().next())
-            .map(|m| m.id.clone())
-            .unwrap_or_default()),
-    }
-}
-
-/// Centre of a new placeholder of width `w` when the caller gave no point: right of the source
-/// element, else right of everything on the canvas, else the origin.
-fn beside(conn: &Connection, project: Uuid, source: Option<&Element>, w: f64) -> Result<Point> {
-    let boxes: Vec<(f64, f64, f64, f64)> = match source {
-        Some(el) => vec![(el.x, el.y, el.width, el.height)],
-        None => canvas::elements(conn, project)?
-            .iter()
-            .map(|e| (e.x, e.y, e.width, e.height))
-            .collect(),
-    };
-    if boxes.is_empty() {
-        return Ok(Point { x: 0.0, y: 0.0 });
-    }
-    let right = boxes.iter().map(|b| b.0 + b.2).fold(f64::MIN, f64::max);
-    let top = boxes.iter().map(|b| b.1).fold(f64::MAX, f64::min);
-    let bottom = boxes.iter().map(|b| b.1 + b.3).fold(f64::MIN, f64::max);
-    Ok(Point {
-        x: right + GAP + w / 2.0,
-        y: (top + bottom) / 2.0,
-    })
-}
-
-/// Makes sure the server will have the source image: queues its upload unless it is uploaded
-/// or already in the outbox (the submit uploads it first in any case).
-fn queue_upload(conn: &Connection, sha256: &str, now: &str) -> Result<()> {
-    let Some(record) = assets::get(conn, sha256)? else {
-        return Ok(()); // made on another device: the server has it
-    };
-    if !record.uploaded && !outbox::has_upload(conn, sha256)? {
-        let payload = OpPayload::AssetUpload {
-            sha256: sha256.to_owned(),
-        };
-        outbox::enqueue(conn, Uuid::new_v4(), None, &payload, now)?;
-    }
-    Ok(())
-}
-
-/// The cached model catalogue (empty until a sync fetched it).
-pub(super) fn cached_models(conn: &Connection) -> Result<Vec<ModelInfo>> {
-    match settings::get(conn, settings::MODELS)? {
-        Some(json) => Ok(serde_json::from_str(&json)?),
-        None => Ok(Vec::new()),
-    }
 }
 
 /// Queues `request` under a fresh op id (its `Idempotency-Key`); returns the op id.

@@ -1,6 +1,6 @@
-//! [`Engine`]: the desktop's state without a window — projects, canvases, undo/redo, assets
-//! and the outbox, all on one SQLite store in a data dir. The Tauri shell and the `iskra` CLI
-//! both drive this type.
+//! [`Engine`]: the desktop's state without a window — projects, canvases, undo/redo, assets,
+//! generations and the outbox, all on one SQLite store in a data dir. The Tauri shell and the
+//! `iskra` CLI both drive this type.
 //!
 //! Every mutating call commits one SQLite transaction (state + journal + outbox rows) before it
 //! returns: a returned `Ok` is an acknowledged, durable edit (D3, X1). Calls are serialised by
@@ -11,6 +11,7 @@ mod assets;
 mod bundle;
 mod edits;
 mod element;
+mod generation_request;
 mod generation_sync;
 mod generations;
 mod history;
