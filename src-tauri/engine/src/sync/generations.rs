@@ -12,6 +12,7 @@ use super::uploads::upload;
 use super::{SyncClient, SyncError};
 use crate::generation::LocalGeneration;
 use crate::store::outbox::{OpPayload, OutboxOp};
+use crate::store::settings;
 use iskra_protocol::ModelInfo;
 use uuid::Uuid;
 
@@ -40,13 +41,19 @@ impl SyncClient {
         }
     }
 
-    /// Fetches the catalogue when none is cached yet (a start while offline); a failure is
-    /// only logged — the next pass tries again.
+    /// Fetches the catalogue when it was never fetched (a start while offline); a failure is
+    /// only logged — the next pass tries again. A server without the endpoint has no models.
     pub(super) async fn models_if_missing(&self) -> Result<(), SyncError> {
-        if self.on_engine(|e| e.models()).await?.is_empty() {
-            if let Err(e) = self.refresh_models().await {
-                tracing::info!(error = %e, "model catalogue not fetched");
+        let known = self.on_engine(|e| e.setting(settings::MODELS)).await?;
+        if known.is_some() {
+            return Ok(());
+        }
+        match self.refresh_models().await {
+            Ok(_) => {}
+            Err(SyncError::Rejected { status: 404, .. }) => {
+                self.on_engine(|e| e.set_models(&[])).await?;
             }
+            Err(e) => tracing::info!(error = %e, "model catalogue not fetched"),
         }
         Ok(())
     }
