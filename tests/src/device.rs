@@ -58,6 +58,8 @@ struct Watch {
 pub struct Device {
     pub engine: Engine,
     pub sync: SyncClient,
+    /// The session's token (also given to the CLI, as `ISKRA_TOKEN`).
+    token: String,
     watch: Option<Watch>,
     // Declared last: the data dir outlives the engine.
     _dir: TempDir,
@@ -72,6 +74,7 @@ impl Device {
         Self {
             engine,
             sync,
+            token: token.to_owned(),
             watch: None,
             _dir: dir,
         }
@@ -149,16 +152,18 @@ impl Device {
         self.engine.outbox_counts().expect("outbox counts").0
     }
 
-    /// Runs the real `iskra` CLI on this device's data dir with `--json`; its parsed output,
-    /// or `None` when the binary was not built (`cargo build -p iskra-engine --bin iskra`).
+    /// Runs the real `iskra` CLI on this device's data dir with `--json`; its parsed output.
+    /// Fails (never skips) when the binary is missing: `cargo test --workspace` builds it for
+    /// the engine's CLI tests; alone, `cargo build -p iskra-engine --bin iskra` first.
     pub fn cli(&self, args: &[&str]) -> Option<Value> {
-        let bin = iskra_binary()?;
+        let bin = iskra_binary();
         let out = Command::new(bin)
             .arg("--json")
             .arg("--data-dir")
             .arg(self.engine.data_dir())
             .args(args)
             .env("ISKRA_SERVER", self.sync.api().base())
+            .env("ISKRA_TOKEN", &self.token)
             .output()
             .expect("run iskra");
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -179,20 +184,20 @@ impl Device {
     }
 }
 
-/// The `iskra` binary of this workspace's debug build, when it exists.
-fn iskra_binary() -> Option<PathBuf> {
+/// The `iskra` binary of this workspace's debug build.
+fn iskra_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let bin = target
         .join("debug")
         .join(format!("iskra{}", std::env::consts::EXE_SUFFIX));
-    if bin.exists() {
-        Some(bin)
-    } else {
-        eprintln!("{} is not built: CLI checks skipped", bin.display());
-        None
-    }
+    assert!(
+        bin.exists(),
+        "{} is not built: run `cargo build -p iskra-engine --bin iskra`",
+        bin.display()
+    );
+    bin
 }
 
 impl Drop for Device {
