@@ -81,30 +81,48 @@ pub(super) fn resolve_model(
     }
 }
 
-/// Centre of a new placeholder of width `w` when the caller gave no point: right of the source
-/// element, else right of everything on the canvas, else the origin.
+/// A box: left, top, width, height.
+type Box = (f64, f64, f64, f64);
+
+fn overlaps(a: Box, b: Box) -> bool {
+    a.0 < b.0 + b.2 && b.0 < a.0 + a.2 && a.1 < b.1 + b.3 && b.1 < a.1 + a.3
+}
+
+/// Centre of a new `w`×`h` placeholder when the caller gave no point: right of the source
+/// element, else right of everything on the canvas (the origin on an empty one) — moved further
+/// right past whatever already stands there, so it never covers another element.
 pub(super) fn beside(
     conn: &Connection,
     project: Uuid,
     source: Option<&Element>,
-    w: f64,
+    (w, h): (f64, f64),
 ) -> Result<Point> {
-    let boxes: Vec<(f64, f64, f64, f64)> = match source {
+    let boxes: Vec<Box> = canvas::elements(conn, project)?
+        .iter()
+        .map(|e| (e.x, e.y, e.width, e.height))
+        .collect();
+    let anchor: Vec<Box> = match source {
         Some(el) => vec![(el.x, el.y, el.width, el.height)],
-        None => canvas::elements(conn, project)?
-            .iter()
-            .map(|e| (e.x, e.y, e.width, e.height))
-            .collect(),
+        None => boxes.clone(),
     };
-    if boxes.is_empty() {
+    if anchor.is_empty() {
         return Ok(Point { x: 0.0, y: 0.0 });
     }
-    let right = boxes.iter().map(|b| b.0 + b.2).fold(f64::MIN, f64::max);
-    let top = boxes.iter().map(|b| b.1).fold(f64::MAX, f64::min);
-    let bottom = boxes.iter().map(|b| b.1 + b.3).fold(f64::MIN, f64::max);
+    let right = anchor.iter().map(|b| b.0 + b.2).fold(f64::MIN, f64::max);
+    let top = anchor.iter().map(|b| b.1).fold(f64::MAX, f64::min);
+    let bottom = anchor.iter().map(|b| b.1 + b.3).fold(f64::MIN, f64::max);
+    let y = (top + bottom) / 2.0;
+    let mut left = right + GAP;
+    // Each step passes one element for good, so this ends.
+    while let Some(b) = boxes
+        .iter()
+        .find(|b| overlaps((left, y - h / 2.0, w, h), **b))
+    {
+        left = b.0 + b.2 + GAP;
+    }
     Ok(Point {
-        x: right + GAP + w / 2.0,
-        y: (top + bottom) / 2.0,
+        x: left + w / 2.0,
+        y,
     })
 }
 

@@ -143,7 +143,7 @@ impl Engine {
         let (w, h) = placeholder_size(req.image_size.as_deref(), source_size);
         let centre = match req.at {
             Some(p) => p,
-            None => beside(&tx, project, source.as_ref(), w)?,
+            None => beside(&tx, project, source.as_ref(), (w, h))?,
         };
         let element_id = Uuid::new_v4();
         let mut new = NewElement::image(None, centre.x - w / 2.0, centre.y - h / 2.0, w, h);
@@ -297,14 +297,14 @@ impl Engine {
         Ok(fresh.generation)
     }
 
-    /// Centre of a new item `width` wide right of everything on the canvas (the origin on an
-    /// empty one): where something added without a position goes.
-    pub fn free_spot(&self, project: Uuid, width: f64) -> Result<Point> {
+    /// Centre of a new `width`×`height` item right of everything on the canvas (the origin on
+    /// an empty one): where something added without a position goes.
+    pub fn free_spot(&self, project: Uuid, width: f64, height: f64) -> Result<Point> {
         let db = self.db();
         if !projects::exists(&db.conn, project)? {
             return Err(EngineError::ProjectNotFound(project));
         }
-        beside(&db.conn, project, None, width)
+        beside(&db.conn, project, None, (width, height))
     }
 
     /// The model catalogue as last fetched from the server (empty before the first sync).

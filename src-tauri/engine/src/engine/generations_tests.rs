@@ -152,6 +152,9 @@ fn image_to_image_starts_from_the_selected_image_beside_it_with_its_upload_first
     assert_eq!((ph.width, ph.height), (1.0, 1.0), "the source's size");
     assert_eq!((ph.x, ph.y), (10.0 + 1.0 + crate::layout::GAP, 20.0));
     assert!(ph.z > src.z);
+    // A second one from the same image goes past the first instead of covering it.
+    let second = e.generate(p, &req).unwrap().placeholder;
+    assert_eq!(second.x, ph.x + 1.0 + crate::layout::GAP);
     let kinds = kinds(&e);
     assert!(kinds.contains(&"asset.upload".to_owned()), "{kinds:?}");
     let submit = e.outbox().unwrap().into_iter().last().unwrap();

@@ -103,7 +103,7 @@ fn source_element(ctx: &Ctx<'_>, project: Uuid, sha: &str) -> Result<Uuid, CliEr
         record.width.map_or(DEFAULT_OUTPUT_SIDE, f64::from),
         record.height.map_or(DEFAULT_OUTPUT_SIDE, f64::from),
     );
-    let at = ctx.engine.free_spot(project, w)?;
+    let at = ctx.engine.free_spot(project, w, h)?;
     let mut new = NewElement::image(Some(record.sha256), at.x - w / 2.0, at.y - h / 2.0, w, h);
     if record.mime.starts_with("video/") {
         new.kind = ElementKind::Video;
