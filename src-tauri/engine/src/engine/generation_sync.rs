@@ -8,15 +8,13 @@
 //! another device requested are recorded too (their local id is the server id), so every
 //! device shows the progress of a placeholder it syncs.
 
-use super::edits::{commit_in, Edit, Mode};
 use super::{Db, Engine};
 use crate::error::Result;
 use crate::generation::{GenerationFailure, GenerationState, LocalGeneration};
 use crate::store::generations::{self, GenerationRow};
-use crate::store::{canvas, outbox, projects};
-use iskra_protocol::{AssetGeneration, Clock, Generation, NewGeneration};
+use crate::store::outbox;
+use iskra_protocol::{AssetGeneration, Generation, NewGeneration};
 use rusqlite::{Connection, TransactionBehavior};
-use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -95,38 +93,14 @@ fn apply_in(conn: &Connection, g: &Generation) -> Result<bool> {
     Ok(changed)
 }
 
-/// Points the placeholder at the server's generation (a canvas change, not an undo step),
-/// while the generation runs and the placeholder is still there.
-fn link_placeholder(conn: &Connection, clock: &mut Clock, row: &GenerationRow) -> Result<()> {
-    let g = &row.generation;
-    let (project, element) = (g.project_id, g.element_id);
-    let Some(server_id) = g.server_id else {
-        return Ok(());
-    };
-    if g.status.is_terminal() || !projects::exists(conn, project)? {
-        return Ok(());
-    }
-    let state = canvas::load_element(conn, project, element)?;
-    if !state.is_visible() || state.props.get("generationId") == Some(&json!(server_id)) {
-        return Ok(());
-    }
-    let mut props = Map::new();
-    props.insert("generationId".into(), Value::String(server_id.to_string()));
-    let edit = Edit::Set {
-        element_id: element,
-        props,
-    };
-    commit_in(conn, clock, project, &[edit], Mode::Replay)?;
-    Ok(())
-}
-
 impl Engine {
-    /// The server accepted the submit `op` (202): its operation leaves the outbox, the
-    /// generation takes the server's id and state, and the placeholder's `generationId` is set
-    /// — in one transaction.
+    /// The server accepted the submit `op` (202): its operation leaves the outbox and the
+    /// generation takes the server's id and state, in one transaction. The placeholder is not
+    /// written: the server deletes it when the outputs land, and a later write from this device
+    /// (a newer clock) would bring it back; the generation names its placeholder instead.
     pub fn generation_accepted(&self, op: Uuid, g: &Generation) -> Result<()> {
         let mut db = self.db();
-        let Db { conn, clock, .. } = &mut *db;
+        let Db { conn, .. } = &mut *db;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         outbox::complete(&tx, op)?;
         match generations::by_op(&tx, op)? {
@@ -140,7 +114,6 @@ impl Engine {
                 if merge(&mut row, g) {
                     generations::save(&tx, &row)?;
                 }
-                link_placeholder(&tx, clock, &row)?;
             }
             None => {
                 apply_in(&tx, g)?;
