@@ -57,7 +57,9 @@ impl std::str::FromStr for GenerationKind {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown kind {s:?}: expected text-to-image, image-to-image or image-to-video")
+                format!(
+                    "unknown kind {s:?}: expected text-to-image, image-to-image or image-to-video"
+                )
             })
     }
 }
@@ -201,7 +203,11 @@ impl NewGeneration {
                 format!("must be at most {MAX_PROMPT_CHARS} characters (it has {chars})"),
             ));
         }
-        if self.prompt.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        if self
+            .prompt
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        {
             return Err(("prompt", "must not contain control characters".into()));
         }
         if let Some(model) = &self.model {
@@ -246,7 +252,10 @@ impl NewGeneration {
             }
             if let Some(size) = &p.image_size {
                 if size.is_empty() || size.len() > 64 {
-                    return Err(("params.imageSize", "must be one of the model's sizes".into()));
+                    return Err((
+                        "params.imageSize",
+                        "must be one of the model's sizes".into(),
+                    ));
                 }
             }
         }
@@ -261,10 +270,7 @@ impl NewGeneration {
         if self.kind.makes_video() {
             1
         } else {
-            self.params
-                .as_ref()
-                .and_then(|p| p.num_images)
-                .unwrap_or(1)
+            self.params.as_ref().and_then(|p| p.num_images).unwrap_or(1)
         }
     }
 }
@@ -400,7 +406,10 @@ mod tests {
         r.prompt = "x".repeat(MAX_PROMPT_CHARS + 1);
         assert_eq!(r.validate().unwrap_err().0, "prompt");
         r.prompt = "é".repeat(MAX_PROMPT_CHARS);
-        assert!(r.validate().is_ok(), "the limit counts characters, not bytes");
+        assert!(
+            r.validate().is_ok(),
+            "the limit counts characters, not bytes"
+        );
         for n in [0, 9] {
             r.params = Some(GenerationParams {
                 num_images: Some(n),

@@ -13,8 +13,8 @@ pub mod merge;
 pub mod model;
 pub mod sync;
 
-pub use generation::*;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use generation::*;
 pub use hlc::{Clock, Hlc, HlcParseError};
 pub use model::*;
 pub use sync::*;

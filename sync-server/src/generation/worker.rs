@@ -267,7 +267,12 @@ async fn submit(state: &AppState, row: &GenRow) -> Result<(), sqlx::Error> {
             if !moved {
                 // Canceled while fal was answering: fal has it now, so cancel it there too.
                 let _ = fal.cancel(&submitted.cancel_url).await;
-            } else if state.store.fal_webhook(&submitted.request_id).await?.is_some() {
+            } else if state
+                .store
+                .fal_webhook(&submitted.request_id)
+                .await?
+                .is_some()
+            {
                 // The webhook came before the request id was stored: take it now.
                 state.store.make_due(&submitted.request_id).await?;
                 state.gen.wake();
