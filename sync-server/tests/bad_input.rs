@@ -92,6 +92,7 @@ fn check(route: &Route, what: &str, (status, body): &(u16, Value), must_refuse: 
         );
     }
     if *status >= 400 && route.method != Method::HEAD {
+        assert!(body["error"].is_object(), "{name}: {status} {body}");
         assert_error_shape(body);
     }
 }

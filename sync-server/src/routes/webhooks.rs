@@ -6,7 +6,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::fal::{FalWebhook, WebhookError};
 use crate::state::AppState;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use iskra_protocol::ErrorBody;
@@ -22,8 +22,9 @@ use iskra_protocol::ErrorBody;
 pub async fn fal(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<StatusCode> {
+    let body = raw_body(&state, body).await?;
     let now = chrono::Utc::now().timestamp();
     let signed_id = state
         .gen
@@ -53,4 +54,14 @@ pub async fn fal(
         state.gen.wake();
     }
     Ok(StatusCode::OK)
+}
+
+/// The raw body of a webhook, within the JSON body limit (signatures cover the exact bytes).
+async fn raw_body(state: &AppState, body: Body) -> ApiResult<Bytes> {
+    let limit = state.config.max_json_bytes;
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge {
+            limit: limit as u64,
+        })
 }
