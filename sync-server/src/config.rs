@@ -149,7 +149,7 @@ pub struct Config {
     pub generation: GenerationSettings,
 }
 
-/// 25 MiB, the default upload limit of API.md.
+/// 25 MiB, the default upload limit of docs/api.md.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 26_214_400;
 const MB: i64 = 1_000_000;
 

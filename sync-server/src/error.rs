@@ -1,4 +1,4 @@
-//! `ApiError`: every way a request can fail, mapped to status + API.md error body in one place.
+//! `ApiError`: every way a request can fail, mapped to status + docs/api.md error body in one place.
 //!
 //! Handlers return `Result<_, ApiError>` and use `?`; internal failures are logged with the
 //! request's span (which carries the request id) and answered with a bare `INTERNAL`.

@@ -1,4 +1,4 @@
-//! Request extractors that answer in the API.md error shape: JSON bodies, paths and queries
+//! Request extractors that answer in the docs/api.md error shape: JSON bodies, paths and queries
 //! (axum's rejections mapped to 400/413/415/422), the authenticated user (bearer token, user
 //! created on first request, per-user request limit) and the client's hashed IP.
 

@@ -1,6 +1,6 @@
 //! Bad input (X3) on every route `/openapi.json` lists (so new routes are swept automatically):
 //! malformed JSON, unknown fields, non-finite numbers, negative sizes, a 2 MB body, ids that are
-//! not UUIDs and missing credentials get a 4xx in the API.md error shape, never a 5xx, and
+//! not UUIDs and missing credentials get a 4xx in the docs/api.md error shape, never a 5xx, and
 //! change nothing. `Idempotency-Key` on `POST /v1/projects` replays the first result.
 
 #[macro_use]
@@ -81,7 +81,7 @@ fn sample(route: &Route, num: &str) -> String {
     }
 }
 
-/// Never a 5xx; a 4xx when `must_refuse`; every error in the API.md shape.
+/// Never a 5xx; a 4xx when `must_refuse`; every error in the docs/api.md shape.
 fn check(route: &Route, what: &str, (status, body): &(u16, Value), must_refuse: bool) {
     let name = format!("{} {} with {what}", route.method, route.path);
     assert!(*status < 500, "{name}: {status} {body}");

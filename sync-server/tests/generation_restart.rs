@@ -30,7 +30,7 @@ fn env(cfg: &Config, fal: &FakeFal, port: u16) -> Vec<(String, String)> {
         ("ISKRA_FAL_REST_URL", fal.rest_url()),
         ("ISKRA_FAL_JWKS_URL", fal.jwks_url()),
         ("ISKRA_GENERATION__POLL_INTERVAL_MS", "20".into()),
-        // A killed worker's claim runs out quickly (API.md: at most 30 s, configurable).
+        // A killed worker's claim runs out quickly (docs/api.md: at most 30 s, configurable).
         ("ISKRA_GENERATION__LEASE_SECS", "2".into()),
         (
             "ISKRA_RATE_LIMITS__GENERATION_ENTERPRISE__STANDARD__MINUTE",

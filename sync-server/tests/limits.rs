@@ -1,6 +1,6 @@
 //! Limits under concurrency (S5, S6): parallel uploads never pass the storage quota together,
 //! an over-limit user keeps reading, syncing and deleting, and N parallel requests against a
-//! rate limit L let exactly L through with the 429 headers and body of API.md — with the
+//! rate limit L let exactly L through with the 429 headers and body of docs/api.md — with the
 //! in-process limiter (embedded) and the Redis one (scaled).
 
 #[macro_use]
@@ -140,7 +140,7 @@ where
     panic!("three bursts in a row straddled a minute boundary");
 }
 
-/// Checks the headers and body API.md gives a 429.
+/// Checks the headers and body docs/api.md gives a 429.
 fn assert_rate_limited(res: &Resp, limit: i64, tier: Value) {
     let err = res.expect_error(429, "RATE_LIMITED");
     let header = |name: &str| {

@@ -57,7 +57,7 @@ async fn metrics_count_requests(b: Backend) {
     assert!(text.contains("iskra_http_request_duration_seconds"));
 }
 
-/// Every path API.md names (with `{…}` parameters), implemented yet or not.
+/// Every path docs/api.md names (with `{…}` parameters), implemented yet or not.
 const API_MD_PATHS: &[&str] = &[
     "/health",
     "/metrics",

@@ -1,5 +1,5 @@
 //! Upload refusals (S4, X3): too large, forged or mismatched type, undecodable, over the pixel
-//! limit, wrong hash, cut off mid-body. Each gets its status and API.md error, and afterwards
+//! limit, wrong hash, cut off mid-body. Each gets its status and docs/api.md error, and afterwards
 //! the quota is unchanged and no file is left in the temp dir or the blob store.
 
 #[macro_use]

@@ -1,12 +1,12 @@
 //! The error body every non-2xx response carries: `{"error":{"code","message",…details}}`.
 //!
-//! [`ErrorCode`] lists every code of API.md with its HTTP status, so the server maps an error to
+//! [`ErrorCode`] lists every code of docs/api.md with its HTTP status, so the server maps an error to
 //! a status in one place and clients can classify responses without string matching.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The machine-readable error codes of API.md, each with its fixed HTTP status.
+/// The machine-readable error codes of docs/api.md, each with its fixed HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(
@@ -36,7 +36,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The HTTP status API.md assigns to this code.
+    /// The HTTP status docs/api.md assigns to this code.
     pub fn status(self) -> u16 {
         match self {
             Self::BadRequest => 400,

@@ -1,4 +1,4 @@
-//! Generations (S7, API.md "Generations"): the request a client submits, the job the server
+//! Generations (S7, docs/api.md "Generations"): the request a client submits, the job the server
 //! runs through fal, and the model catalogue clients choose from.
 //!
 //! The validation rules of a request live here ([`NewGeneration::validate`]), so the engine can

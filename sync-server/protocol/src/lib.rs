@@ -1,4 +1,4 @@
-//! Wire types of the Iskra HTTP API v1 (`shared/API.md`): the one definition of the contract
+//! Wire types of the Iskra HTTP API v1 (`docs/api.md`): the one definition of the contract
 //! used by the sync server, the desktop engine and the `iskra` CLI.
 //!
 //! Names are camelCase on the wire. The hybrid logical clock ([`Hlc`]) and the property-level

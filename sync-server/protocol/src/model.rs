@@ -1,4 +1,4 @@
-//! Resources of API.md: account, quota, projects, canvas elements, assets, lists and health.
+//! Resources of docs/api.md: account, quota, projects, canvas elements, assets, lists and health.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

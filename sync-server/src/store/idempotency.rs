@@ -6,7 +6,7 @@
 
 use super::{now_ms, Store};
 
-/// Longest `Idempotency-Key` accepted (API.md).
+/// Longest `Idempotency-Key` accepted (docs/api.md).
 pub const MAX_KEY_LEN: usize = 255;
 
 /// What the store knows about a key.

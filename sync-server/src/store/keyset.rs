@@ -7,9 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-/// Default page size of lists (API.md).
+/// Default page size of lists (docs/api.md).
 pub const DEFAULT_LIMIT: i64 = 20;
-/// Largest page size of lists (API.md).
+/// Largest page size of lists (docs/api.md).
 pub const MAX_LIMIT: i64 = 100;
 
 /// A sort value: numbers (times, sizes) or text (names, types).

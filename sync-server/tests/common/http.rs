@@ -1,5 +1,5 @@
 //! Requests as a user and their responses: every response read here must carry `x-request-id`,
-//! and error responses are checked against the API.md shape.
+//! and error responses are checked against the docs/api.md shape.
 
 use super::media::sha256_hex;
 use reqwest::header::HeaderMap;
@@ -52,7 +52,7 @@ impl Resp {
         &self.json
     }
 
-    /// Asserts an API.md error with this status and code; returns the `error` object.
+    /// Asserts an docs/api.md error with this status and code; returns the `error` object.
     #[track_caller]
     pub fn expect_error(&self, status: u16, code: &str) -> &Value {
         self.expect(status);

@@ -1,5 +1,5 @@
 //! Submitting: the S6 windows (exactly the limit passes under 100 parallel submits, with the
-//! API.md 429 body and headers), `Idempotency-Key` (parallel retries make one job; another body
+//! docs/api.md 429 body and headers), `Idempotency-Key` (parallel retries make one job; another body
 //! with the key is a conflict), bad requests, other users' ids, the model catalogue, the list.
 
 use super::support::{fake, server, submit, text};

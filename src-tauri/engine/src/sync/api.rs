@@ -1,4 +1,4 @@
-//! HTTP client of the sync server's API v1 (API.md), typed with `iskra-protocol`. One method per
+//! HTTP client of the sync server's API v1 (docs/api.md), typed with `iskra-protocol`. One method per
 //! endpoint the engine uses; every non-2xx answer becomes a classified [`SyncError`] carrying the
 //! server's `{"error":{…}}` body. Uploads stream the file from disk (never whole in memory).
 

@@ -33,7 +33,7 @@ pub enum SyncError {
     /// Any other 4xx: the server refused this request for good.
     #[error("refused ({status} {}): {}", .error.code.as_str(), .error.message)]
     Rejected { status: u16, error: ErrorDetail },
-    /// A 2xx whose body is not what API.md says.
+    /// A 2xx whose body is not what docs/api.md says.
     #[error("unexpected response from the server: {0}")]
     Protocol(String),
     /// The local engine failed.

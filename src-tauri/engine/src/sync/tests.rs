@@ -1,4 +1,4 @@
-//! Tests of the sync client against a fake server speaking API.md.
+//! Tests of the sync client against a fake server speaking docs/api.md.
 
 use super::fake_server::{healthy, project_json, FakeServer, Resp};
 use super::*;

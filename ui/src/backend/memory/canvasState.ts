@@ -203,7 +203,7 @@ export class MemoryCanvas {
   }
 }
 
-/** Refuses geometry the wire would refuse (API.md: finite numbers, width/height > 0). */
+/** Refuses geometry the wire would refuse (docs/api.md: finite numbers, width/height > 0). */
 export function validatePatch(patch: ElementPatch): void {
   const { props } = patch;
   for (const k of ['x', 'y', 'rotation', 'width', 'height'] as const) {
