@@ -3,6 +3,9 @@
 # dev auth, 127.0.0.1:8787) and the desktop app signed in to it with a dev token. Installs
 # what is missing on a fresh Debian machine (Rust, build tools, WebKitGTK, Node packages).
 # ISKRA_HEADLESS=1 runs only the server (no display needed).
+# AI generation uses fal with ISKRA_FAL_KEY from the environment. Without a key, ISKRA_FAKE_FAL=1
+# runs the local fake fal (tests/fake-fal: generated test images, a few seconds per job), so
+# the generation panel can be tried offline; otherwise generation says it is unavailable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -26,18 +29,34 @@ if ! command -v cargo >/dev/null 2>&1; then
   . "$HOME/.cargo/env"
 fi
 
-cargo build --release --locked -p iskra-server
+BIN=${CARGO_TARGET_DIR:-target}/release
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+cargo build --release --locked -p iskra-server -p iskra-fake-fal
 SERVER_DIR=${ISKRA_SERVER_DATA_DIR:-$HOME/.local/share/iskra-server}
 server_env=(env ISKRA_DATA_DIR="$SERVER_DIR" ISKRA_LOG_FORMAT="${ISKRA_LOG_FORMAT:-pretty}")
-TOKEN=$("${server_env[@]}" ./target/release/iskra-server token --user demo)
+if [ -z "${ISKRA_FAL_KEY:-}" ] && [ "${ISKRA_FAKE_FAL:-0}" = 1 ]; then
+  fal_out=$(mktemp)
+  "$BIN"/iskra-fake-fal --delay-ms 4000 >"$fal_out" &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$fal_out" ] && break; sleep 0.1; done
+  fal=$(head -1 "$fal_out")
+  field() { printf '%s' "$fal" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+  server_env+=(ISKRA_FAL_KEY="$(field key)" ISKRA_FAL_QUEUE_URL="$(field queueUrl)"
+               ISKRA_FAL_REST_URL="$(field restUrl)" ISKRA_FAL_JWKS_URL="$(field jwksUrl)")
+  echo "Generation runs against the local fake fal at $(field queueUrl)"
+fi
+TOKEN=$("${server_env[@]}" "$BIN"/iskra-server token --user demo)
 if [ "${ISKRA_HEADLESS:-0}" = 1 ]; then
   echo "Dev token for user 'demo': $TOKEN"
-  exec "${server_env[@]}" ./target/release/iskra-server serve
+  "${server_env[@]}" "$BIN"/iskra-server serve &
+  pids+=($!)
+  wait "${pids[-1]}"
+  exit
 fi
-"${server_env[@]}" ./target/release/iskra-server serve &
-SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+"${server_env[@]}" "$BIN"/iskra-server serve &
+pids+=($!)
 
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 cargo build --release --locked -p iskra-desktop
-ISKRA_SERVER=http://127.0.0.1:8787 ISKRA_TOKEN="$TOKEN" ./target/release/iskra-desktop
+ISKRA_SERVER=http://127.0.0.1:8787 ISKRA_TOKEN="$TOKEN" "$BIN"/iskra-desktop
