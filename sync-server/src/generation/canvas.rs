@@ -11,7 +11,7 @@ use crate::store::assets::AssetRow;
 use crate::store::generations::GenRow;
 use iskra_protocol::events::ServerEvent;
 use iskra_protocol::merge::ObjectState;
-use iskra_protocol::{AssetType, Change, ElementKind};
+use iskra_protocol::{AssetType, Canvas, Change, ElementKind};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -37,7 +37,7 @@ struct Anchor {
     z: String,
 }
 
-fn anchor(state: Option<&ObjectState>, placeholder: Uuid) -> Option<Anchor> {
+fn anchor(state: Option<&ObjectState>, placeholder: Uuid, canvas: &Canvas) -> Option<Anchor> {
     match state {
         // The user deleted the placeholder: the outputs stay in the library only.
         Some(s) if !s.is_visible() => None,
@@ -50,12 +50,22 @@ fn anchor(state: Option<&ObjectState>, placeholder: Uuid) -> Option<Anchor> {
                 z: e.z,
             })
         }
-        None => Some(Anchor {
-            x: 0.0,
-            y: 0.0,
-            height: None,
-            z: iskra_protocol::merge::DEFAULT_Z.to_owned(),
-        }),
+        // No placeholder: right of everything on the canvas, on top.
+        None => {
+            let right = canvas
+                .elements
+                .iter()
+                .map(|e| e.x + e.width)
+                .reduce(f64::max);
+            let top = canvas.elements.iter().map(|e| e.y).reduce(f64::min);
+            let z = canvas.elements.iter().map(|e| e.z.clone()).max();
+            Some(Anchor {
+                x: right.map_or(0.0, |r| r + GAP),
+                y: top.unwrap_or(0.0),
+                height: None,
+                z: z.unwrap_or_else(|| iskra_protocol::merge::DEFAULT_Z.to_owned()),
+            })
+        }
     }
 }
 
@@ -81,7 +91,14 @@ pub async fn place(
         Some(p) => state.store.element_state(&row.user_id, project, p).await?,
         None => None,
     };
-    let Some(at) = anchor(existing.as_ref(), placeholder.unwrap_or(job)) else {
+    let canvas = match existing {
+        Some(_) => Canvas {
+            elements: Vec::new(),
+            viewport: Default::default(),
+        },
+        None => state.store.canvas(&row.user_id, project).await?,
+    };
+    let Some(at) = anchor(existing.as_ref(), placeholder.unwrap_or(job), &canvas) else {
         return Ok(());
     };
     let seen = existing
