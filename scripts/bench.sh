@@ -3,6 +3,9 @@
 # its performance targets and prints a table, after the engine's and the desktop app's
 # benchmarks; arguments go to iskra-bench, e.g.
 #   scripts/bench.sh --json bench.json --secs 20
+# `iskra-bench --only PART` (repeatable) runs a part alone, e.g. the generation pipeline
+# against its in-process fake fal:
+#   target/release/iskra-bench --server target/release/iskra-server --only generation
 # The limiter's own multi-threaded bench is `cargo bench -p iskra-limiter` (not run here;
 # iskra-bench measures the single-threaded decision cost in-process).
 set -euo pipefail

@@ -1,11 +1,14 @@
 //! `iskra-bench`: measures the real `iskra-server`, started as a separate process with a fresh
 //! data directory (embedded SQLite and file storage), against its performance targets — sync
-//! push throughput and latency, upload throughput and memory, open event streams, and the
-//! rate limiter's decision cost — and prints a table (optionally JSON) of figure, target and
-//! PASS/FAIL. Run it with `scripts/bench.sh`. Client and server share the machine, so the
-//! figures are a lower bound on a loaded or small machine; the load average is reported.
+//! push throughput and latency, upload throughput and memory, open event streams, the rate
+//! limiter's decision cost, and the generation pipeline against a fake fal — and prints a
+//! table (optionally JSON) of figure, target and PASS/FAIL. Run it with `scripts/bench.sh`.
+//! Client and server share the machine, so the figures are a lower bound on a loaded or small
+//! machine; the load average is reported.
 
+mod generation;
 mod limiter;
+mod load;
 mod report;
 mod server;
 mod sse;
@@ -13,12 +16,44 @@ mod sync;
 mod upload;
 
 use anyhow::{ensure, Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use load::Span;
+use report::Report;
 use serde_json::json;
 use server::Server;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-use sync::Span;
+
+/// A group of measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Part {
+    /// The rate limiter's decision cost (in-process).
+    Limiter,
+    /// Sync push throughput and latency.
+    Sync,
+    /// Upload throughput and memory.
+    Upload,
+    /// Open event streams.
+    Sse,
+    /// The generation pipeline (its own servers and a fake fal): the four below.
+    Generation,
+    /// Generation submit latency.
+    GenSubmit,
+    /// Memory with generations held queued.
+    GenQueued,
+    /// fal completion to the device's event (webhook mode).
+    GenWebhook,
+    /// Generation pipeline throughput.
+    GenThroughput,
+}
+
+/// The generation parts and their figures.
+const GENERATION: [(Part, generation::Figure); 4] = [
+    (Part::GenSubmit, generation::Figure::Submit),
+    (Part::GenQueued, generation::Figure::Queued),
+    (Part::GenWebhook, generation::Figure::Webhook),
+    (Part::GenThroughput, generation::Figure::Throughput),
+];
 
 /// Command line of `iskra-bench`.
 #[derive(Parser)]
@@ -45,6 +80,46 @@ struct Args {
     /// Event streams held open.
     #[arg(long, default_value_t = 1000)]
     streams: usize,
+    /// Run only these parts (repeatable; all by default).
+    #[arg(long, value_enum)]
+    only: Vec<Part>,
+    /// Generations submitted and held queued (memory figure).
+    #[arg(long, default_value_t = 10_000)]
+    gen_queued: usize,
+    /// Generations completed by webhook (delivery latency figure).
+    #[arg(long, default_value_t = 200)]
+    gen_webhooks: usize,
+    /// Generations of the throughput run.
+    #[arg(long, default_value_t = 2_000)]
+    gen_jobs: usize,
+    /// Users of the throughput run (the jobs are spread evenly).
+    #[arg(long, default_value_t = 20)]
+    gen_users: usize,
+    /// Throughput run: `ISKRA_GENERATION__WORKERS` of the server.
+    #[arg(long, default_value_t = 8)]
+    gen_workers: usize,
+    /// Throughput run: `ISKRA_GENERATION__POLL_INTERVAL_MS` of the server.
+    #[arg(long, default_value_t = 100)]
+    gen_poll_ms: u64,
+    /// Throughput run: `ISKRA_GENERATION__CONCURRENCY__ENTERPRISE` of the server.
+    #[arg(long, default_value_t = 50)]
+    gen_concurrency: usize,
+}
+
+impl Args {
+    /// Whether `part` is to be measured.
+    fn runs(&self, part: Part) -> bool {
+        let of_generation = GENERATION.iter().any(|(p, _)| *p == part);
+        self.only.is_empty()
+            || self.only.contains(&part)
+            || (of_generation && self.only.contains(&Part::Generation))
+    }
+
+    /// The span of timed paced runs.
+    fn span(&self) -> Span {
+        self.batches
+            .map_or(Span::For(Duration::from_secs(self.secs)), Span::Batches)
+    }
 }
 
 /// The 1-, 5- and 15-minute load averages of the machine.
@@ -53,16 +128,61 @@ fn load_average() -> String {
     raw.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
-/// Measurements 1–4, against the running server, in an order that keeps the upload peak
-/// and the event-stream growth apart from the sync runs.
-async fn measure(server: &Server, args: &Args, rows: &mut Vec<report::Row>) -> Result<()> {
-    let span = args
-        .batches
-        .map_or(Span::For(Duration::from_secs(args.secs)), Span::Batches);
-    rows.extend(sync::throughput(server, span).await?);
-    rows.extend(sync::latency(server, span).await?);
-    rows.extend(upload::run(server, args.uploads).await?);
-    rows.extend(sse::run(server, args.streams).await?);
+/// Every selected measurement: 1–4 against one running server, in an order that keeps the
+/// upload peak and the event-stream growth apart from the sync runs; then the generation
+/// pipeline on servers of its own.
+async fn measure(bin: &Path, args: &Args, report: &mut Report) -> Result<()> {
+    if [Part::Sync, Part::Upload, Part::Sse]
+        .iter()
+        .any(|p| args.runs(*p))
+    {
+        let server = Server::start(bin).await?;
+        let result = measure_server(&server, args, &mut report.rows).await;
+        let (log_lines, log) = server.log_tail();
+        server.stop().await;
+        if log_lines > 0 {
+            report.notes.push(format!(
+                "server log: {log_lines} line(s) at level warn or above; the last:\n{log}"
+            ));
+        }
+        result?;
+    }
+    let figures: Vec<_> = GENERATION
+        .iter()
+        .filter(|(part, _)| args.runs(*part))
+        .map(|(_, figure)| *figure)
+        .collect();
+    if !figures.is_empty() {
+        let opts = generation::Options {
+            figures,
+            span: args.span(),
+            queued: args.gen_queued,
+            webhooks: args.gen_webhooks,
+            jobs: args.gen_jobs,
+            users: args.gen_users,
+            tuning: generation::Tuning {
+                workers: args.gen_workers,
+                poll_ms: args.gen_poll_ms,
+                concurrency: args.gen_concurrency,
+            },
+        };
+        generation::run(bin, &opts, report).await?;
+    }
+    Ok(())
+}
+
+async fn measure_server(server: &Server, args: &Args, rows: &mut Vec<report::Row>) -> Result<()> {
+    let span = args.span();
+    if args.runs(Part::Sync) {
+        rows.extend(sync::throughput(server, span).await?);
+        rows.extend(sync::latency(server, span).await?);
+    }
+    if args.runs(Part::Upload) {
+        rows.extend(upload::run(server, args.uploads).await?);
+    }
+    if args.runs(Part::Sse) {
+        rows.extend(sse::run(server, args.streams).await?);
+    }
     Ok(())
 }
 
@@ -87,23 +207,23 @@ async fn main() -> Result<()> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let load_start = load_average();
     eprintln!("iskra-bench: {cpus} CPU(s), load average {load_start}, running…");
-    let mut rows = limiter::run()?;
-    let server = Server::start(&bin).await?;
-    let result = measure(&server, &args, &mut rows).await;
-    let (log_lines, log) = server.log_tail();
-    server.stop().await;
+    let mut report = Report::default();
+    if args.runs(Part::Limiter) {
+        report.rows.extend(limiter::run()?);
+    }
+    let result = measure(&bin, &args, &mut report).await;
 
     let load_end = load_average();
-    println!("{}", report::table(&rows));
+    println!("{}", report::table(&report.rows));
     println!("machine: {cpus} CPU(s); load average {load_start} at start, {load_end} at end");
-    if log_lines > 0 {
-        println!("server log: {log_lines} line(s) at level warn or above; the last:\n{log}");
+    for note in &report.notes {
+        println!("{note}");
     }
     if let Some(path) = &args.json {
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
         let meta = json!({"cpus": cpus, "loadAverageStart": load_start,
-                          "loadAverageEnd": load_end, "error": error});
-        report::write_json(path, &rows, meta).context("writing the JSON report")?;
+                          "loadAverageEnd": load_end, "notes": report.notes, "error": error});
+        report::write_json(path, &report.rows, meta).context("writing the JSON report")?;
     }
     result
 }

@@ -1,4 +1,5 @@
-//! Results: one row per figure with its target, printed as a table and written as JSON.
+//! Results: one row per figure with its target, printed as a table and written as JSON, and
+//! notes printed after the table.
 
 use serde_json::json;
 use std::path::Path;
@@ -55,6 +56,14 @@ impl Row {
             Bound::Info => None,
         }
     }
+}
+
+/// What a run produced: the figures, and notes for the reader (settings used, server
+/// warnings), kept also when a later measurement fails.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub rows: Vec<Row>,
+    pub notes: Vec<String>,
 }
 
 /// A number with 0, 1 or 2 decimals depending on its size.

@@ -1,6 +1,7 @@
 //! The server under test: a real `iskra-server serve` child process with a fresh data
-//! directory, a free loopback port and rate limits too high to interfere; dev tokens minted by
-//! `iskra-server token` with the same environment; memory read from `/proc/<pid>/status`.
+//! directory, a free loopback port, rate limits too high to interfere and any further
+//! settings as environment; dev tokens minted by `iskra-server token` with the same
+//! environment; memory and CPU time read from `/proc/<pid>/`.
 
 use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
@@ -10,6 +11,8 @@ use tokio::process::{Child, Command};
 
 /// Per-minute request limit given to users and IPs so the limiter never refuses.
 const GENEROUS_LIMIT: &str = "100000000";
+/// `USER_HZ`, the unit of CPU times in `/proc/PID/stat` (100 on every Linux port in use).
+const CLOCK_TICKS: f64 = 100.0;
 /// How long the server may take to answer `GET /health`.
 const STARTUP: Duration = Duration::from_secs(30);
 
@@ -33,6 +36,16 @@ pub struct Memory {
     pub peak: f64,
 }
 
+/// CPU time process `pid` has used so far (user and system), in seconds.
+pub fn cpu_secs(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').context("no command name")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / CLOCK_TICKS)
+}
+
 /// `bin args…` with the server's environment; killed if dropped while running.
 fn command(bin: &Path, env: &[(&'static str, String)], args: &[&str]) -> Command {
     let mut command = Command::new(bin);
@@ -46,10 +59,20 @@ fn command(bin: &Path, env: &[(&'static str, String)], args: &[&str]) -> Command
 impl Server {
     /// Starts `bin serve` in a fresh temporary data directory and waits until it is healthy.
     pub async fn start(bin: &Path) -> Result<Self> {
+        Self::start_with(bin, |_| Vec::new()).await
+    }
+
+    /// [`Server::start`] with more environment: `extra` gets the server's base URL
+    /// (`http://127.0.0.1:PORT`) and returns variables that are added (and win).
+    pub async fn start_with(
+        bin: &Path,
+        extra: impl FnOnce(&str) -> Vec<(&'static str, String)>,
+    ) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("iskra-bench-").tempdir()?;
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let data = dir.path().join("data").display().to_string();
-        let env = vec![
+        let base = format!("http://{addr}");
+        let mut env = vec![
             ("ISKRA_DATA_DIR", data),
             ("ISKRA_LISTEN", addr.to_string()),
             ("ISKRA_RATE_LIMITS__USER__MINUTE", GENEROUS_LIMIT.into()),
@@ -57,11 +80,12 @@ impl Server {
             ("ISKRA_LOG_FORMAT", "json".into()),
             ("RUST_LOG", "warn".into()),
         ];
+        env.extend(extra(&base));
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         let mut serve = command(bin, &env, &["serve"]);
         let child = serve.stdout(log.try_clone()?).stderr(log).spawn()?;
         let pid = child.id().context("the server exited at once")?;
-        let (bin, base) = (bin.to_owned(), format!("http://{addr}"));
+        let bin = bin.to_owned();
         let server = Self {
             child,
             bin,
@@ -94,6 +118,33 @@ impl Server {
         let err = String::from_utf8_lossy(&out.stderr);
         ensure!(out.status.success(), "iskra-server token: {err}");
         Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// CPU time the server process has used so far (user and system), in seconds.
+    pub fn cpu_secs(&self) -> Result<f64> {
+        cpu_secs(self.pid)
+    }
+
+    /// Context switches of all the server's threads so far (voluntary and not).
+    pub fn context_switches(&self) -> Result<u64> {
+        let mut n = 0;
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid))? {
+            // A thread that ended meanwhile is skipped.
+            let Ok(status) = std::fs::read_to_string(task?.path().join("status")) else {
+                continue;
+            };
+            n += status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+        Ok(n)
     }
 
     /// Current and peak resident memory of the server process.

@@ -3,14 +3,13 @@
 //! `x` and `y` of one of [`ELEMENTS`] elements with a fresh op id and the next HLC clock, and
 //! every push sends the previous answer's cursor as `since`, as a real client does.
 
+use crate::load::{self, Client, Outcome, Span};
 use crate::report::{Bound, Row};
 use crate::server::Server;
 use anyhow::{ensure, Result};
 use iskra_protocol::{Change, Clock, SyncRequest, SyncResponse};
 use serde_json::{json, Map};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::Barrier;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 /// Elements of each project that the changes cycle through.
@@ -27,13 +26,14 @@ const TARGET_PROPS_S: f64 = 20_000.0;
 /// Target: 99th percentile of a one-change push, ms.
 const TARGET_P99_MS: f64 = 5.0;
 
-/// How long a timed run lasts.
-#[derive(Debug, Clone, Copy)]
-pub enum Span {
-    /// This long.
-    For(Duration),
-    /// This many batches per device.
-    Batches(u64),
+/// Creates an empty project for the user of `token`; returns its id.
+pub async fn new_project(server: &Server, http: &reqwest::Client, token: &str) -> Result<Uuid> {
+    let project = Uuid::new_v4();
+    let request = http.post(server.url("/v1/projects")).bearer_auth(token);
+    let r = request.json(&json!({ "id": project })).send().await?;
+    let status = r.status();
+    ensure!(status.is_success(), "creating a project: {status}");
+    Ok(project)
 }
 
 /// One simulated client device editing its own project.
@@ -51,11 +51,7 @@ pub struct Device {
 impl Device {
     /// Creates a project for the user of `token` and a device that edits it.
     pub async fn new(server: &Server, http: &reqwest::Client, token: &str) -> Result<Self> {
-        let project = Uuid::new_v4();
-        let request = http.post(server.url("/v1/projects")).bearer_auth(token);
-        let r = request.json(&json!({ "id": project })).send().await?;
-        let status = r.status();
-        ensure!(status.is_success(), "creating a project: {status}");
+        let project = new_project(server, http, token).await?;
         let client_id = Uuid::new_v4();
         Ok(Self {
             http: http.clone(),
@@ -104,8 +100,14 @@ impl Device {
     }
 }
 
-/// What the devices of one run did together: properties set, wall time, sorted latencies.
-struct Outcome(u64, Duration, Vec<Duration>);
+/// A device pushing batches of a fixed size.
+struct Pusher(Device, usize);
+
+impl Client for Pusher {
+    async fn once(&mut self) -> Result<u64> {
+        self.0.push(self.1).await
+    }
+}
 
 /// Runs `n` concurrent devices of `user`, each pushing `batch`-change batches in
 /// sequence: [`WARMUP_BATCHES`] untimed, then (all starting together) for `span`.
@@ -121,58 +123,20 @@ async fn run(
 ) -> Result<Outcome> {
     let token = server.token(user).await?;
     let http = reqwest::Client::new();
-    let barrier = Arc::new(Barrier::new(n));
-    let mut tasks = Vec::with_capacity(n);
-    for i in 0..n {
-        // Paced devices tick at evenly spread phases, as independent people would; ticking in
-        // lockstep would measure a burst of `n` simultaneous pushes instead.
-        let phase = pace.map(|p| p * i as u32 / n as u32);
-        let mut device = Device::new(server, &http, &token).await?;
-        let barrier = barrier.clone();
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..WARMUP_BATCHES {
-                device.push(batch).await?;
-            }
-            barrier.wait().await;
-            let (start, mut props, mut latencies) = (Instant::now(), 0, Vec::new());
-            let mut ticks = pace.map(|p| {
-                let start = tokio::time::Instant::now() + phase.unwrap_or_default();
-                let mut i = tokio::time::interval_at(start, p);
-                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                i
-            });
-            while match span {
-                Span::For(d) => start.elapsed() < d,
-                Span::Batches(n) => (latencies.len() as u64) < n,
-            } {
-                if let Some(ticks) = ticks.as_mut() {
-                    ticks.tick().await;
-                }
-                let t = Instant::now();
-                props += device.push(batch).await?;
-                latencies.push(t.elapsed());
-            }
-            anyhow::Ok(Outcome(props, start.elapsed(), latencies))
-        }));
+    let mut devices = Vec::with_capacity(n);
+    for _ in 0..n {
+        devices.push(Pusher(Device::new(server, &http, &token).await?, batch));
     }
-    let mut all = Outcome(0, Duration::ZERO, Vec::new());
-    for task in tasks {
-        let Outcome(props, elapsed, latencies) = task.await??;
-        (all.0, all.1) = (all.0 + props, all.1.max(elapsed));
-        all.2.extend(latencies);
-    }
-    all.2.sort_unstable();
-    Ok(all)
+    load::drive(devices, WARMUP_BATCHES, span, pace).await
 }
 
 /// Measurement 1: property changes/s with one device, then two devices on two projects.
 pub async fn throughput(server: &Server, span: Span) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for devices in [1, 2] {
-        let Outcome(props, elapsed, _) =
-            run(server, "bench-sync", devices, BATCH, span, None).await?;
+        let out = run(server, "bench-sync", devices, BATCH, span, None).await?;
         let name = format!("sync push, {devices} client(s) x {BATCH} changes");
-        let rate = props as f64 / elapsed.as_secs_f64();
+        let rate = out.units as f64 / out.elapsed.as_secs_f64();
         rows.push(Row::new(name, rate, "props/s", Bound::Min(TARGET_PROPS_S)));
     }
     Ok(rows)
@@ -192,13 +156,16 @@ pub async fn latency(server: &Server, span: Span) -> Result<Vec<Row>> {
         ("paced 10/s each", Some(PACE), Bound::Max(TARGET_P99_MS)),
         ("back to back", None, Bound::Info),
     ] {
-        let Outcome(_, elapsed, lat) = run(server, "bench-latency", n, 1, span, pace).await?;
-        let ms = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
-        let rate = lat.len() as f64 / elapsed.as_secs_f64();
+        let out = run(server, "bench-latency", n, 1, span, pace).await?;
         let name = |what: &str| format!("1-change push {what}, {n} clients {mode}");
-        rows.push(Row::new(name("p50"), ms(0.50), "ms", Bound::Info));
-        rows.push(Row::new(name("p99"), ms(0.99), "ms", bound));
-        rows.push(Row::new(name("rate"), rate, "req/s", Bound::Info));
+        rows.push(Row::new(
+            name("p50"),
+            out.percentile_ms(0.50),
+            "ms",
+            Bound::Info,
+        ));
+        rows.push(Row::new(name("p99"), out.percentile_ms(0.99), "ms", bound));
+        rows.push(Row::new(name("rate"), out.rate(), "req/s", Bound::Info));
     }
     Ok(rows)
 }
