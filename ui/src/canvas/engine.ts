@@ -61,6 +61,11 @@ export class CanvasEngine {
   private readonly textures: TextureCache;
   private readonly tween = new CameraTween();
   private available: Set<string> | null = null;
+  /**
+   * Assets known to be on the server though not (yet) in this device's cache — generation
+   * outputs: they are drawn (and download on first use) like the cached ones.
+   */
+  private readonly onServer = new Set<string>();
   private frame = 0;
   /** Something changed since the last full frame (else an animation frame only ticks cards). */
   private dirty = false;
@@ -197,6 +202,16 @@ export class CanvasEngine {
     if (b) this.setCamera(fitBounds(b, this.size, 96, 8), true);
   }
 
+  /** Zooms out (animated) just enough to show `r` along with what the view shows now. */
+  bringIntoView(r: Rect): void {
+    const v = this.visibleRect();
+    if (r.x >= v.x && r.y >= v.y && r.x + r.width <= v.x + v.width && r.y + r.height <= v.y + v.height) return;
+    const x = Math.min(v.x, r.x);
+    const y = Math.min(v.y, r.y);
+    const both = { x, y, width: Math.max(v.x + v.width, r.x + r.width) - x, height: Math.max(v.y + v.height, r.y + r.height) - y };
+    this.setCamera(fitBounds(both, this.size, 24, this.camera.scale), true);
+  }
+
   zoomStep(direction: 1 | -1): void {
     this.setCamera(zoomAtCenter(this.camera, this.size, stepZoom(this.camera.scale, direction)), true);
   }
@@ -229,17 +244,30 @@ export class CanvasEngine {
   setAvailableAssets(ids: Set<string>): void {
     const before = this.available;
     if (before) {
-      for (const id of before) if (!ids.has(id)) this.textures.invalidate(id);
-      for (const id of ids) if (!before.has(id)) this.textures.invalidate(id);
+      // An asset on the server that reaches the cache keeps the texture it is drawn with.
+      for (const id of before) if (!ids.has(id) && !this.onServer.has(id)) this.textures.invalidate(id);
+      for (const id of ids) if (!before.has(id) && !this.onServer.has(id)) this.textures.invalidate(id);
     }
     this.available = ids;
     this.invalidate();
+  }
+
+  /** Assets the server has (generation outputs): drawn even before they are in the cache. */
+  assetsOnServer(ids: Iterable<string>): void {
+    let added = false;
+    for (const id of ids) {
+      if (this.onServer.has(id)) continue;
+      this.onServer.add(id);
+      added = true;
+    }
+    if (added) this.invalidate();
   }
 
   /** One asset was deleted: its elements turn into placeholders now. */
   assetRemoved(id: string): void {
     // Unknown availability (null): the texture reload fails and shows the placeholder anyway.
     this.available?.delete(id);
+    this.onServer.delete(id);
     this.textures.invalidate(id);
     this.invalidate();
   }
@@ -300,7 +328,7 @@ export class CanvasEngine {
 
   /** Whether an asset exists (deleted ones render as "missing asset"); unknown: assumed so. */
   isAvailable(assetId: string): boolean {
-    return this.available === null || this.available.has(assetId);
+    return this.available === null || this.available.has(assetId) || this.onServer.has(assetId);
   }
 
   /** A generation changed: its placeholder card is laid out again on the next frame. */

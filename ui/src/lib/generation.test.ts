@@ -14,6 +14,7 @@ import {
   maxOutputs,
   modelsFor,
   placementFor,
+  placeholderSize,
   promptCounter,
   resetsText,
   sizeAspect,
@@ -97,6 +98,13 @@ describe('the source of image-to-image and image-to-video', () => {
     expect(checkSource('image-to-image', [el()], () => false)).toMatchObject({ ok: false, reason: expect.stringContaining('missing') });
     const one = el();
     expect(checkSource('image-to-image', [one])).toEqual({ ok: true, element: one });
+  });
+
+  it('sizes a placeholder as the engine does: the requested size, else the source, else 1024 square', () => {
+    expect(placeholderSize('landscape_16_9', null)).toEqual({ width: 1024, height: 576 });
+    expect(placeholderSize('640x480', { width: 10, height: 10 })).toEqual({ width: 640, height: 480 });
+    expect(placeholderSize(null, { width: 400, height: 200 })).toEqual({ width: 400, height: 200 });
+    expect(placeholderSize('16:9', null)).toEqual({ width: 1024, height: 1024 });
   });
 
   it('places the result beside the source, or at the view centre', () => {

@@ -139,6 +139,29 @@ export function placementFor(source: Element | null, viewCenter: Placement, aspe
 /** World size of a new placeholder of `aspect` (width:height) when the engine has no source to match. */
 export const PLACEHOLDER_SIDE = 512;
 
+/** fal's named image sizes in pixels (the desktop engine sizes placeholders by them). */
+const SIZE_PIXELS: Record<string, readonly [number, number]> = {
+  square_hd: [1024, 1024],
+  square: [512, 512],
+  portrait_4_3: [768, 1024],
+  portrait_16_9: [576, 1024],
+  landscape_4_3: [1024, 768],
+  landscape_16_9: [1024, 576],
+};
+
+/**
+ * World size of the placeholder the desktop engine makes (`placeholder_size`): the requested
+ * image size (a fal name or `WIDTHxHEIGHT`), else the source image's size, else 1024 square.
+ */
+export function placeholderSize(size: string | null, source: { width: number; height: number } | null): { width: number; height: number } {
+  const named = size ? SIZE_PIXELS[size] : undefined;
+  if (named) return { width: named[0], height: named[1] };
+  const px = size ? /^\s*(\d+(?:\.\d+)?)\s*[xX×]\s*(\d+(?:\.\d+)?)\s*$/.exec(size) : null;
+  if (px && Number(px[1]) >= 1 && Number(px[2]) >= 1) return { width: Number(px[1]), height: Number(px[2]) };
+  if (source && source.width > 0 && source.height > 0) return { width: source.width, height: source.height };
+  return { width: 1024, height: 1024 };
+}
+
 /**
  * The point nearest `want` where a box of `size` centred there, with `gap` around it, touches
  * no element (`occupied` answers for a rect): candidates on a half-size grid around `want`,

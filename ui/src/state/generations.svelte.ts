@@ -11,7 +11,7 @@
  * (whichever arrives first: the `canvasChanged` delta or the `generationChanged` event).
  */
 import type { Backend } from '../backend/backend';
-import type { CanvasDelta, Element, GenerationKind, LocalGeneration, ModelInfo } from '../backend/types';
+import type { CanvasDelta, Element, GenerationKind, LocalGeneration, ModelInfo, Placement } from '../backend/types';
 import type { Rect } from '../canvas/math/geometry';
 import type { CardInfo } from '../canvas/render/generationCard';
 import {
@@ -24,19 +24,21 @@ import {
   checkSource,
   defaultModel,
   defaultSize,
-  PLACEHOLDER_SIDE,
+  SOURCE_GAP,
   formProblem,
   freeSpot,
   makesVideo,
   maxOutputs,
   modelsFor,
   placementFor,
-  sizeAspect,
+  placeholderSize,
   statusText,
 } from '../lib/generation';
 import type { CanvasState } from './canvas.svelte';
 import { toasts } from './toasts.svelte';
 
+/** Space the server leaves between outputs it sets side by side (world units). */
+const OUTPUT_GAP = 24;
 /** How long outputs of a completed generation wait for their elements to highlight (ms). */
 const OUTPUT_WATCH_MS = 30_000;
 
@@ -54,7 +56,10 @@ export class Generations {
   list = $state.raw<LocalGeneration[]>([]);
   form = $state<GenerationForm>({ kind: 'text-to-image', prompt: '', model: null, size: null, count: 1 });
   submitting = $state(false);
-  /** Ticks every 20 s while the panel is open ("2 min ago", limits that reset). */
+  /**
+   * Ticks every 20 s while the panel is open ("2 min ago", limits that reset) — every second
+   * while a rate limit counts down its last 90 s ("resets in 42 s").
+   */
   now = $state(new Date());
 
   /** The models of the chosen kind (default first), and the chosen one. */
@@ -125,13 +130,20 @@ export class Generations {
     this.open = open;
     if (open) {
       this.now = new Date();
-      this.clock ??= setInterval(() => (this.now = new Date()), 20_000);
+      this.clock ??= setInterval(() => this.tick(), 1_000);
       void this.refreshModels();
       if (this.projectId) void this.load(this.projectId);
     } else if (this.clock) {
       clearInterval(this.clock);
       this.clock = null;
     }
+  }
+
+  private tick(): void {
+    const now = new Date();
+    const limit = this.limited?.error?.limit;
+    const counting = limit !== undefined && limit !== null && Date.parse(limit.resetsAt) - now.getTime() < 90_000;
+    if (counting || now.getTime() - this.now.getTime() >= 20_000) this.now = now;
   }
 
   setKind(kind: GenerationKind): void {
@@ -173,25 +185,35 @@ export class Generations {
     const pid = this.projectId;
     if (!pid || this.submitting || this.problem !== null || !this.source.ok) return false;
     const source = this.source.element;
-    const aspect = makesVideo(this.form.kind) && source && this.form.size === null ? source.width / source.height : sizeAspect(this.form.size);
-    // Beside the source, or at the view centre — moved to the nearest spot where it covers nothing.
-    const want = placementFor(source, this.canvas.engine?.viewCenter() ?? { x: 0, y: 0 }, aspect);
-    const side = source ? Math.max(source.width, source.height) : PLACEHOLDER_SIDE;
-    const size = aspect >= 1 ? { width: side, height: side / aspect } : { width: side * aspect, height: side };
-    // A full view: at least not on another placeholder.
+    // The placeholder as the engine will size it (the requested image size, else the source's),
+    // and the row its outputs will fill: the server sets them side by side from its left edge.
+    const size = placeholderSize(this.form.size, source);
+    const count = makesVideo(this.form.kind) ? 1 : this.form.count;
+    const row = { width: count * size.width + (count - 1) * OUTPUT_GAP, height: size.height };
+    // Beside the source (its left edge a gap right of it), or at the view centre — moved to the
+    // nearest spot where it covers nothing: in view when there is room (the view can hold it),
+    // else wherever is nearest, and the view zooms out to show it. Only on a canvas crowded all
+    // around does it land in view on images — at least not on another placeholder.
+    const want = placementFor(source, this.canvas.engine?.viewCenter() ?? { x: 0, y: 0 }, source ? row.width / source.height : 1);
     const doc = this.canvas.doc;
-    const view = this.canvas.engine?.visibleRect() ?? null;
+    const visible = this.canvas.engine?.visibleRect() ?? null;
+    const view = visible && visible.width >= row.width + SOURCE_GAP && visible.height >= row.height + SOURCE_GAP ? visible : null;
     const taken = (r: Rect, placeholdersOnly: boolean): boolean => [...doc.query(r)].some((id) => !placeholdersOnly || doc.get(id)?.kind === 'generation');
-    const free = freeSpot(want, size, (r) => taken(r, false), view);
-    const at = free.x === want.x && free.y === want.y && taken({ x: want.x - size.width / 2, y: want.y - size.height / 2, ...size }, false) ? freeSpot(want, size, (r) => taken(r, true), view) : free;
+    const rowAt = (p: Placement): Rect => ({ x: p.x - row.width / 2, y: p.y - row.height / 2, ...row });
+    let spot = freeSpot(want, row, (r) => taken(r, false), view);
+    if (view && taken(rowAt(spot), false)) spot = freeSpot(want, row, (r) => taken(r, false));
+    if (taken(rowAt(spot), false)) spot = freeSpot(want, row, (r) => taken(r, true), view);
+    const at = { x: spot.x - row.width / 2 + size.width / 2, y: spot.y };
     const request = buildRequest($state.snapshot(this.form), source, at);
     this.submitting = true;
     try {
       const { generation, delta } = await this.deps.backend.generate(pid, request);
       this.canvas.applyDelta(delta);
+      this.canvas.engine?.bringIntoView(rowAt(spot));
       // Events may have reported progress before this answer came back: they are newer.
       if (!this.list.some((g) => g.id === generation.id)) this.upsert(generation);
-      if (generation.status === 'waiting') toasts.show('You’re offline: the request waits in the outbox and is sent when you’re back online');
+      // Every request waits in the outbox until the server takes it; only offline is that news.
+      if (generation.status === 'waiting' && !this.deps.online()) toasts.show('You’re offline: the request waits in the outbox and is sent when you’re back online');
       return true;
     } catch (e) {
       toasts.error(e);
@@ -249,6 +271,7 @@ export class Generations {
   private changed(g: LocalGeneration): void {
     this.events.set(g.id, (this.events.get(g.id) ?? 0) + 1);
     if (g.projectId !== this.projectId) return;
+    if (this.open) this.now = new Date();
     this.upsert(g);
     if (g.status === 'completed' && g.outputs.length > 0) {
       const until = Date.now() + OUTPUT_WATCH_MS;
@@ -283,6 +306,8 @@ export class Generations {
     this.byElement.clear();
     // Oldest first, so the newest generation wins a shared placeholder.
     for (const g of [...list].reverse()) this.byElement.set(g.elementId, g);
+    // Outputs are on the server before they are in this device's cache: draw them anyway.
+    this.canvas.engine?.assetsOnServer(list.flatMap((g) => (g.status === 'completed' ? g.outputs : [])));
     this.canvas.engine?.generationsChanged();
   }
 }

@@ -121,6 +121,8 @@ describe('the generation panel state (D7)', () => {
       visibleRect: () => ({ x: -1200, y: -500, width: 2400, height: 1000 }),
       isAvailable: () => true,
       generationsChanged: () => undefined,
+      assetsOnServer: () => undefined,
+      bringIntoView: () => undefined,
       flash: () => undefined,
     } as unknown as NonNullable<typeof a.canvas.engine>;
     g.form.prompt = 'one';
@@ -131,6 +133,64 @@ describe('the generation panel state (D7)', () => {
     expect(p1!.x).toBeCloseTo(-256);
     const overlap = Math.abs(p1!.x - p2!.x) < 512 && Math.abs(p1!.y - p2!.y) < 512;
     expect(overlap).toBe(false);
+    a.canvas.engine = null;
+  });
+
+  it('keeps the row the outputs will fill clear of other elements', async () => {
+    const a = await app();
+    const g = a.generations;
+    const pid = a.project!.id;
+    const [asset] = (await backend.addFiles(pid, [file('400x400')], { x: 5000, y: 5000 })).upserted;
+    backend.seedElements(pid, [{ kind: 'image', assetId: asset!.assetId, x: 700, y: -200, width: 400, height: 400, rotation: 0, locked: false, playback: null, generationId: null }]);
+    await a.openProject(pid);
+    a.canvas.engine = {
+      viewCenter: () => ({ x: 0, y: 0 }),
+      visibleRect: () => ({ x: -4000, y: -4000, width: 8000, height: 8000 }),
+      isAvailable: () => true,
+      generationsChanged: () => undefined,
+      assetsOnServer: () => undefined,
+      bringIntoView: () => undefined,
+      flash: () => undefined,
+    } as unknown as NonNullable<typeof a.canvas.engine>;
+    g.form.prompt = 'two of them';
+    g.setCount(2);
+    await g.submit();
+    const p = a.canvas.doc.ordered().find((e) => e.kind === 'generation')!;
+    // The engine's placeholder is 1024 square (square_hd); two outputs span 2 × 1024 + 24.
+    const left = p.x + p.width / 2 - 512;
+    const row = { x: left, y: p.y + p.height / 2 - 512, width: 2072, height: 1024 };
+    const overlaps = row.x < 1100 && 700 < row.x + row.width && row.y < 200 && -200 < row.y + row.height;
+    expect(overlaps).toBe(false);
+    a.canvas.engine = null;
+  });
+
+  it('with no room in view, goes beside what is there and zooms out to show it', async () => {
+    const a = await app();
+    const g = a.generations;
+    const pid = a.project!.id;
+    const [asset] = (await backend.addFiles(pid, [file('1200x1200')], { x: 5000, y: 5000 })).upserted;
+    backend.seedElements(pid, [{ kind: 'image', assetId: asset!.assetId, x: -600, y: -600, width: 1200, height: 1200, rotation: 0, locked: false, playback: null, generationId: null }]);
+    await a.openProject(pid);
+    const shown: { x: number; y: number; width: number; height: number }[] = [];
+    // The view fits the image with a little margin, as after Shift+1.
+    a.canvas.engine = {
+      viewCenter: () => ({ x: 0, y: 0 }),
+      visibleRect: () => ({ x: -1300, y: -700, width: 2600, height: 1400 }),
+      isAvailable: () => true,
+      generationsChanged: () => undefined,
+      assetsOnServer: () => undefined,
+      bringIntoView: (r: { x: number; y: number; width: number; height: number }) => shown.push(r),
+      flash: () => undefined,
+    } as unknown as NonNullable<typeof a.canvas.engine>;
+    g.form.prompt = 'beside it';
+    await g.submit();
+    const p = a.canvas.doc.ordered().find((e) => e.kind === 'generation')!;
+    // Where the engine's 1024 square stands (the demo backend draws it smaller, same centre).
+    const cx = p.x + p.width / 2;
+    const cy = p.y + p.height / 2;
+    const covers = cx - 512 < 600 && -600 < cx + 512 && cy - 512 < 600 && -600 < cy + 512;
+    expect(covers).toBe(false);
+    expect(shown).toEqual([{ x: cx - 512, y: cy - 512, width: 1024, height: 1024 }]);
     a.canvas.engine = null;
   });
 
