@@ -293,10 +293,12 @@ impl App {
 
 impl Drop for App {
     fn drop(&mut self) {
+        // WebKitWebDriver and the app it started may outlive tauri-driver: found while the
+        // driver still runs (once it is gone they belong to init), stopped after it.
+        let below = crate::procs::descendants(self.driver.id());
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        // WebKitWebDriver and the app it started may outlive tauri-driver.
-        for pid in crate::procs::descendants(self.driver.id()) {
+        for pid in below {
             crate::procs::kill(pid);
         }
     }
