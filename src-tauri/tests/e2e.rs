@@ -8,8 +8,9 @@ mod common;
 use common::{add_files, element_ids, screenshot_path, wait_elements, wait_synced, World, SERIAL};
 use iskra_e2e::app::{App, WorldBox};
 use iskra_e2e::webdriver::keys;
+use iskra_fake_fal::{FakeConfig, FakeFal, Progress};
 use iskra_tests::device::Device;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 async fn world_box(app: &App, id: &str) -> WorldBox {
@@ -589,5 +590,543 @@ async fn bad_input_gets_clear_messages_and_the_app_keeps_working() {
     // Still working: a real image goes in.
     add_files(&app, &world.images("ok", 1, 200, 200)).await;
     wait_elements(&app, 1).await;
+    app.quit().await;
+}
+
+// ── Generation ──────────────────────────────────────────────────────────────────────────────
+
+/// A JavaScript expression over the generation of the open project whose prompt is `prompt`
+/// (`g`, false while there is none), the canvas (`doc`) and its recent-list item (`item`).
+fn about_generation(prompt: &str, cond: &str) -> String {
+    format!(
+        "(() => {{ const g = window.__iskra.generations.list.find((x) => x.prompt === {p}); \
+           if (!g) return false; \
+           const doc = window.__iskra.canvas.doc; \
+           const item = document.querySelector(`[data-testid=gen-recent-item][data-generation-id=\\\"${{g.id}}\\\"]`); \
+           return ({cond}); }})()",
+        p = json!(prompt)
+    )
+}
+
+/// The generation whose prompt is `prompt`, as the app holds it (`LocalGeneration`).
+async fn generation(app: &App, prompt: &str) -> Value {
+    app.js(&about_generation(prompt, "g"))
+        .await
+        .expect("generation state")
+}
+
+/// Waits until the generation whose prompt is `prompt` satisfies `cond` (see
+/// [`about_generation`]); says where it stands when it does not.
+async fn wait_generation(app: &App, prompt: &str, what: &str, cond: &str) -> Value {
+    if let Err(e) = app.wait_until(what, &about_generation(prompt, cond)).await {
+        let state = generation(app, prompt).await;
+        let canvas = app
+            .js("window.__iskra.canvas.doc.ordered().map((e) => ({ id: e.id, kind: e.kind, asset: e.assetId }))")
+            .await
+            .unwrap_or_default();
+        let textures = app
+            .js("[...window.__iskra.canvas.engine.textures.entries.values()].map((e) => [e.key, e.state])")
+            .await
+            .unwrap_or_default();
+        panic!("{e}\ngeneration: {state}\ncanvas: {canvas}\ntextures: {textures}");
+    }
+    generation(app, prompt).await
+}
+
+/// The generation has ended with its outputs standing on the canvas as images in place of the
+/// placeholder.
+const PLACED: &str = "g.status === 'completed' && g.outputs.length > 0 && !doc.get(g.elementId) \
+    && g.outputs.every((a) => doc.ordered().some((e) => e.kind === 'image' && e.assetId === a))";
+
+/// Every output is drawn: its texture (any level of detail) has loaded.
+const DRAWN: &str = "g.outputs.every((a) => ['micro', 'thumb', 'full'].some((l) => window.__iskra.canvas.engine.textures.peek(a, l)))";
+
+/// Waits until the generation's outputs replaced its placeholder, fits them in view and waits
+/// until they are drawn; returns the generation.
+async fn wait_landed(app: &App, prompt: &str) -> Value {
+    wait_generation(
+        app,
+        prompt,
+        "the outputs in place of the placeholder",
+        PLACED,
+    )
+    .await;
+    fit_canvas(app).await;
+    wait_generation(app, prompt, "the outputs drawn", DRAWN).await
+}
+
+/// The boxes of the open canvas's elements that overlap another one's, as `[id, id]` pairs.
+async fn overlapping(app: &App) -> Value {
+    app.js(
+        "(() => { const d = window.__iskra.canvas.doc, l = d.ordered().map((e) => d.box(e.id)); \
+           const ids = d.ordered().map((e) => e.id), out = []; \
+           for (let i = 0; i < l.length; i++) for (let j = i + 1; j < l.length; j++) { \
+             const a = l[i], b = l[j]; \
+             if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height) out.push([ids[i], ids[j]]); } \
+           return out; })()",
+    )
+    .await
+    .expect("overlaps")
+}
+
+/// Opens the panel and waits until it is ready to type into (prompt focused, models listed).
+async fn wait_panel(app: &App) {
+    app.wait_until(
+        "the generation panel, prompt focused, with the model catalogue",
+        "!!document.querySelector('[data-testid=gen-panel]') \
+         && document.activeElement?.dataset?.testid === 'gen-prompt' \
+         && window.__iskra.generations.models.length > 0",
+    )
+    .await
+    .expect("generation panel");
+}
+
+/// Types `prompt` into the panel's prompt field (replacing what it held) with the keyboard.
+async fn type_prompt(app: &App, prompt: &str) {
+    app.click("[data-testid=gen-prompt]")
+        .await
+        .expect("prompt field");
+    app.session
+        .chord(&[keys::CONTROL, "a"])
+        .await
+        .expect("select all");
+    app.session
+        .type_text(prompt)
+        .await
+        .expect("type the prompt");
+    let count = format!("{} / 4,000", prompt.chars().count());
+    app.wait_until(
+        "the prompt and its count",
+        &format!(
+            "window.__iskra.generations.form.prompt === {} \
+             && document.querySelector('[data-testid=gen-prompt-count]').textContent.trim() === {}",
+            json!(prompt),
+            json!(count)
+        ),
+    )
+    .await
+    .expect("prompt typed");
+}
+
+/// Moves the mouse over the status bar, away from tooltips and hover outlines (screenshots).
+async fn park_pointer(app: &App) {
+    let at = app
+        .js(
+            "(() => { const r = document.querySelector('footer.status').getBoundingClientRect(); \
+               return [r.left + r.width / 2, r.top + r.height / 2]; })()",
+        )
+        .await
+        .expect("status bar");
+    let at: (f64, f64) = serde_json::from_value(at).expect("point");
+    app.session
+        .actions(json!([{
+            "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
+            "actions": [{ "type": "pointerMove", "duration": 0, "x": at.0.round() as i64, "y": at.1.round() as i64 }]
+        }]))
+        .await
+        .expect("move the mouse away");
+}
+
+/// Waits until the camera rests and no element is highlighted (clean screenshots).
+async fn settle(app: &App) {
+    app.wait_until(
+        "the canvas to settle",
+        "!window.__iskra.canvas.engine.tween.active && window.__iskra.canvas.engine.flashes.size === 0",
+    )
+    .await
+    .expect("canvas settled");
+}
+
+/// Focuses the canvas with a click in an empty corner of the view (plain-key shortcuts act
+/// only there), then fits everything in view and leaves nothing selected.
+async fn fit_canvas(app: &App) {
+    let corner = app
+        .js("(() => { const r = document.querySelector('.canvas-area .host').getBoundingClientRect(); \
+               return [r.right - 12, r.top + 12]; })()")
+        .await
+        .expect("canvas host");
+    let corner: (f64, f64) = serde_json::from_value(corner).expect("point");
+    app.session
+        .click_at(corner)
+        .await
+        .expect("click the canvas");
+    app.wait_until(
+        "the canvas to have focus",
+        "!!document.activeElement?.closest('.canvas-area')",
+    )
+    .await
+    .expect("canvas focus");
+    app.session
+        .chord(&[keys::SHIFT, "!"])
+        .await
+        .expect("shift+1");
+    settle(app).await;
+    deselect(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generation_from_the_panel_lands_on_the_canvas() {
+    let _one = SERIAL.lock().await;
+    let fal = FakeFal::start(FakeConfig::with_progress(Progress::Hold)).await;
+    let world = World::with_fal(&fal, |_| {}).await;
+    let app = world.launch().await;
+
+    // A photo to remix later, on the server before anything is generated.
+    add_files(&app, &world.images("harbour", 1, 640, 480)).await;
+    wait_elements(&app, 1).await;
+    let photo = element_ids(&app).await[0].clone();
+    deselect(&app).await;
+    wait_synced(&app).await;
+
+    // Open the panel from the toolbar, type a prompt, choose two outputs, Generate.
+    app.click("[data-testid=gen-open]")
+        .await
+        .expect("toolbar Generate");
+    wait_panel(&app).await;
+    let prompt = "A lighthouse on a cliff at dusk, volumetric light, 35 mm film";
+    type_prompt(&app, prompt).await;
+    app.click("[data-testid=gen-count] [data-value=\"2\"]")
+        .await
+        .expect("two outputs");
+    app.wait_until(
+        "two outputs chosen",
+        "window.__iskra.generations.form.count === 2 \
+         && document.querySelector('[data-testid=gen-submit]').textContent.includes('Generate 2 images')",
+    )
+    .await
+    .expect("count");
+    app.click("[data-testid=gen-submit]")
+        .await
+        .expect("Generate");
+
+    // fal holds the job: a placeholder on the canvas shows it running, and so does the list.
+    let running = wait_generation(
+        &app,
+        prompt,
+        "the placeholder of a running generation",
+        "g.status === 'running' && doc.get(g.elementId)?.kind === 'generation' \
+         && window.__iskra.generations.card(doc.get(g.elementId)).title === 'Generating…' \
+         && item?.dataset.status === 'running' \
+         && item.querySelector('[data-testid=gen-status]').textContent.trim() === 'Generating'",
+    )
+    .await;
+    let placeholder = running["elementId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        overlapping(&app).await,
+        json!([]),
+        "the placeholder covers nothing"
+    );
+    assert_eq!(fal.submits_for_prompt(prompt), 1);
+    let input = &fal.submissions()[0].input;
+    assert_eq!(input["num_images"], json!(2), "{input}");
+    assert_eq!(
+        fal.pending_jobs(),
+        1,
+        "the job is held at fal while the screenshots are taken"
+    );
+    // Everything in view beside the open panel.
+    fit_canvas(&app).await;
+    park_pointer(&app).await;
+    settle(&app).await;
+    app.screenshot(&screenshot_path("generation-panel"))
+        .await
+        .unwrap();
+
+    // The placeholder on the canvas, panel closed, everything in view.
+    app.click("[data-testid=gen-open]")
+        .await
+        .expect("close the panel");
+    app.wait_until(
+        "the panel to close",
+        "!document.querySelector('[data-testid=gen-panel]')",
+    )
+    .await
+    .unwrap();
+    fit_canvas(&app).await;
+    let card = app.on_screen(&placeholder).await.expect("placeholder box");
+    assert!(
+        card.width > 200.0,
+        "the placeholder is large enough to read: {card:?}"
+    );
+    park_pointer(&app).await;
+    settle(&app).await;
+    app.screenshot(&screenshot_path("generation-placeholder"))
+        .await
+        .unwrap();
+    assert_eq!(
+        generation(&app, prompt).await["status"],
+        json!("running"),
+        "still running when the screenshot was taken"
+    );
+
+    // fal finishes: two images replace the placeholder, beside the photo, and are drawn.
+    assert_eq!(fal.release_all(), 1);
+    let done = wait_landed(&app, prompt).await;
+    assert_eq!(
+        overlapping(&app).await,
+        json!([]),
+        "the outputs cover nothing"
+    );
+    let outputs = done["outputs"].as_array().unwrap().clone();
+    assert_eq!(outputs.len(), 2, "{done}");
+    assert!(app
+        .js(&format!(
+            "!window.__iskra.canvas.doc.get({})",
+            json!(placeholder)
+        ))
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap());
+    wait_elements(&app, 3).await;
+
+    // The panel lists it as done, with both outputs' thumbnails loaded.
+    app.session.chord(&["g"]).await.expect("G opens the panel");
+    wait_panel(&app).await;
+    fit_canvas(&app).await;
+    wait_generation(
+        &app,
+        prompt,
+        "the finished generation's thumbnails",
+        "item?.dataset.status === 'completed' \
+         && item.querySelectorAll('.outputs img').length === 2 \
+         && [...item.querySelectorAll('.outputs img')].every((i) => i.complete && i.naturalWidth > 0)",
+    )
+    .await;
+    park_pointer(&app).await;
+    settle(&app).await;
+    app.screenshot(&screenshot_path("generation-result"))
+        .await
+        .unwrap();
+
+    // Image to image: select the photo on the canvas, Remix, and the result lands beside it.
+    fal.set_progress(Progress::Instant);
+    app.click("[data-testid=gen-open]")
+        .await
+        .expect("close the panel");
+    fit_canvas(&app).await;
+    let source = app.on_screen(&photo).await.expect("the photo on screen");
+    app.session
+        .click_at(source.center)
+        .await
+        .expect("select the photo");
+    app.wait_until(
+        "the photo selected",
+        "window.__iskra.canvas.selectionCount === 1",
+    )
+    .await
+    .unwrap();
+    app.session.chord(&["g"]).await.expect("G opens the panel");
+    wait_panel(&app).await;
+    app.click("[data-testid=gen-kind] [data-value=\"image-to-image\"]")
+        .await
+        .expect("Remix");
+    app.wait_until(
+        "the selected photo as the source",
+        "window.__iskra.generations.form.kind === 'image-to-image' \
+         && document.querySelector('[data-testid=gen-source]')?.dataset.ok === 'true'",
+    )
+    .await
+    .expect("source");
+    let remix = "Make it a watercolour, keep the composition";
+    type_prompt(&app, remix).await;
+    app.click("[data-testid=gen-submit]")
+        .await
+        .expect("Generate");
+    let remixed = wait_landed(&app, remix).await;
+    assert_eq!(remixed["kind"], json!("image-to-image"), "{remixed}");
+    assert_eq!(fal.submits_for_prompt(remix), 1);
+    let sub = fal
+        .submissions()
+        .into_iter()
+        .find(|s| s.input["prompt"] == json!(remix))
+        .expect("the remix at fal");
+    assert!(sub.model.ends_with("image-to-image"), "{}", sub.model);
+    let image_url = sub.input["image_url"].as_str().unwrap_or_default();
+    assert!(
+        !image_url.is_empty(),
+        "the source image went to fal: {}",
+        sub.input
+    );
+    // The results stand right of the photo, covering nothing.
+    assert_eq!(
+        overlapping(&app).await,
+        json!([]),
+        "the remix covers nothing"
+    );
+    let src = world_box(&app, &photo).await;
+    for out in remixed["outputs"].as_array().unwrap() {
+        let id = app
+            .js(&format!(
+                "window.__iskra.canvas.doc.ordered().find((e) => e.assetId === {out}).id"
+            ))
+            .await
+            .unwrap();
+        let b = world_box(&app, id.as_str().unwrap()).await;
+        assert!(b.x >= src.x + src.width, "{b:?} right of the photo {src:?}");
+    }
+    assert_eq!(fal.submits(), 2);
+    app.quit().await;
+}
+
+/// Whole seconds into the current UTC minute.
+fn second_of_minute() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() % 60)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generation_requested_offline_is_sent_once_when_the_server_returns() {
+    let _one = SERIAL.lock().await;
+    let fal = FakeFal::start(FakeConfig::with_progress(Progress::Instant)).await;
+    // One image a minute on the free plan: the second request of a minute is refused.
+    let mut world = World::with_fal(&fal, |cfg| {
+        cfg.rate_limits.generation_free.standard.minute = 1;
+    })
+    .await;
+    let app = world.launch().await;
+    app.wait_until(
+        "the model catalogue",
+        "window.__iskra.generations.models.length > 0",
+    )
+    .await
+    .expect("models");
+    wait_synced(&app).await;
+
+    // The server goes away.
+    world.server.stop().await;
+    app.wait_until("the offline indicator", "!window.__iskra.sync.online")
+        .await
+        .unwrap();
+
+    // A generation requested in the panel waits to be sent.
+    app.session.chord(&["g"]).await.expect("G opens the panel");
+    wait_panel(&app).await;
+    app.find("[data-testid=gen-offline-note]")
+        .await
+        .expect("the panel says requests wait while offline");
+    let prompt = "A paper boat on a stormy sea, ink and wash";
+    type_prompt(&app, prompt).await;
+    app.click("[data-testid=gen-submit]")
+        .await
+        .expect("Generate");
+    let waiting = wait_generation(
+        &app,
+        prompt,
+        "the request waiting to be sent",
+        "g.status === 'waiting' && doc.get(g.elementId)?.kind === 'generation' \
+         && window.__iskra.generations.card(doc.get(g.elementId)).title === 'Waiting to send — offline' \
+         && item?.dataset.status === 'waiting' && item.textContent.includes('Waiting to send')",
+    )
+    .await;
+    assert!(!world.server.is_running(), "the server was down");
+    assert!(!app
+        .js("window.__iskra.sync.online")
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap());
+    assert_eq!(fal.submits(), 0, "nothing reached fal while offline");
+    assert_eq!(waiting["serverId"], Value::Null, "{waiting}");
+    fit_canvas(&app).await;
+    park_pointer(&app).await;
+    settle(&app).await;
+    app.screenshot(&screenshot_path("generation-waiting"))
+        .await
+        .unwrap();
+
+    // The server returns: the request goes out once, completes and replaces the placeholder.
+    world.server.restart().await;
+    let done = wait_landed(&app, prompt).await;
+    assert_eq!(done["id"], waiting["id"], "the same generation");
+    assert_eq!(done["elementId"], waiting["elementId"]);
+    assert_eq!(done["outputs"].as_array().map(Vec::len), Some(1), "{done}");
+    wait_synced(&app).await;
+    assert_eq!(fal.submits_for_prompt(prompt), 1, "sent exactly once");
+    assert_eq!(fal.submits(), 1);
+
+    // The minute's one image is used: the next request is refused, and the panel says which
+    // window, how many are left and when it resets. Started early in a minute, so the refusal
+    // is not a minute boundary away from its reset (the window is fixed, aligned to UTC).
+    if second_of_minute() > 40 {
+        tokio::time::sleep(Duration::from_secs(61 - second_of_minute())).await;
+    }
+    let mut refused = None;
+    for attempt in 1..=2 {
+        let p = format!("Fog rolling over the harbour at dawn, take {attempt}");
+        type_prompt(&app, &p).await;
+        app.click("[data-testid=gen-submit]")
+            .await
+            .expect("Generate");
+        let g = wait_generation(
+            &app,
+            &p,
+            "the request to end",
+            "g.status === 'failed' || g.status === 'completed'",
+        )
+        .await;
+        if g["status"] == json!("failed") {
+            refused = Some((p, g));
+            break;
+        }
+        // The minute turned since the first request: this one used the new minute's image.
+    }
+    let (p, g) = refused.expect("a request over the minute's limit is refused");
+    assert_eq!(g["error"]["limit"]["window"], json!("minute"), "{g}");
+    assert_eq!(g["error"]["limit"]["remaining"], json!(0), "{g}");
+    assert_eq!(
+        fal.submits_for_prompt(&p),
+        0,
+        "a refused request never reaches fal"
+    );
+    let message = app
+        .wait_until(
+            "the limit message",
+            "document.querySelector('[data-testid=gen-limit-message]')?.textContent.replace(/\\s+/g, ' ').trim()",
+        )
+        .await
+        .expect("limit message");
+    let message = message.as_str().unwrap_or_default();
+    assert!(
+        message.contains("Per-minute image limit reached: 1 of 1 used")
+            && message.contains("No images left this minute"),
+        "{message}"
+    );
+    let resets_in: u64 = message
+        .split("resets in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("when it resets: {message}"));
+    assert!(
+        resets_in <= 60,
+        "a minute window resets within a minute: {message}"
+    );
+    wait_generation(
+        &app,
+        &p,
+        "the refusal in the list",
+        "item?.dataset.status === 'failed' && !!item.querySelector('[data-testid=gen-retry]') \
+         && window.__iskra.generations.card(doc.get(g.elementId)).title === 'Failed: Per-minute image limit reached'",
+    )
+    .await;
+    assert_eq!(
+        overlapping(&app).await,
+        json!([]),
+        "the refused request's placeholder covers nothing"
+    );
+    // The earlier "offline" notice has gone (it would contradict the screen).
+    app.wait_until(
+        "no notices",
+        "document.querySelectorAll('.toast').length === 0",
+    )
+    .await
+    .expect("toasts gone");
+    park_pointer(&app).await;
+    settle(&app).await;
+    app.screenshot(&screenshot_path("generation-limit"))
+        .await
+        .unwrap();
     app.quit().await;
 }

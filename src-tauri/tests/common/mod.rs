@@ -3,6 +3,8 @@
 
 use iskra_e2e::app::{App, Profile};
 use iskra_e2e::display::Display;
+use iskra_fake_fal::FakeFal;
+use iskra_server::Config;
 use iskra_tests::server::TestServer;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
@@ -27,8 +29,30 @@ pub struct World {
 impl World {
     /// A server, a signed-in profile and a display of the app's default window size.
     pub async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    /// Like [`World::new`], with a server that runs generations through `fal` (polling it
+    /// often, so tests do not wait on the production interval) and `tweak` applied to its
+    /// configuration.
+    pub async fn with_fal(fal: &FakeFal, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::with_config(|cfg| {
+            cfg.fal_key = Some(fal.key());
+            cfg.fal_queue_url = fal.queue_url();
+            cfg.fal_rest_url = fal.rest_url();
+            cfg.fal_jwks_url = fal.jwks_url();
+            cfg.generation.poll_interval_ms = 50;
+            tweak(cfg);
+        })
+        .await
+    }
+
+    /// Like [`World::new`], with `tweak` applied to the server's configuration.
+    pub async fn with_config(tweak: impl FnOnce(&mut Config)) -> Self {
         let server_dir = tempfile::tempdir().expect("server dir");
-        let server = TestServer::start(server_dir.path()).await;
+        let mut config = TestServer::config(server_dir.path());
+        tweak(&mut config);
+        let server = TestServer::start_with(config).await;
         let user = format!("e2e-{}", uuid::Uuid::new_v4().simple());
         let token = server.token_with_email(&user, EMAIL);
         let data = tempfile::tempdir().expect("app data dir");
