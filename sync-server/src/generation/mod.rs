@@ -185,9 +185,18 @@ pub async fn list(state: &AppState, user: &str, q: &GenQuery) -> ApiResult<Vec<G
 
 /// The API view of a job: outputs as assets with fresh signed URLs, the queue position.
 pub async fn to_api(state: &AppState, row: &GenRow) -> ApiResult<Generation> {
+    let own_line = match row.phase() {
+        Phase::Queued => Some(state.store.queue_position(row).await?),
+        _ => None,
+    };
+    view(state, row, own_line).await
+}
+
+/// The API view of a job whose place in Iskra's line (when queued) is known.
+async fn view(state: &AppState, row: &GenRow, own_line: Option<i64>) -> ApiResult<Generation> {
     let phase = row.phase();
     let queue_position = match phase {
-        Phase::Queued => Some(state.store.queue_position(row).await?),
+        Phase::Queued => own_line,
         Phase::Submitting => Some(0),
         Phase::Submitted => row.fal_position,
         _ => None,
@@ -230,7 +239,11 @@ pub async fn to_api(state: &AppState, row: &GenRow) -> ApiResult<Generation> {
 /// Publishes `generation.updated` for a job (errors are logged: an event is best effort, the
 /// job's state is in the database either way).
 pub async fn announce(state: &AppState, row: &GenRow) {
-    match to_api(state, row).await {
+    publish(state, row, to_api(state, row).await);
+}
+
+fn publish(state: &AppState, row: &GenRow, view: ApiResult<Generation>) {
+    match view {
         Ok(generation) => state.events.publish(
             &row.user_id,
             ServerEvent::GenerationUpdated {
@@ -243,12 +256,13 @@ pub async fn announce(state: &AppState, row: &GenRow) {
     }
 }
 
-/// Announces the new positions of a user's first queued jobs after the line moved.
+/// Announces the new positions of a user's first queued jobs after the line moved. They come
+/// oldest first, so each one's position is its index: one query for the whole line.
 pub async fn announce_line(state: &AppState, user: &str) {
     match state.store.queued_of_user(user, ANNOUNCED_POSITIONS).await {
         Ok(rows) => {
-            for row in rows {
-                announce(state, &row).await;
+            for (position, row) in (0_i64..).zip(&rows) {
+                publish(state, row, view(state, row, Some(position)).await);
             }
         }
         Err(e) => tracing::warn!(error = %e, "queue positions not announced"),
