@@ -6,10 +6,12 @@
 # `iskra-bench --only PART` (repeatable) runs a part alone, e.g. the generation pipeline
 # against its in-process fake fal:
 #   target/release/iskra-bench --server target/release/iskra-server --only generation
+# Binaries are taken from $CARGO_TARGET_DIR when it is set.
 # The limiter's own multi-threaded bench is `cargo bench -p iskra-limiter` (not run here;
 # iskra-bench measures the single-threaded decision cost in-process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BIN=${CARGO_TARGET_DIR:-target}/release
 cargo build --release --locked -p iskra-server -p iskra-bench
 # Engine targets (acceptance 8) on a 2,000-element project; prints its own table.
 cargo run --release --locked -p iskra-tests --bin iskra-engine-bench \
@@ -18,5 +20,5 @@ cargo run --release --locked -p iskra-tests --bin iskra-engine-bench \
 # scripts/test.sh installs (WebKitGTK, Xvfb, tauri-driver) and the built UI.
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 cargo build --release --locked -p iskra-desktop -p iskra-e2e
-target/release/iskra-desktop-bench || echo "iskra-desktop-bench failed (see its output)" >&2
-exec target/release/iskra-bench --server target/release/iskra-server "$@"
+"$BIN/iskra-desktop-bench" || echo "iskra-desktop-bench failed (see its output)" >&2
+exec "$BIN/iskra-bench" --server "$BIN/iskra-server" "$@"
