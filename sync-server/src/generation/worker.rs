@@ -331,7 +331,7 @@ async fn poll(state: &AppState, row: &GenRow) -> Result<(), sqlx::Error> {
     };
     if let Some(result) = webhook_result(state, row).await? {
         return match result {
-            Ok(Some(result)) => to_finishing(state, row, result).await,
+            Ok(Some(result)) => finish(state, row, Some(result)).await,
             Ok(None) => fetch_result(state, row, &fal).await,
             Err(message) => fail(state, row, FROM, "FAL_FAILED", &message).await,
         };
@@ -423,34 +423,18 @@ async fn fetch_result(
         .await;
     };
     match fal.result(url).await {
-        Ok(result) => to_finishing(state, row, result).await,
+        Ok(result) => finish(state, row, Some(result)).await,
         Err(e) if e.is_transient() => retry_later(state, row, row.phase()).await,
         Err(e) => fail(state, row, row.phase(), "FAL_FAILED", &rejection(&e)).await,
     }
 }
 
-async fn to_finishing(state: &AppState, row: &GenRow, result: Value) -> Result<(), sqlx::Error> {
-    if row.phase() == Phase::Submitted {
-        let keep = Update {
-            phase: Some(Phase::Finishing),
-            fal_position: Some(None),
-            keep_lease_until: Some(now_ms() + lease_ms(state)),
-            ..Default::default()
-        };
-        if !state
-            .store
-            .advance(row, &state.gen.owner, Phase::Submitted, &keep)
-            .await?
-        {
-            return Ok(());
-        }
-    }
-    finish(state, row, Some(result)).await
-}
-
-/// Stores the outputs, places them on the canvas and completes the job.
+/// Stores the outputs of a job fal completed, places them on the canvas and completes the
+/// job. The job stays `submitted` meanwhile (no write of a phase of its own): a worker that
+/// dies halfway leaves it to the next one, which fetches the same result again and stores
+/// nothing twice. (`finishing` rows of earlier versions are finished the same way.)
 async fn finish(state: &AppState, row: &GenRow, result: Option<Value>) -> Result<(), sqlx::Error> {
-    const FROM: Phase = Phase::Finishing;
+    let from = row.phase();
     let result = match result {
         Some(r) => r,
         None => match webhook_result(state, row).await? {
@@ -458,12 +442,12 @@ async fn finish(state: &AppState, row: &GenRow, result: Option<Value>) -> Result
             _ => {
                 let (Some(fal), Some(url)) = (state.gen.fal.clone(), row.response_url.as_deref())
                 else {
-                    return fail(state, row, FROM, "FAL_FAILED", "fal gave no result URL").await;
+                    return fail(state, row, from, "FAL_FAILED", "fal gave no result URL").await;
                 };
                 match fal.result(url).await {
                     Ok(r) => r,
-                    Err(e) if e.is_transient() => return retry_later(state, row, FROM).await,
-                    Err(e) => return fail(state, row, FROM, "FAL_FAILED", &rejection(&e)).await,
+                    Err(e) if e.is_transient() => return retry_later(state, row, from).await,
+                    Err(e) => return fail(state, row, from, "FAL_FAILED", &rejection(&e)).await,
                 }
             }
         },
@@ -471,14 +455,14 @@ async fn finish(state: &AppState, row: &GenRow, result: Option<Value>) -> Result
     let seed = result_seed(&result);
     let stored = match outputs::store_all(state, row, &output_refs(&result), seed).await {
         Ok(stored) => stored,
-        Err(outputs::OutputError::Bad(m)) => return fail(state, row, FROM, "BAD_OUTPUT", &m).await,
+        Err(outputs::OutputError::Bad(m)) => return fail(state, row, from, "BAD_OUTPUT", &m).await,
         Err(outputs::OutputError::Quota(_)) => {
             let m = "storage limit reached: delete assets or upgrade to keep generating";
-            return fail(state, row, FROM, "STORAGE_QUOTA_EXCEEDED", m).await;
+            return fail(state, row, from, "STORAGE_QUOTA_EXCEEDED", m).await;
         }
         Err(outputs::OutputError::Internal(m)) => {
             tracing::warn!(generation = %row.id, error = %m, "outputs not stored; tried again later");
-            return retry_later(state, row, FROM).await;
+            return retry_later(state, row, from).await;
         }
     };
     canvas::place(state, row, &stored).await?;
@@ -486,7 +470,7 @@ async fn finish(state: &AppState, row: &GenRow, result: Option<Value>) -> Result
     advance(
         state,
         row,
-        FROM,
+        from,
         Update {
             phase: Some(Phase::Completed),
             outputs: Some(&ids),
