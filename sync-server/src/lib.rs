@@ -72,6 +72,13 @@ pub async fn serve_state(
         tracing::info!("shutting down: finishing requests in flight");
         stopper.begin_shutdown();
     };
+    // Small writes go out at once (an SSE event, a short answer): with Nagle's algorithm a
+    // second write waits for the peer's delayed ACK, up to 40 ms on Linux.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
