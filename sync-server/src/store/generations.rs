@@ -202,19 +202,6 @@ impl Store {
         .await
     }
 
-    /// The job fal knows by `request_id`.
-    pub async fn generation_by_request(
-        &self,
-        request_id: &str,
-    ) -> Result<Option<GenRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM generations WHERE request_id = $1"
-        ))
-        .bind(request_id)
-        .fetch_optional(self.pool())
-        .await
-    }
-
     /// One page of a user's jobs, newest first.
     pub async fn list_generations(
         &self,
