@@ -5,8 +5,10 @@
 //! Everything a deployment tunes lives here, including tier limits and rate-limit windows, so
 //! operators never need a rebuild to change a number.
 
+pub mod credits;
 pub mod generation;
 
+pub use credits::CreditSettings;
 pub use generation::GenerationSettings;
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -139,6 +141,16 @@ pub struct Config {
     pub fal_rest_url: String,
     pub clerk_webhook_secret: Option<String>,
     pub stripe_webhook_secret: Option<String>,
+    /// Stripe secret key (`sk_…`); none: the billing endpoints answer 503.
+    pub stripe_secret_key: Option<String>,
+    /// Stripe's API (`https://api.stripe.com`).
+    pub stripe_api_url: String,
+    /// The Stripe price id of the pro plan (Checkout and subscription events).
+    pub stripe_price_pro: Option<String>,
+    /// The Stripe price id of the enterprise plan.
+    pub stripe_price_enterprise: Option<String>,
+    /// Where Stripe Checkout and the portal send the browser back to.
+    pub billing_return_url: String,
     pub upgrade_url: String,
     /// `json` (default) or `pretty`.
     pub log_format: String,
@@ -147,6 +159,8 @@ pub struct Config {
     pub tiers: Tiers,
     pub rate_limits: RateLimits,
     pub generation: GenerationSettings,
+    pub credits: CreditSettings,
+    pub accounts: crate::accounts::AccountSettings,
 }
 
 /// 25 MiB, the default upload limit of docs/api.md.
@@ -188,6 +202,11 @@ impl Default for Config {
             fal_rest_url: "https://rest.alpha.fal.ai".into(),
             clerk_webhook_secret: None,
             stripe_webhook_secret: None,
+            stripe_secret_key: None,
+            stripe_api_url: "https://api.stripe.com".into(),
+            stripe_price_pro: None,
+            stripe_price_enterprise: None,
+            billing_return_url: "iskra://billing".into(),
             upgrade_url: "iskra://upgrade".into(),
             log_format: "json".into(),
             request_timeout_secs: 30,
@@ -246,6 +265,8 @@ impl Default for Config {
                 },
             },
             generation: GenerationSettings::default(),
+            credits: CreditSettings::default(),
+            accounts: crate::accounts::AccountSettings::default(),
         }
     }
 }
@@ -297,6 +318,8 @@ impl Config {
             ));
         }
         self.generation.validate().map_err(ConfigError::Invalid)?;
+        self.credits.validate().map_err(ConfigError::Invalid)?;
+        self.accounts.validate().map_err(ConfigError::Invalid)?;
         if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
             return Err(ConfigError::Invalid("body limits must be positive".into()));
         }

@@ -52,6 +52,10 @@ pub enum ApiError {
     RateLimited(Box<RateLimitInfo>),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    #[error("not enough credits: {required} required, {available} available")]
+    InsufficientCredits { required: i64, available: i64 },
+    #[error("billing unavailable: {0}")]
+    BillingUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -115,6 +119,19 @@ impl ApiError {
             .with("tier", info.tier.map_or(Value::Null, Value::from))
             .with("upgradeUrl", info.upgrade_url.clone()),
             Unavailable(m) => ErrorDetail::new(ErrorCode::GenerationUnavailable, m),
+            InsufficientCredits {
+                required,
+                available,
+            } => ErrorDetail::new(
+                ErrorCode::InsufficientCredits,
+                format!(
+                    "this costs {required} credits and {available} are available; \
+                     upgrade or wait for the next allocation"
+                ),
+            )
+            .with("required", *required)
+            .with("available", *available),
+            BillingUnavailable(m) => ErrorDetail::new(ErrorCode::BillingUnavailable, m),
             Internal(_) => ErrorDetail::new(
                 ErrorCode::Internal,
                 "internal error; see the server log for this request id",

@@ -4,9 +4,11 @@
 //! [`serve`] runs it on a bound listener until the shutdown future resolves, finishing the
 //! requests in flight. The binary in `main.rs` is a thin command line over these.
 
+pub mod accounts;
 pub mod app;
 pub mod blobs;
 pub mod config;
+pub mod credits;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -22,6 +24,7 @@ pub mod state;
 pub mod store;
 pub mod storing;
 pub mod upload;
+pub mod webhook_sig;
 
 pub use app::router;
 pub use config::Config;
@@ -58,6 +61,7 @@ pub async fn serve_state(
 ) -> Result<(), StartError> {
     let app = router(state.clone());
     generation::worker::spawn(&state);
+    accounts::deletion::spawn(&state);
     tokio::spawn(maintenance::run(
         state.tmp_dir.clone(),
         state.shutdown.clone(),

@@ -1,8 +1,9 @@
-//! `iskra-server`: run the sync server, mint dev tokens, manage users, migrate.
+//! `iskra-server`: run the sync server, mint dev tokens, manage users and credits, migrate.
 
 use clap::{Parser, Subcommand};
 use iskra_protocol::Tier;
 use iskra_server::config::{AuthMode, Config};
+use iskra_server::credits::{self, Replenish};
 use iskra_server::state::open_store;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -36,8 +37,32 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Credits of a user: grant, show.
+    Credits {
+        #[command(subcommand)]
+        command: CreditsCommand,
+    },
     /// Apply database migrations and exit.
     Migrate,
+}
+
+#[derive(Subcommand)]
+enum CreditsCommand {
+    /// Grant credits to a user (they roll over).
+    Grant {
+        user: String,
+        amount: u32,
+        /// Why (shown in the user's history).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Print a user's balance and latest ledger movements.
+    Show {
+        user: String,
+        /// How many movements to print.
+        #[arg(long, default_value_t = 20)]
+        last: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,8 +141,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users {
             command: UsersCommand::SetTier { user, tier },
         } => {
-            open_store(&config).await?.set_tier(&user, tier).await?;
+            let store = open_store(&config).await?;
+            store.set_tier(&user, tier).await?;
+            // The new plan's credits for the rest of the period (a top-up, never a second period).
+            let cause = format!("admin:{}", uuid::Uuid::new_v4());
+            credits::replenish_in(&store, &config.credits, &user, tier, &cause, Replenish::TopUp)
+                .await?;
             println!("{user}: {}", tier.as_str());
+        }
+        Command::Credits { command } => {
+            let store = open_store(&config).await?;
+            match command {
+                CreditsCommand::Grant {
+                    user,
+                    amount,
+                    reason,
+                } => {
+                    anyhow::ensure!(amount > 0, "grant at least one credit");
+                    let row = store.ensure_user(&user, None).await?;
+                    let cause = format!("admin:{}", uuid::Uuid::new_v4());
+                    credits::grant_in(&store, &row.id, amount.into(), &reason, &cause).await?;
+                    println!("{user}: granted {amount} credits");
+                }
+                CreditsCommand::Show { user, last } => {
+                    let row = store
+                        .user(&user)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user {user}"))?;
+                    credits::refresh_period(&store, &config.credits, &row).await?;
+                    let acc = store.credit_account(&user).await?.unwrap_or_default();
+                    let view = credits::view(&config.credits, row.tier(), &acc);
+                    println!("{}", serde_json::to_string_pretty(&view)?);
+                    for r in store.ledger_page(&user, None, last.clamp(1, 1_000)).await? {
+                        println!(
+                            "{}  {:<10} {:>+7} held {:>+6}  balance {:>6}  {}  ({})",
+                            iskra_server::store::rfc3339(r.created_at),
+                            r.kind,
+                            r.amount,
+                            r.held,
+                            r.balance_after,
+                            r.reason,
+                            r.cause
+                        );
+                    }
+                }
+            }
         }
         Command::Migrate => {
             open_store(&config).await?;

@@ -29,6 +29,10 @@ pub enum ErrorCode {
     RateLimited,
     AnonymousQuotaExceeded,
     GenerationUnavailable,
+    /// Not enough credits for the estimated cost (details: `required`, `available`).
+    InsufficientCredits,
+    /// Billing is not configured on this server (no Stripe key).
+    BillingUnavailable,
     Internal,
     /// A code this version does not know (from a newer server); classify it by HTTP status.
     #[serde(other)]
@@ -48,7 +52,8 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AnonymousQuotaExceeded => 429,
-            Self::GenerationUnavailable => 503,
+            Self::GenerationUnavailable | Self::BillingUnavailable => 503,
+            Self::InsufficientCredits => 402,
             Self::Internal | Self::Unknown => 500,
         }
     }
@@ -69,6 +74,8 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::AnonymousQuotaExceeded => "ANONYMOUS_QUOTA_EXCEEDED",
             Self::GenerationUnavailable => "GENERATION_UNAVAILABLE",
+            Self::InsufficientCredits => "INSUFFICIENT_CREDITS",
+            Self::BillingUnavailable => "BILLING_UNAVAILABLE",
             Self::Internal => "INTERNAL",
             Self::Unknown => "UNKNOWN",
         }

@@ -22,6 +22,8 @@ pub enum ServerEvent {
     GenerationUpdated { generation: Box<Generation> },
     #[serde(rename = "quota.updated")]
     QuotaUpdated { quota: Quota },
+    #[serde(rename = "credits.updated")]
+    CreditsUpdated { credits: crate::Credits },
 }
 
 impl ServerEvent {
@@ -34,6 +36,7 @@ impl ServerEvent {
             Self::AssetDeleted { .. } => "asset.deleted",
             Self::GenerationUpdated { .. } => "generation.updated",
             Self::QuotaUpdated { .. } => "quota.updated",
+            Self::CreditsUpdated { .. } => "credits.updated",
         }
     }
 

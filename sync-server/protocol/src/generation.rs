@@ -145,6 +145,37 @@ pub struct GenerationParams {
     pub duration_s: Option<u32>,
 }
 
+impl GenerationParams {
+    /// `numImages` 1–4, `durationS` 1–10, a plausible `imageSize` (the model's list decides).
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if let Some(n) = self.num_images {
+            if !(1..=MAX_NUM_IMAGES).contains(&n) {
+                return Err((
+                    "params.numImages",
+                    format!("must be from 1 to {MAX_NUM_IMAGES}"),
+                ));
+            }
+        }
+        if let Some(d) = self.duration_s {
+            if !(1..=MAX_DURATION_S).contains(&d) {
+                return Err((
+                    "params.durationS",
+                    format!("must be from 1 to {MAX_DURATION_S} seconds"),
+                ));
+            }
+        }
+        if let Some(size) = &self.image_size {
+            if size.is_empty() || size.len() > 64 {
+                return Err((
+                    "params.imageSize",
+                    "must be one of the model's sizes".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Longest prompt accepted, in characters.
 pub const MAX_PROMPT_CHARS: usize = 4_000;
 /// Most outputs one generation makes.
@@ -234,30 +265,7 @@ impl NewGeneration {
             _ => {}
         }
         if let Some(p) = &self.params {
-            if let Some(n) = p.num_images {
-                if !(1..=MAX_NUM_IMAGES).contains(&n) {
-                    return Err((
-                        "params.numImages",
-                        format!("must be from 1 to {MAX_NUM_IMAGES}"),
-                    ));
-                }
-            }
-            if let Some(d) = p.duration_s {
-                if !(1..=MAX_DURATION_S).contains(&d) {
-                    return Err((
-                        "params.durationS",
-                        format!("must be from 1 to {MAX_DURATION_S} seconds"),
-                    ));
-                }
-            }
-            if let Some(size) = &p.image_size {
-                if size.is_empty() || size.len() > 64 {
-                    return Err((
-                        "params.imageSize",
-                        "must be one of the model's sizes".into(),
-                    ));
-                }
-            }
+            p.validate()?;
         }
         if self.element_id.is_some() && self.project_id.is_none() {
             return Err(("elementId", "needs projectId".into()));

@@ -5,6 +5,7 @@
 //! last-writer-wins merge ([`merge`]) live here too, so every device and the server resolve a
 //! conflict the same way by construction.
 
+pub mod credits;
 pub mod error;
 pub mod events;
 pub mod generation;
@@ -13,6 +14,7 @@ pub mod merge;
 pub mod model;
 pub mod sync;
 
+pub use credits::*;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use generation::*;
 pub use hlc::{Clock, Hlc, HlcParseError};

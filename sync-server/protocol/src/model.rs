@@ -58,6 +58,9 @@ pub struct Me {
     pub email: Option<String>,
     pub tier: Tier,
     pub created_at: String,
+    /// The state of subscription payments (`payment_failed` after `invoice.payment_failed`).
+    #[serde(default)]
+    pub billing_status: crate::BillingStatus,
 }
 
 /// Storage part of `GET /v1/quota` (a limit of -1 means unlimited).

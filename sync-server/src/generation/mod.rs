@@ -14,13 +14,14 @@ pub mod worker;
 
 pub use runtime::Runtime;
 
+use crate::config::generation::ModelConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::generations::{GenQuery, GenRow, NewJob, Phase};
 use crate::store::users::UserRow;
 use iskra_protocol::events::ServerEvent;
 use iskra_protocol::{
-    AssetType, Generation, GenerationError, GenerationKind, GenerationParams, GenerationStatus,
+    AssetType, Generation, GenerationCredits, GenerationError, GenerationKind, GenerationParams, GenerationStatus,
     NewGeneration,
 };
 use uuid::Uuid;
@@ -51,21 +52,27 @@ pub fn phases_of(status: GenerationStatus) -> Vec<&'static str> {
     }
 }
 
-/// Checks a request against the catalogue and the caller's data; returns the job to insert.
-async fn admit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResult<NewJob> {
-    req.validate()
+/// The catalogue model a request names (or its kind's default), with its parameters checked
+/// against that model: the rules submit and the price estimate share.
+pub fn check_model<'a>(
+    state: &'a AppState,
+    kind: GenerationKind,
+    model: Option<&str>,
+    params: &GenerationParams,
+) -> ApiResult<&'a ModelConfig> {
+    params
+        .validate()
         .map_err(|(field, msg)| ApiError::field(field, msg))?;
     let model = state
         .config
         .generation
-        .model(req.kind, req.model.as_deref())
+        .model(kind, model)
         .ok_or_else(|| {
             ApiError::field(
                 "model",
-                format!("is not a {} model of GET /v1/models", req.kind.as_str()),
+                format!("is not a {} model of GET /v1/models", kind.as_str()),
             )
         })?;
-    let params = req.params.clone().unwrap_or_default();
     if let Some(size) = &params.image_size {
         if !model.sizes.iter().any(|s| s == size) {
             return Err(ApiError::field(
@@ -74,12 +81,39 @@ async fn admit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResu
             ));
         }
     }
-    if req.num_outputs() > model.max_images {
+    let outputs = if kind.makes_video() {
+        1
+    } else {
+        params.num_images.unwrap_or(1)
+    };
+    if outputs > model.max_images {
         return Err(ApiError::field(
             "params.numImages",
             format!("{} makes at most {} outputs", model.id, model.max_images),
         ));
     }
+    Ok(model)
+}
+
+/// The credits a request would hold: its price as asked.
+pub fn price(model: &ModelConfig, kind: GenerationKind, params: &GenerationParams, state: &AppState) -> i64 {
+    crate::credits::estimate(
+        &state.config.credits,
+        kind,
+        &model.id,
+        model.sizes.first().map(String::as_str),
+        params,
+    )
+}
+
+/// Checks a request against the catalogue and the caller's data; returns the job to insert
+/// and the credits it holds.
+async fn admit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResult<(NewJob, i64)> {
+    req.validate()
+        .map_err(|(field, msg)| ApiError::field(field, msg))?;
+    let params = req.params.clone().unwrap_or_default();
+    let model = check_model(state, req.kind, req.model.as_deref(), &params)?;
+    let estimate = price(model, req.kind, &params, state);
     if let Some(project) = req.project_id {
         state
             .store
@@ -100,7 +134,7 @@ async fn admit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResu
             ));
         }
     }
-    Ok(NewJob {
+    let job = NewJob {
         id: Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
         kind: req.kind.as_str().to_owned(),
@@ -110,7 +144,8 @@ async fn admit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResu
         image_asset_id: req.image_asset_id.clone(),
         project_id: req.project_id.map(|p| p.to_string()),
         element_id: req.element_id.map(|e| e.to_string()),
-    })
+    };
+    Ok((job, estimate))
 }
 
 /// Accepts a request: admission checks, storage quota, the S6 windows of the caller's tier
@@ -121,7 +156,7 @@ pub async fn submit(state: &AppState, user: &UserRow, req: &NewGeneration) -> Ap
             "generation is not available on this server (no fal key is configured)".into(),
         ));
     }
-    let job = admit(state, user, req).await?;
+    let (job, estimate) = admit(state, user, req).await?;
     let limits = state.config.tiers.get(user.tier());
     let usage = state.store.storage_usage(&user.id, limits).await?;
     if usage.over_limit {
@@ -137,9 +172,18 @@ pub async fn submit(state: &AppState, user: &UserRow, req: &NewGeneration) -> Ap
         )
     };
     crate::extract::check_limit(state, &key, &rules, Some(user.tier().as_str())).await?;
-    let row = state.store.insert_generation(&job).await?;
+    crate::credits::refresh_period(&state.store, &state.config.credits, user).await?;
+    let row = state
+        .store
+        .insert_generation_holding(&job, estimate)
+        .await?
+        .map_err(|acc| ApiError::InsufficientCredits {
+            required: estimate,
+            available: acc.available(),
+        })?;
     metrics::counter!("iskra_generations_total", "event" => "submitted").increment(1);
     announce(state, &row).await;
+    crate::credits::announce(state, &user.id).await;
     state.gen.wake();
     Ok(row)
 }
@@ -164,6 +208,7 @@ pub async fn cancel(state: &AppState, user: &str, id: Uuid) -> ApiResult<GenRow>
         }
     }
     metrics::counter!("iskra_generations_total", "event" => "canceled").increment(1);
+    crate::credits::announce(state, user).await;
     let row = state
         .store
         .generation_by_id(&id)
@@ -232,7 +277,10 @@ async fn view(state: &AppState, row: &GenRow, own_line: Option<i64>) -> ApiResul
             _ => None,
         },
         outputs,
-        credits: None,
+        credits: row.credits_estimated.map(|estimated| GenerationCredits {
+            estimated,
+            charged: row.credits_charged,
+        }),
     })
 }
 

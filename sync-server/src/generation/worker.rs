@@ -167,6 +167,7 @@ async fn advance(
                 if to.is_terminal() {
                     metrics::counter!("iskra_generations_total", "event" => to.as_str())
                         .increment(1);
+                    crate::credits::announce(state, &row.user_id).await;
                 }
             }
         }
@@ -475,6 +476,7 @@ async fn finish(state: &AppState, row: &GenRow, result: Option<Value>) -> Result
             phase: Some(Phase::Completed),
             outputs: Some(&ids),
             seed: seed.map(|s| s as i64),
+            charge: Some(crate::credits::charge_for(state, row, ids.len())),
             ..Default::default()
         },
     )
@@ -514,6 +516,7 @@ async fn watchdog(state: AppState) {
                     announce(&state, &now).await;
                 }
                 announce_line(&state, &row.user_id).await;
+                crate::credits::announce(&state, &row.user_id).await;
                 state.gen.wake();
             }
         }

@@ -36,7 +36,7 @@ pub async fn models(State(state): State<AppState>, _auth: Auth) -> Json<ModelLis
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "a retry returns the first generation")),
     responses((status = 202, body = Generation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 402, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod assets;
+pub mod clerk;
+pub mod credits;
 pub mod events;
 pub mod files;
 pub mod generations;
@@ -59,9 +61,13 @@ pub fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sync::changes))
         .routes(routes!(assets::list))
         .routes(routes!(generations::models))
+        .routes(routes!(credits::get_credits))
+        .routes(routes!(credits::history))
+        .routes(routes!(credits::estimate))
         .routes(routes!(generations::submit, generations::list))
         .routes(routes!(generations::get, generations::cancel))
         .routes(routes!(webhooks::fal))
+        .routes(routes!(clerk::clerk))
 }
 
 /// Long-running routes: uploads, downloads and the event stream (no request timeout).

@@ -56,8 +56,8 @@ pub async fn fal(
     Ok(StatusCode::OK)
 }
 
-/// The raw body of a webhook, within the JSON body limit (signatures cover the exact bytes).
-async fn raw_body(state: &AppState, body: Body) -> ApiResult<Bytes> {
+/// The raw body of a webhook (any provider), within the JSON body limit (signatures cover the exact bytes).
+pub async fn raw_body(state: &AppState, body: Body) -> ApiResult<Bytes> {
     let limit = state.config.max_json_bytes;
     axum::body::to_bytes(body, limit)
         .await

@@ -10,7 +10,9 @@
 //! own lease, so a worker whose lease was taken over, or whose job was canceled meanwhile,
 //! changes nothing.
 
+use super::credits::{move_credits_in, Decision, Moved};
 use super::{now_ms, Backend, Store};
+use crate::credits::{self, account::Account};
 use crate::config::generation::Concurrency;
 use sqlx::FromRow;
 
@@ -95,6 +97,11 @@ pub struct GenRow {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
+    /// Credits held at submit (none for jobs from before the ledger).
+    pub credits_estimated: Option<i64>,
+    pub credits_charged: Option<i64>,
+    /// The part of the hold taken from granted credits.
+    pub hold_grants: Option<i64>,
 }
 
 impl GenRow {
@@ -114,7 +121,8 @@ impl GenRow {
 const COLUMNS: &str = "id, user_id, kind, model, prompt, params, image_asset_id, project_id, \
     element_id, phase, request_id, status_url, response_url, cancel_url, fal_position, \
     submit_sent_at, error_code, error_message, outputs, seed, attempts, due_at, lease_owner, \
-    lease_until, created_at, started_at, completed_at";
+    lease_until, created_at, started_at, completed_at, credits_estimated, credits_charged, \
+    hold_grants";
 
 /// A new job as submitted.
 #[derive(Debug, Clone)]
@@ -155,6 +163,8 @@ pub struct Update<'a> {
     pub attempts: Option<i64>,
     /// Keep the lease (the worker goes on) instead of releasing it.
     pub keep_lease_until: Option<i64>,
+    /// Credits a completed job is charged (what it produced); the rest of its hold is released.
+    pub charge: Option<i64>,
 }
 
 impl Store {
@@ -181,6 +191,60 @@ impl Store {
         self.generation_by_id(&job.id)
             .await?
             .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Inserts a queued job holding `estimate` credits of its user, in one transaction: the
+    /// hold is taken only if the balance covers it (`Err` with the account as it is when not).
+    pub async fn insert_generation_holding(
+        &self,
+        job: &NewJob,
+        estimate: i64,
+    ) -> Result<Result<GenRow, Account>, sqlx::Error> {
+        let mut tx = self.writer().begin().await?;
+        let cause = format!("generation:{}", job.id);
+        let moved = move_credits_in(&mut tx, &job.user_id, &cause, "generation submitted", |acc| {
+            match credits::account::reserve(acc, estimate) {
+                Some((change, from_grants)) => Decision::Apply(change, from_grants),
+                None => Decision::Refuse,
+            }
+        })
+        .await?;
+        let from_grants = match moved {
+            Moved::Applied(_, from_grants) => from_grants,
+            Moved::Refused(acc) => {
+                tx.rollback().await?;
+                return Ok(Err(acc));
+            }
+            Moved::Duplicate => {
+                tx.rollback().await?;
+                return Err(sqlx::Error::Protocol(format!("{cause} was held before")));
+            }
+        };
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO generations (id, user_id, kind, model, prompt, params, image_asset_id, \
+             project_id, element_id, phase, due_at, created_at, credits_estimated, hold_grants) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $10, $11, $12)",
+        )
+        .bind(&job.id)
+        .bind(&job.user_id)
+        .bind(&job.kind)
+        .bind(&job.model)
+        .bind(&job.prompt)
+        .bind(&job.params)
+        .bind(&job.image_asset_id)
+        .bind(&job.project_id)
+        .bind(&job.element_id)
+        .bind(now)
+        .bind(estimate)
+        .bind(from_grants)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.generation_by_id(&job.id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+            .map(Ok)
     }
 
     /// A job by id, whoever owns it (workers).
@@ -483,6 +547,10 @@ impl Store {
         if from.holds_slot() && !to.holds_slot() {
             release_slot(&mut tx, &row.user_id).await?;
         }
+        if to.is_terminal() {
+            let charged = if to == Phase::Completed { u.charge.unwrap_or(0) } else { 0 };
+            settle(&mut tx, row, charged).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -521,6 +589,7 @@ impl Store {
         if before.phase().holds_slot() {
             release_slot(&mut tx, &before.user_id).await?;
         }
+        settle(&mut tx, &before, 0).await?;
         tx.commit().await?;
         Ok(Some(before))
     }
@@ -581,6 +650,36 @@ impl Store {
                 .await?;
         Ok(row.map(|(b,)| b))
     }
+}
+
+/// Ends the credit hold of a job reaching its final phase, in the transaction that moves it
+/// there (which happens once, so the hold is settled once): `charged` credits are spent, the
+/// rest is released. Jobs from before the ledger hold nothing.
+async fn settle(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    row: &GenRow,
+    charged: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(estimate) = row.credits_estimated else {
+        return Ok(());
+    };
+    let hold_grants = row.hold_grants.unwrap_or(0);
+    let cause = format!("generation:{}", row.id);
+    let moved = move_credits_in(tx, &row.user_id, &cause, "generation ended", |acc| {
+        let change = credits::account::settle(acc, estimate, hold_grants, charged);
+        Decision::Apply(change, ())
+    })
+    .await?;
+    if moved == Moved::Duplicate {
+        tracing::error!(generation = %row.id, "credit hold was settled before; not settled again");
+        return Ok(());
+    }
+    sqlx::query("UPDATE generations SET credits_charged = $1 WHERE id = $2")
+        .bind(charged.clamp(0, estimate))
+        .bind(&row.id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }
 
 async fn release_slot(

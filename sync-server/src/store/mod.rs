@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod canvas;
+pub mod credits;
 pub mod generations;
 pub mod idempotency;
 pub mod keyset;

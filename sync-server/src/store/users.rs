@@ -24,6 +24,12 @@ impl UserRow {
     pub fn tier(&self) -> Tier {
         self.tier.parse().unwrap_or(Tier::Free)
     }
+
+    /// Whether the user's plan comes from a Stripe subscription (its invoices allocate the
+    /// plan's credits).
+    pub fn subscribed(&self) -> bool {
+        false
+    }
 }
 
 const COLUMNS: &str = "id, email, tier, created_at, used_bytes, image_count, video_count";
