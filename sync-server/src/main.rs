@@ -145,8 +145,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.set_tier(&user, tier).await?;
             // The new plan's credits for the rest of the period (a top-up, never a second period).
             let cause = format!("admin:{}", uuid::Uuid::new_v4());
-            credits::replenish_in(&store, &config.credits, &user, tier, &cause, Replenish::TopUp)
-                .await?;
+            credits::replenish_in(
+                &store,
+                &config.credits,
+                &user,
+                tier,
+                &cause,
+                Replenish::TopUp,
+            )
+            .await?;
             println!("{user}: {}", tier.as_str());
         }
         Command::Credits { command } => {

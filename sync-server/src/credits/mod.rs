@@ -68,7 +68,10 @@ pub fn charge_for(state: &AppState, row: &GenRow, produced: usize) -> i64 {
 
 /// End of the UTC month containing `ms` (Unix ms), and the month's name (`2026-12`).
 pub fn month_of(ms: i64) -> (i64, String) {
-    let now = Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now);
+    let now = Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or_else(Utc::now);
     let (y, m) = if now.month() == 12 {
         (now.year() + 1, 1)
     } else {
@@ -203,7 +206,10 @@ pub async fn grant(
     cause: &str,
 ) -> ApiResult<bool> {
     if amount <= 0 {
-        return Err(ApiError::field("amount", "must be a positive number of credits"));
+        return Err(ApiError::field(
+            "amount",
+            "must be a positive number of credits",
+        ));
     }
     let applied = grant_in(&state.store, user, amount, reason, cause).await?;
     if applied {
@@ -273,6 +279,11 @@ mod tests {
         let dec = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
         let (end, name) = month_of(dec.timestamp_millis());
         assert_eq!(name, "2026-12");
-        assert_eq!(end, Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap().timestamp_millis());
+        assert_eq!(
+            end,
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0)
+                .unwrap()
+                .timestamp_millis()
+        );
     }
 }

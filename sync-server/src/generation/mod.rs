@@ -21,8 +21,8 @@ use crate::store::generations::{GenQuery, GenRow, NewJob, Phase};
 use crate::store::users::UserRow;
 use iskra_protocol::events::ServerEvent;
 use iskra_protocol::{
-    AssetType, Generation, GenerationCredits, GenerationError, GenerationKind, GenerationParams, GenerationStatus,
-    NewGeneration,
+    AssetType, Generation, GenerationCredits, GenerationError, GenerationKind, GenerationParams,
+    GenerationStatus, NewGeneration,
 };
 use uuid::Uuid;
 
@@ -63,16 +63,12 @@ pub fn check_model<'a>(
     params
         .validate()
         .map_err(|(field, msg)| ApiError::field(field, msg))?;
-    let model = state
-        .config
-        .generation
-        .model(kind, model)
-        .ok_or_else(|| {
-            ApiError::field(
-                "model",
-                format!("is not a {} model of GET /v1/models", kind.as_str()),
-            )
-        })?;
+    let model = state.config.generation.model(kind, model).ok_or_else(|| {
+        ApiError::field(
+            "model",
+            format!("is not a {} model of GET /v1/models", kind.as_str()),
+        )
+    })?;
     if let Some(size) = &params.image_size {
         if !model.sizes.iter().any(|s| s == size) {
             return Err(ApiError::field(
@@ -96,7 +92,12 @@ pub fn check_model<'a>(
 }
 
 /// The credits a request would hold: its price as asked.
-pub fn price(model: &ModelConfig, kind: GenerationKind, params: &GenerationParams, state: &AppState) -> i64 {
+pub fn price(
+    model: &ModelConfig,
+    kind: GenerationKind,
+    params: &GenerationParams,
+    state: &AppState,
+) -> i64 {
     crate::credits::estimate(
         &state.config.credits,
         kind,
