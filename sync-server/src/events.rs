@@ -66,15 +66,20 @@ impl Local {
         }
         let _ = ch.tx.send(env);
     }
+
+    /// Drops the user's channel and replay buffer: its subscribers' streams end.
+    fn end(&self, user: &str) {
+        self.users.remove(user);
+    }
 }
 
-/// An event as relayed through Redis.
+/// An event as relayed through Redis; without an event, the end of the user's streams.
 #[derive(Serialize, Deserialize)]
 struct Relayed {
     #[serde(rename = "u")]
     user: String,
-    #[serde(rename = "e")]
-    event: ServerEvent,
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    event: Option<ServerEvent>,
 }
 
 /// Fan-out of events to the connected devices of each user.
@@ -136,13 +141,27 @@ impl EventHub {
             Some(relay) => {
                 let _ = relay.send(Relayed {
                     user: user.to_owned(),
-                    event,
+                    event: Some(event),
                 });
             }
             None => {
                 let id = self.local.next_id.fetch_add(1, Ordering::Relaxed) + 1;
                 self.local.deliver(user, Envelope { id, event });
             }
+        }
+    }
+
+    /// Ends every open event stream of `user` on every replica and forgets their replay
+    /// buffer (the account is gone); nothing is sent to them.
+    pub fn end(&self, user: &str) {
+        match &self.relay {
+            Some(relay) => {
+                let _ = relay.send(Relayed {
+                    user: user.to_owned(),
+                    event: None,
+                });
+            }
+            None => self.local.end(user),
         }
     }
 
@@ -187,13 +206,10 @@ async fn subscribe(
         else {
             continue;
         };
-        local.deliver(
-            &relayed.user,
-            Envelope {
-                id,
-                event: relayed.event,
-            },
-        );
+        match relayed.event {
+            Some(event) => local.deliver(&relayed.user, Envelope { id, event }),
+            None => local.end(&relayed.user),
+        }
     }
     Ok(())
 }
@@ -237,6 +253,26 @@ mod tests {
     async fn in_process_delivers_and_replays() {
         let hub = EventHub::default();
         delivers_and_replays(hub.clone(), hub, "u").await;
+    }
+
+    #[tokio::test]
+    async fn ending_a_user_closes_their_streams_only() {
+        let hub = EventHub::default();
+        let (_, mut gone) = hub.subscribe("gone", None);
+        let (_, mut stays) = hub.subscribe("stays", None);
+        hub.publish("gone", ev("1"));
+        hub.end("gone");
+        assert_eq!(gone.recv().await.unwrap().event, ev("1"));
+        assert!(matches!(
+            gone.recv().await,
+            Err(broadcast::error::RecvError::Closed)
+        ));
+        assert!(
+            hub.subscribe("gone", Some(0)).0.is_empty(),
+            "no replay left"
+        );
+        hub.publish("stays", ev("2"));
+        assert_eq!(stays.recv().await.unwrap().event, ev("2"));
     }
 
     #[tokio::test]

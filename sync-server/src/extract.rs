@@ -1,6 +1,7 @@
 //! Request extractors that answer in the docs/api.md error shape: JSON bodies, paths and queries
 //! (axum's rejections mapped to 400/413/415/422), the authenticated user (bearer token, user
-//! created on first request, per-user request limit) and the client's hashed IP.
+//! created on first request, refused once the account is deleted, per-user request limit) and
+//! the client's hashed IP.
 
 use crate::error::{ApiError, RateLimitInfo};
 use crate::state::AppState;
@@ -179,6 +180,7 @@ impl FromRequestParts<AppState> for Auth {
             tracing::info!(reason = %e, "bearer token refused");
             ApiError::Unauthenticated("invalid or expired token".into())
         })?;
+        crate::accounts::refuse_deleted(state, &principal.user_id).await?;
         let user = state
             .store
             .ensure_user(&principal.user_id, principal.email.as_deref())

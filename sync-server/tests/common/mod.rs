@@ -14,6 +14,7 @@ pub mod http;
 pub mod media;
 pub mod replica;
 pub mod sse;
+pub mod svix;
 
 pub use http::{assert_error_shape, send, status_of, Resp, User};
 

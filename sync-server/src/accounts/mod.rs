@@ -1,0 +1,49 @@
+//! The account life cycle (S2): Clerk's webhooks (`POST /v1/webhooks/clerk`) keep a user's
+//! email and name in step and delete the user with everything they own.
+//!
+//! - [`clerk`]: Clerk's events, read into what Iskra acts on.
+//! - [`store`]: the SQL — deliveries recorded by `svix-id` in the same transaction as their
+//!   effect, the deletion record and its lease, batched deletes.
+//! - [`deletion`]: the crash-safe deletion and the task that resumes unfinished ones.
+//! - [`settings`]: `ISKRA_ACCOUNTS__…`.
+//!
+//! A deleted id stays refused: requests with it answer 401 (see [`refuse_deleted`], called by
+//! the `Auth` extractor before a user row is looked up or created), and later Clerk events for
+//! it change nothing.
+
+pub mod clerk;
+pub mod deletion;
+pub mod settings;
+pub mod store;
+
+pub use settings::AccountSettings;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use clerk::ClerkEvent;
+use store::Applied;
+
+/// 401 for an id whose account was deleted (or is being deleted).
+pub async fn refuse_deleted(state: &AppState, user: &str) -> ApiResult<()> {
+    match state.store.deletion_phase(user).await? {
+        Some(_) => Err(ApiError::Unauthenticated(
+            "this account has been deleted".into(),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Applies a verified Clerk delivery once per `svix_id`. A new deletion ends the user's event
+/// streams at once and starts deleting in the background (the record is durable: a crash
+/// leaves it to the resumer).
+pub async fn apply(state: &AppState, svix_id: &str, event: &ClerkEvent) -> ApiResult<Applied> {
+    let applied = state.store.apply_clerk_event(svix_id, event).await?;
+    metrics::counter!("iskra_clerk_webhooks_total", "outcome" => format!("{applied:?}"))
+        .increment(1);
+    tracing::info!(svix_id, event = event.type_name(), outcome = ?applied, "Clerk webhook");
+    if let (Applied::DeletionRecorded, ClerkEvent::UserDeleted { id }) = (applied, event) {
+        state.events.end(id);
+        deletion::start(state, id);
+    }
+    Ok(applied)
+}
