@@ -1,11 +1,11 @@
 //! The account life cycle (S2): Clerk's webhooks (`POST /v1/webhooks/clerk`) keep a user's
 //! email and name in step and delete the user with everything they own.
 //!
-//! - [`clerk`]: Clerk's events, read into what Iskra acts on.
-//! - [`store`]: the SQL — deliveries recorded by `svix-id` in the same transaction as their
-//!   effect, the deletion record and its lease, batched deletes.
-//! - [`deletion`]: the crash-safe deletion and the task that resumes unfinished ones.
-//! - [`settings`]: `ISKRA_ACCOUNTS__…`.
+//! - [`clerk`] reads Clerk's events into what Iskra acts on.
+//! - [`store`] holds the SQL — deliveries recorded by `svix-id` in the same transaction as
+//!   their effect, the deletion record and its lease, batched deletes.
+//! - [`deletion`] is the crash-safe deletion and the task that resumes unfinished ones.
+//! - [`settings`] are the `ISKRA_ACCOUNTS__…` knobs.
 //!
 //! A deleted id stays refused: requests with it answer 401 (see [`refuse_deleted`], called by
 //! the `Auth` extractor before a user row is looked up or created), and later Clerk events for

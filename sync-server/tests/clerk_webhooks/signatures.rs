@@ -8,6 +8,15 @@ use crate::common::svix::{new_secret, now, sign, user_deleted, user_event, Clerk
 use crate::common::{Backend, TestServer};
 use serde_json::json;
 
+/// One delivery's headers (`None`: absent) and body.
+#[derive(Clone)]
+struct Delivery {
+    id: Option<String>,
+    ts: Option<String>,
+    sig: Option<String>,
+    body: Vec<u8>,
+}
+
 async fn forged_deliveries_are_refused_and_change_nothing(b: Backend) {
     let secret = new_secret();
     let srv = TestServer::start(b, |cfg| {
@@ -29,108 +38,54 @@ async fn forged_deliveries_are_refused_and_change_nothing(b: Backend) {
         .into_bytes();
     let mut longer = body.clone();
     longer.push(b' ');
-    let cases: Vec<(
-        &str,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Vec<u8>,
-    )> = vec![
-        (
-            "another secret",
-            Some("msg_1".into()),
-            Some(t.to_string()),
-            Some(sign(&new_secret(), "msg_1", t, &body)),
-            body.clone(),
-        ),
+    let signed = Delivery {
+        id: Some("msg_1".into()),
+        ts: Some(t.to_string()),
+        sig: Some(good.clone()),
+        body: body.clone(),
+    };
+    let with = |change: &dyn Fn(&mut Delivery)| {
+        let mut d = signed.clone();
+        change(&mut d);
+        d
+    };
+    let resigned = |secret: &str, ts: i64| {
+        let sig = sign(secret, "msg_1", ts, &body);
+        with(&|d| {
+            d.ts = Some(ts.to_string());
+            d.sig = Some(sig.clone());
+        })
+    };
+    let cases = [
+        ("another secret", resigned(&new_secret(), t)),
+        ("stale timestamp", resigned(&secret, t - 600)),
+        ("future timestamp", resigned(&secret, t + 600)),
         (
             "garbage signature",
-            Some("msg_1".into()),
-            Some(t.to_string()),
-            Some("v1,bm90IGEgc2lnbmF0dXJl".into()),
-            body.clone(),
+            with(&|d| d.sig = Some("v1,bm90IGEgc2lnbmF0dXJl".into())),
         ),
         (
             "another scheme",
-            Some("msg_1".into()),
-            Some(t.to_string()),
-            Some(good.replacen("v1,", "v2,", 1)),
-            body.clone(),
-        ),
-        (
-            "stale timestamp",
-            Some("msg_1".into()),
-            Some((t - 600).to_string()),
-            Some(sign(&secret, "msg_1", t - 600, &body)),
-            body.clone(),
-        ),
-        (
-            "future timestamp",
-            Some("msg_1".into()),
-            Some((t + 600).to_string()),
-            Some(sign(&secret, "msg_1", t + 600, &body)),
-            body.clone(),
+            with(&|d| d.sig = Some(good.replacen("v1,", "v2,", 1))),
         ),
         (
             "timestamp changed",
-            Some("msg_1".into()),
-            Some((t - 1).to_string()),
-            Some(good.clone()),
-            body.clone(),
+            with(&|d| d.ts = Some((t - 1).to_string())),
         ),
-        (
-            "id changed",
-            Some("msg_2".into()),
-            Some(t.to_string()),
-            Some(good.clone()),
-            body.clone(),
-        ),
-        (
-            "body changed",
-            Some("msg_1".into()),
-            Some(t.to_string()),
-            Some(good.clone()),
-            changed,
-        ),
-        (
-            "body extended",
-            Some("msg_1".into()),
-            Some(t.to_string()),
-            Some(good.clone()),
-            longer,
-        ),
-        (
-            "no signature",
-            Some("msg_1".into()),
-            Some(t.to_string()),
-            None,
-            body.clone(),
-        ),
-        (
-            "no id",
-            None,
-            Some(t.to_string()),
-            Some(good.clone()),
-            body.clone(),
-        ),
-        (
-            "no timestamp",
-            Some("msg_1".into()),
-            None,
-            Some(good.clone()),
-            body.clone(),
-        ),
+        ("id changed", with(&|d| d.id = Some("msg_2".into()))),
+        ("body changed", with(&|d| d.body = changed.clone())),
+        ("body extended", with(&|d| d.body = longer.clone())),
+        ("no signature", with(&|d| d.sig = None)),
+        ("no id", with(&|d| d.id = None)),
+        ("no timestamp", with(&|d| d.ts = None)),
         (
             "timestamp not a number",
-            Some("msg_1".into()),
-            Some("soon".into()),
-            Some(good.clone()),
-            body.clone(),
+            with(&|d| d.ts = Some("soon".into())),
         ),
     ];
-    for (what, id, ts, sig, body) in cases {
+    for (what, d) in cases {
         let res = clerk
-            .raw(id.as_deref(), ts.as_deref(), sig.as_deref(), body)
+            .raw(d.id.as_deref(), d.ts.as_deref(), d.sig.as_deref(), d.body)
             .await;
         assert_eq!(
             res.status,
