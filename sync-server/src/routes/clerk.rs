@@ -33,11 +33,11 @@ pub async fn clerk(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<StatusCode> {
+    let body = raw_body(&state, body).await?;
     let Some(secret) = state.config.clerk_webhook_secret.as_deref() else {
         tracing::info!("Clerk webhook refused: ISKRA_CLERK_WEBHOOK_SECRET is not set");
         return Err(refused());
     };
-    let body = raw_body(&state, body).await?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SvixHeaders {
         id: header("svix-id"),
