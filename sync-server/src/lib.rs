@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod billing;
 pub mod blobs;
 pub mod config;
 pub mod credits;

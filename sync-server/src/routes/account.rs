@@ -18,7 +18,7 @@ pub async fn me(auth: Auth) -> Json<Me> {
         email: auth.user.email.clone(),
         tier: auth.user.tier(),
         created_at: crate::store::rfc3339(auth.user.created_at),
-        billing_status: iskra_protocol::BillingStatus::None,
+        billing_status: auth.user.billing_status(),
     })
 }
 

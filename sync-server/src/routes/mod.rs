@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod billing;
 pub mod clerk;
 pub mod credits;
 pub mod events;
@@ -67,6 +68,9 @@ pub fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(generations::submit, generations::list))
         .routes(routes!(generations::get, generations::cancel))
         .routes(routes!(webhooks::fal))
+        .routes(routes!(billing::checkout))
+        .routes(routes!(billing::portal))
+        .routes(routes!(billing::stripe_webhook))
         .routes(routes!(clerk::clerk))
 }
 

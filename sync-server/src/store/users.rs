@@ -4,7 +4,7 @@
 //! together with the asset rows they count (see `assets`), so they are always exact.
 
 use super::{now_ms, Store};
-use iskra_protocol::Tier;
+use iskra_protocol::{BillingStatus, Tier};
 use sqlx::FromRow;
 
 /// A user row.
@@ -17,6 +17,10 @@ pub struct UserRow {
     pub used_bytes: i64,
     pub image_count: i64,
     pub video_count: i64,
+    /// `none`, `active`, `payment_failed` or `canceled` (set by Stripe's events).
+    pub billing_status: String,
+    /// 1 while a Stripe subscription of the user is in force (set with the tier).
+    pub subscribed: i64,
 }
 
 impl UserRow {
@@ -28,11 +32,17 @@ impl UserRow {
     /// Whether the user's plan comes from a Stripe subscription (its invoices allocate the
     /// plan's credits).
     pub fn subscribed(&self) -> bool {
-        false
+        self.subscribed != 0
+    }
+
+    /// The state of the user's subscription payments.
+    pub fn billing_status(&self) -> BillingStatus {
+        BillingStatus::parse(&self.billing_status)
     }
 }
 
-const COLUMNS: &str = "id, email, tier, created_at, used_bytes, image_count, video_count";
+const COLUMNS: &str = "id, email, tier, created_at, used_bytes, image_count, video_count, \
+                       billing_status, subscribed";
 
 impl Store {
     pub async fn user(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
