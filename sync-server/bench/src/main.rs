@@ -1,11 +1,13 @@
 //! `iskra-bench`: measures the real `iskra-server`, started as a separate process with a fresh
 //! data directory (embedded SQLite and file storage), against its performance targets — sync
 //! push throughput and latency, upload throughput and memory, open event streams, the rate
-//! limiter's decision cost, and the generation pipeline against a fake fal — and prints a
-//! table (optionally JSON) of figure, target and PASS/FAIL. Run it with `scripts/bench.sh`.
+//! limiter's decision cost, the credit ledger (in-process, on SQLite and PostgreSQL), and the
+//! generation pipeline against a fake fal — and prints a table (optionally JSON) of figure,
+//! target and PASS/FAIL. Run it with `scripts/bench.sh`.
 //! Client and server share the machine, so the figures are a lower bound on a loaded or small
 //! machine; the load average is reported.
 
+mod credits;
 mod generation;
 mod limiter;
 mod load;
@@ -35,6 +37,8 @@ enum Part {
     Upload,
     /// Open event streams.
     Sse,
+    /// Credit ledger movements, reserve then charge, 50 users (in-process store).
+    Credits,
     /// The generation pipeline (its own servers and a fake fal): the four below.
     Generation,
     /// Generation submit latency.
@@ -68,7 +72,7 @@ struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Seconds each timed sync run lasts.
+    /// Seconds each timed sync run (and each credits run) lasts.
     #[arg(long, default_value_t = 10)]
     secs: u64,
     /// Run this many batches per client instead of `--secs` seconds.
@@ -83,6 +87,11 @@ struct Args {
     /// Run only these parts (repeatable; all by default).
     #[arg(long, value_enum)]
     only: Vec<Part>,
+    /// A PostgreSQL server for the credits part's second backend, as the URL of a database
+    /// there (e.g. postgres://postgres@127.0.0.1:5432/postgres): a fresh database is created
+    /// beside it and dropped afterwards. Without it only SQLite is measured.
+    #[arg(long, env = "ISKRA_BENCH_POSTGRES_URL")]
+    postgres: Option<String>,
     /// Generations submitted and held queued (memory figure).
     #[arg(long, default_value_t = 10_000)]
     gen_queued: usize,
@@ -129,8 +138,8 @@ fn load_average() -> String {
 }
 
 /// Every selected measurement: 1–4 against one running server, in an order that keeps the
-/// upload peak and the event-stream growth apart from the sync runs; then the generation
-/// pipeline on servers of its own.
+/// upload peak and the event-stream growth apart from the sync runs; the credit ledger on
+/// stores of its own; then the generation pipeline on servers of its own.
 async fn measure(bin: &Path, args: &Args, report: &mut Report) -> Result<()> {
     if [Part::Sync, Part::Upload, Part::Sse]
         .iter()
@@ -146,6 +155,9 @@ async fn measure(bin: &Path, args: &Args, report: &mut Report) -> Result<()> {
             ));
         }
         result?;
+    }
+    if args.runs(Part::Credits) {
+        credits::run(args.postgres.as_deref(), args.span(), report).await?;
     }
     let figures: Vec<_> = GENERATION
         .iter()

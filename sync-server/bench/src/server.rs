@@ -1,7 +1,7 @@
 //! The server under test: a real `iskra-server serve` child process with a fresh data
 //! directory, a free loopback port, rate limits too high to interfere and any further
-//! settings as environment; dev tokens minted by `iskra-server token` with the same
-//! environment; memory and CPU time read from `/proc/<pid>/`.
+//! settings as environment; dev tokens minted by `iskra-server token` and credits granted by
+//! `iskra-server credits grant` with the same environment; memory and CPU time read from `/proc/<pid>/`.
 
 use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
@@ -118,6 +118,16 @@ impl Server {
         let err = String::from_utf8_lossy(&out.stderr);
         ensure!(out.status.success(), "iskra-server token: {err}");
         Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    }
+
+    /// Grants `user` `amount` credits through the admin command `iskra-server credits grant`.
+    pub async fn grant(&self, user: &str, amount: u32) -> Result<()> {
+        let amount = amount.to_string();
+        let args = ["credits", "grant", user, &amount, "--reason", "bench"];
+        let out = command(&self.bin, &self.env, &args).output().await?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        ensure!(out.status.success(), "iskra-server credits grant: {err}");
+        Ok(())
     }
 
     /// The server's process id.

@@ -2,7 +2,9 @@
 //! directory, settings given as environment as a deployment would) wired to a fake fal that
 //! runs in this process — a separate HTTP server on loopback (`iskra-fake-fal`). Users are
 //! enterprise-tier with the generation windows made unlimited, so the rate limiter never
-//! refuses a submit; each has a project whose canvas receives the outputs.
+//! refuses a submit, and are granted [`CREDITS`] through the admin command, so every job is
+//! paid for (held at submit, charged on completion) whatever a run's size; each has a project
+//! whose canvas receives the outputs.
 //!
 //! 1. [`submit`]: `POST /v1/generations` latency, 50 users paced.
 //! 2. [`queued`]: server memory with 10,000 jobs waiting `queued`.
@@ -22,7 +24,7 @@ use crate::sync::new_project;
 use anyhow::{ensure, Result};
 use futures::{StreamExt, TryStreamExt};
 use iskra_fake_fal::{FakeConfig, FakeFal, Progress};
-use iskra_protocol::{Generation, GenerationKind, GenerationStatus, NewGeneration, Page};
+use iskra_protocol::{Credits, Generation, GenerationKind, GenerationStatus, NewGeneration, Page};
 use std::path::Path;
 use uuid::Uuid;
 
@@ -35,7 +37,10 @@ const UNLIMITED_WINDOWS: [&str; 3] = [
     "ISKRA_RATE_LIMITS__GENERATION_ENTERPRISE__STANDARD__HOUR",
     "ISKRA_RATE_LIMITS__GENERATION_ENTERPRISE__STANDARD__DAY",
 ];
-/// Users being set up (token minted, project created) at once.
+/// Credits granted to each user: 3,000,000 jobs at the default price of 3, far beyond any run
+/// (the enterprise plan's 10,000 a month would pay for 3,333).
+pub const CREDITS: u32 = 10_000_000;
+/// Users being set up (token minted, credits granted, project created) at once.
 const SETUP_AT_ONCE: usize = 8;
 
 /// One of the generation figures.
@@ -131,21 +136,24 @@ pub struct User {
     token: String,
     project: Uuid,
     url: String,
+    credits_url: String,
 }
 
 impl User {
-    /// Mints a token for `name` (created enterprise) and creates a project.
+    /// Mints a token for `name` (created enterprise), grants it [`CREDITS`] and creates a
+    /// project.
     pub async fn new(server: &Server, name: String) -> Result<Self> {
         let token = server.token(&name).await?;
+        server.grant(&name, CREDITS).await?;
         let http = reqwest::Client::new();
         let project = new_project(server, &http, &token).await?;
-        let url = server.url("/v1/generations");
         Ok(Self {
             name,
             http,
             token,
             project,
-            url,
+            url: server.url("/v1/generations"),
+            credits_url: server.url("/v1/credits"),
         })
     }
 
@@ -170,6 +178,19 @@ impl User {
         let r = request.json(&body).send().await?;
         let status = r.status();
         ensure!(status == 202, "submit: {status}: {}", r.text().await?);
+        Ok(r.json().await?)
+    }
+
+    /// The user's credits (`GET /v1/credits`).
+    pub async fn credits(&self) -> Result<Credits> {
+        let request = self.http.get(&self.credits_url).bearer_auth(&self.token);
+        let r = request.send().await?;
+        let status = r.status();
+        ensure!(
+            status.is_success(),
+            "credits: {status}: {}",
+            r.text().await?
+        );
         Ok(r.json().await?)
     }
 

@@ -3,7 +3,9 @@
 //! status poll, result, output downloaded, checked and stored, canvas write, completed. The
 //! figure is jobs over the span from the first job's creation to the last one's completion,
 //! both as the server recorded them. Workers, poll interval and per-user concurrency are set
-//! through the environment as a deployment would, and reported.
+//! through the environment as a deployment would, and reported. Afterwards every job must have
+//! been charged its estimate, and every user's credits must show nothing held and the balance
+//! down by exactly what the jobs were charged.
 
 use super::{Pipeline, User};
 use crate::report::{Bound, Report, Row};
@@ -12,7 +14,7 @@ use anyhow::{bail, ensure, Context, Result};
 use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 use iskra_fake_fal::Progress;
-use iskra_protocol::{Generation, GenerationStatus};
+use iskra_protocol::{Credits, Generation, GenerationStatus};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::time::sleep;
@@ -88,6 +90,45 @@ fn time(s: &str) -> Result<DateTime<Utc>> {
     Ok(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc))
 }
 
+/// Checks that each user's jobs (`jobs[i]` of `users[i]`, all completed) were charged their
+/// whole estimate, and that each user's balance went from `before` down by the sum of their
+/// charges with nothing left held. Returns the note for the report.
+async fn check_charges(
+    users: &[User],
+    before: &[Credits],
+    jobs: &[Vec<Generation>],
+) -> Result<String> {
+    let after = try_join_all(users.iter().map(User::credits)).await?;
+    let (mut total, mut count) = (0, 0);
+    for (((user, before), after), jobs) in users.iter().zip(before).zip(&after).zip(jobs) {
+        let mut spent = 0;
+        for g in jobs {
+            let credits = g.credits.as_ref().context("a job without credits")?;
+            ensure!(
+                credits.estimated > 0 && credits.charged == Some(credits.estimated),
+                "job {} was charged {:?} of {}",
+                g.id,
+                credits.charged,
+                credits.estimated
+            );
+            spent += credits.estimated;
+        }
+        ensure!(
+            after.reserved == 0 && after.available == before.available - spent,
+            "{}: {} available and {} reserved after, {} before, {spent} charged",
+            user.name,
+            after.available,
+            after.reserved,
+            before.available
+        );
+        (total, count) = (total + spent, count + jobs.len());
+    }
+    Ok(format!(
+        "generation throughput credits: {count} jobs each charged its estimate ({total} credits \
+         in all); every user's balance (GET /v1/credits) down by exactly its charges, nothing held"
+    ))
+}
+
 /// Measurement 9: jobs/s through the whole pipeline, `jobs` jobs over `users` users.
 pub async fn run(
     bin: &Path,
@@ -158,6 +199,7 @@ async fn measure(
     notes: &mut Vec<String>,
 ) -> Result<Vec<Row>> {
     let users = pipeline.users("bench-gen-throughput", n_users).await?;
+    let before = try_join_all(users.iter().map(User::credits)).await?;
     let per_user = jobs / n_users;
     let usage = Usage::now(&pipeline.server)?;
     let start = Instant::now();
@@ -177,11 +219,13 @@ async fn measure(
     }
     notes.push(usage.note(&pipeline.server, per_user * n_users)?);
 
-    let all = try_join_all(users.iter().map(all_jobs)).await?.concat();
+    let per_user_jobs = try_join_all(users.iter().map(all_jobs)).await?;
+    let all = per_user_jobs.concat();
     ensure!(all.len() == per_user * n_users, "{} jobs listed", all.len());
     if let Some(bad) = all.iter().find(|g| g.status != GenerationStatus::Completed) {
         bail!("a job ended {:?}: {:?}", bad.status, bad.error);
     }
+    notes.push(check_charges(&users, &before, &per_user_jobs).await?);
     let (mut first, mut last) = (DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC);
     let mut in_pipeline = Vec::with_capacity(all.len());
     for g in &all {
