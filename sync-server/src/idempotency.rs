@@ -1,10 +1,12 @@
 //! `Idempotency-Key` handling for writes that create things: the first response to a key is
 //! stored and replayed to repeats from the same user; a key reused for a different request is
-//! refused; a failed request releases its key so the client can retry.
+//! refused; a failed request releases its key so the client can retry, and a key whose request
+//! died with its process is taken over after twice the request timeout.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::idempotency::{Claim, MAX_KEY_LEN};
+use crate::store::now_ms;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -60,7 +62,13 @@ pub async fn claim(
     let fp = hex::encode(hasher.finalize());
     let deadline = tokio::time::Instant::now() + WAIT_FOR_FIRST;
     loop {
-        match state.store.claim_idempotency(user, key, &fp).await? {
+        // A claim older than a request may run belongs to a request that is gone.
+        let stale_before = now_ms() - 2 * 1_000 * state.config.request_timeout_secs as i64;
+        match state
+            .store
+            .claim_idempotency(user, key, &fp, stale_before)
+            .await?
+        {
             Claim::Fresh => return Ok(KeyClaim::Fresh(key.to_owned())),
             Claim::Replay { status, body } => {
                 return Ok(KeyClaim::Done {

@@ -1,17 +1,24 @@
 //! The real `iskra-server` binary killed with SIGKILL while generations run: after a restart
 //! every job completes, none is submitted to fal twice and no output is stored twice. Jobs that
 //! were at fal are picked up again by their stored request (their leases expire); jobs that
-//! were waiting for a slot start then.
+//! were waiting for a slot start then. And a 1,000-job randomized run through a kill leaves
+//! every credit account exactly equal to its ledger.
 
 #[macro_use]
 mod common;
+#[path = "credits/helpers.rs"]
+#[allow(dead_code)]
+mod credit_helpers;
+mod generation_restart {
+    pub mod ledger;
+}
 
-use common::{Backend, User, WAIT};
+use common::binary::{fal_env, BinaryServer};
+use common::{Backend, WAIT};
 use iskra_fake_fal::{FakeConfig, FakeFal, Progress};
+use iskra_protocol::Tier;
 use iskra_server::Config;
 use serde_json::json;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// Jobs at fal when the server is killed (the enterprise tier runs ten at once).
@@ -19,128 +26,47 @@ const RUNNING: usize = 10;
 /// Jobs waiting in Iskra's line when the server is killed.
 const WAITING: usize = 2;
 
-/// The server's environment for `cfg` (what the test varies) and the fake fal.
-fn env(cfg: &Config, fal: &FakeFal, port: u16) -> Vec<(String, String)> {
-    let mut vars = vec![
-        ("ISKRA_LISTEN", format!("127.0.0.1:{port}")),
-        ("ISKRA_DATA_DIR", cfg.data_dir.display().to_string()),
-        ("ISKRA_LOG_FORMAT", "pretty".into()),
-        ("ISKRA_FAL_KEY", fal.key()),
-        ("ISKRA_FAL_QUEUE_URL", fal.queue_url()),
-        ("ISKRA_FAL_REST_URL", fal.rest_url()),
-        ("ISKRA_FAL_JWKS_URL", fal.jwks_url()),
-        ("ISKRA_GENERATION__POLL_INTERVAL_MS", "20".into()),
+/// The variables of the restart tests: the fake fal, short leases, open enterprise windows.
+pub fn restart_env(fal: &FakeFal) -> Vec<(String, String)> {
+    let mut vars = fal_env(fal);
+    for (k, v) in [
         // A killed worker's claim runs out quickly (docs/api.md: at most 30 s, configurable).
-        ("ISKRA_GENERATION__LEASE_SECS", "2".into()),
+        ("ISKRA_GENERATION__LEASE_SECS", "2"),
         (
             "ISKRA_RATE_LIMITS__GENERATION_ENTERPRISE__STANDARD__MINUTE",
-            "-1".into(),
+            "-1",
         ),
         (
             "ISKRA_RATE_LIMITS__GENERATION_ENTERPRISE__STANDARD__HOUR",
-            "-1".into(),
+            "-1",
         ),
-    ];
-    let optional = [
-        ("ISKRA_DATABASE_URL", &cfg.database_url),
-        ("ISKRA_STORAGE_URL", &cfg.storage_url),
-        ("ISKRA_REDIS_URL", &cfg.redis_url),
-        ("ISKRA_SIGNING_SECRET", &cfg.signing_secret),
-    ];
-    for (name, value) in optional {
-        if let Some(v) = value {
-            vars.push((name, v.clone()));
-        }
-    }
-    vars.push(("ISKRA_REDIS_PREFIX", cfg.redis_prefix.clone()));
-    vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-fn server(args: &[&str], vars: &[(String, String)], log: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iskra-server"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(vars.iter().cloned())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).expect("log file"));
-    for aws in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
     ] {
-        if let Ok(v) = std::env::var(aws) {
-            cmd.env(aws, v);
-        }
+        vars.push((k.to_owned(), v.to_owned()));
     }
-    cmd
+    vars
 }
 
-/// A server process, killed (SIGKILL) and reaped when dropped, also when a test fails.
-struct Proc(Child);
-
-impl Proc {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Starts `iskra-server serve` and waits until `/health` answers.
-async fn start(vars: &[(String, String)], dir: &Path, base: &str) -> Proc {
-    let child = Proc(
-        server(&["serve"], vars, &dir.join("server.log"))
-            .spawn()
-            .expect("spawn iskra-server"),
-    );
-    let http = reqwest::Client::new();
-    common::poll_until("the server answers /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
-    child
+/// A test configuration (data dir in `dir`) and, on the scaled backend, its services.
+pub async fn config(b: Backend, dir: &std::path::Path) -> (Config, Option<common::ScaledEnv>) {
+    let mut cfg = Config {
+        data_dir: dir.join("data"),
+        ..Config::default()
+    };
+    let services = match b {
+        Backend::Embedded => None,
+        Backend::Scaled => Some(common::scaled_env(&mut cfg).await),
+    };
+    (cfg, services)
 }
 
 async fn killed_while_jobs_run_then_everything_completes_once(b: Backend) {
     let fal = FakeFal::start(FakeConfig::with_progress(Progress::Hold)).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut cfg = Config {
-        data_dir: dir.path().join("data"),
-        ..Config::default()
-    };
-    let _services = match b {
-        Backend::Embedded => None,
-        Backend::Scaled => Some(common::scaled_env(&mut cfg).await),
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let vars = env(&cfg, &fal, port);
-    let token = server(
-        &["token", "--user", "alice", "--tier", "enterprise"],
-        &vars,
-        &dir.path().join("token.log"),
-    )
-    .output()
-    .expect("iskra-server token");
-    assert!(token.status.success(), "token: {:?}", token);
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
-    let alice = User::new(reqwest::Client::new(), &base, "alice", Some(token));
+    let (cfg, _services) = config(b, dir.path()).await;
+    let mut server = BinaryServer::new(&cfg, dir.path(), restart_env(&fal));
+    let alice = server.user("alice", Tier::Enterprise);
 
-    let mut child = start(&vars, dir.path(), &base).await;
+    server.start().await;
     let project = alice.new_project().await;
     let mut ids = Vec::new();
     for i in 0..RUNNING + WAITING {
@@ -172,7 +98,7 @@ async fn killed_while_jobs_run_then_everything_completes_once(b: Backend) {
     .await;
     assert_eq!(count("queued").await, WAITING, "the rest waited in line");
 
-    child.kill();
+    server.kill();
     assert_eq!(
         fal.pending_jobs(),
         RUNNING,
@@ -181,7 +107,7 @@ async fn killed_while_jobs_run_then_everything_completes_once(b: Backend) {
     // fal finishes them while the server is down.
     assert_eq!(fal.release_all(), RUNNING);
 
-    let mut child = start(&vars, dir.path(), &base).await;
+    server.start().await;
     // The jobs that waited reach fal after the restart; let them finish too.
     assert!(
         fal.wait_until(WAIT * 2, |f| f.submits() == RUNNING + WAITING)
@@ -222,7 +148,7 @@ async fn killed_while_jobs_run_then_everything_completes_once(b: Backend) {
         RUNNING + WAITING,
         "each output placed once"
     );
-    child.kill();
+    credit_helpers::assert_ledger_matches(&alice).await;
 }
 
 backend_tests!(killed_while_jobs_run_then_everything_completes_once);

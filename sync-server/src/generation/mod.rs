@@ -150,8 +150,14 @@ async fn admit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResu
 }
 
 /// Accepts a request: admission checks, storage quota, the S6 windows of the caller's tier
-/// (all must pass, counted atomically), then the queued job. Returns the new job.
-pub async fn submit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResult<GenRow> {
+/// (all must pass, counted atomically), then the queued job holding its credits, and the
+/// answer of its claimed `Idempotency-Key` (`key`), all in one transaction. Returns the job.
+pub async fn submit(
+    state: &AppState,
+    user: &UserRow,
+    req: &NewGeneration,
+    idempotency_key: Option<&str>,
+) -> ApiResult<GenRow> {
     if state.gen.fal.is_none() {
         return Err(ApiError::Unavailable(
             "generation is not available on this server (no fal key is configured)".into(),
@@ -164,7 +170,7 @@ pub async fn submit(state: &AppState, user: &UserRow, req: &NewGeneration) -> Ap
         return Err(ApiError::StorageQuota(Box::new(usage)));
     }
     let windows = state.config.rate_limits.generation(user.tier());
-    let (key, rules) = if req.kind.makes_video() {
+    let (window_key, rules) = if req.kind.makes_video() {
         (crate::quota::video_key(&user.id), windows.video.rules())
     } else {
         (
@@ -172,11 +178,11 @@ pub async fn submit(state: &AppState, user: &UserRow, req: &NewGeneration) -> Ap
             windows.standard.rules(),
         )
     };
-    crate::extract::check_limit(state, &key, &rules, Some(user.tier().as_str())).await?;
+    crate::extract::check_limit(state, &window_key, &rules, Some(user.tier().as_str())).await?;
     crate::credits::refresh_period(&state.store, &state.config.credits, user).await?;
     let row = state
         .store
-        .insert_generation_holding(&job, estimate)
+        .insert_generation_holding(&job, estimate, idempotency_key)
         .await?
         .map_err(|acc| ApiError::InsufficientCredits {
             required: estimate,

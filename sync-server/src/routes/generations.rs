@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use iskra_protocol::{ErrorBody, Generation, GenerationStatus, ModelList, NewGeneration, Page};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 /// The configured model catalogue.
@@ -53,18 +52,17 @@ pub async fn submit(
     )
     .await?;
     let row = match claim {
-        KeyClaim::NoKey => generation::submit(&state, &auth.user, &req).await?,
-        KeyClaim::Fresh(key) => match generation::submit(&state, &auth.user, &req).await {
-            Ok(row) => {
-                let body = json!({ "generationId": row.id });
-                idempotency::complete(&state, auth.id(), &key, StatusCode::ACCEPTED, &body).await?;
-                row
+        KeyClaim::NoKey => generation::submit(&state, &auth.user, &req, None).await?,
+        // The key's answer is stored with the job, in its transaction.
+        KeyClaim::Fresh(key) => {
+            match generation::submit(&state, &auth.user, &req, Some(&key)).await {
+                Ok(row) => row,
+                Err(e) => {
+                    idempotency::release(&state, auth.id(), &key).await?;
+                    return Err(e);
+                }
             }
-            Err(e) => {
-                idempotency::release(&state, auth.id(), &key).await?;
-                return Err(e);
-            }
-        },
+        }
         KeyClaim::Done { body, .. } => {
             let id = body["generationId"].as_str().unwrap_or_default();
             let row = state

@@ -12,8 +12,8 @@
 
 use super::credits::{move_credits_in, Decision, Moved};
 use super::{now_ms, Backend, Store};
-use crate::credits::{self, account::Account};
 use crate::config::generation::Concurrency;
+use crate::credits::{self, account::Account};
 use sqlx::FromRow;
 
 /// The worker's view of where a job is.
@@ -168,46 +168,29 @@ pub struct Update<'a> {
 }
 
 impl Store {
-    /// Inserts a queued job.
-    pub async fn insert_generation(&self, job: &NewJob) -> Result<GenRow, sqlx::Error> {
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO generations (id, user_id, kind, model, prompt, params, image_asset_id, \
-             project_id, element_id, phase, due_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $10)",
-        )
-        .bind(&job.id)
-        .bind(&job.user_id)
-        .bind(&job.kind)
-        .bind(&job.model)
-        .bind(&job.prompt)
-        .bind(&job.params)
-        .bind(&job.image_asset_id)
-        .bind(&job.project_id)
-        .bind(&job.element_id)
-        .bind(now)
-        .execute(self.writer())
-        .await?;
-        self.generation_by_id(&job.id)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)
-    }
-
     /// Inserts a queued job holding `estimate` credits of its user, in one transaction: the
     /// hold is taken only if the balance covers it (`Err` with the account as it is when not).
+    /// With `key` (the request's `Idempotency-Key`, claimed by the caller), the key's answer
+    /// `{"generationId"}` is stored in the same transaction: a crash leaves either the job and
+    /// its answer, or neither.
     pub async fn insert_generation_holding(
         &self,
         job: &NewJob,
         estimate: i64,
+        key: Option<&str>,
     ) -> Result<Result<GenRow, Account>, sqlx::Error> {
         let mut tx = self.writer().begin().await?;
         let cause = format!("generation:{}", job.id);
-        let moved = move_credits_in(&mut tx, &job.user_id, &cause, "generation submitted", |acc| {
-            match credits::account::reserve(acc, estimate) {
+        let moved = move_credits_in(
+            &mut tx,
+            &job.user_id,
+            &cause,
+            "generation submitted",
+            |acc| match credits::account::reserve(acc, estimate) {
                 Some((change, from_grants)) => Decision::Apply(change, from_grants),
                 None => Decision::Refuse,
-            }
-        })
+            },
+        )
         .await?;
         let from_grants = match moved {
             Moved::Applied(_, from_grants) => from_grants,
@@ -240,6 +223,16 @@ impl Store {
         .bind(from_grants)
         .execute(&mut *tx)
         .await?;
+        if let Some(key) = key {
+            sqlx::query(
+                "UPDATE idempotency SET status = 202, body = $1 WHERE user_id = $2 AND key = $3",
+            )
+            .bind(serde_json::json!({ "generationId": job.id }).to_string())
+            .bind(&job.user_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         self.generation_by_id(&job.id)
             .await?
@@ -548,7 +541,11 @@ impl Store {
             release_slot(&mut tx, &row.user_id).await?;
         }
         if to.is_terminal() {
-            let charged = if to == Phase::Completed { u.charge.unwrap_or(0) } else { 0 };
+            let charged = if to == Phase::Completed {
+                u.charge.unwrap_or(0)
+            } else {
+                0
+            };
             settle(&mut tx, row, charged).await?;
         }
         tx.commit().await?;

@@ -1,8 +1,13 @@
 //! `Idempotency-Key` records: the first response to a key is stored and replayed for repeats.
 //!
 //! A key is claimed before the work runs (a row with no status), so two concurrent requests with
-//! the same key cannot both do the work: the second sees the claim and answers 409. The stored
-//! fingerprint (method, path, body hash) refuses the same key reused for a different request.
+//! the same key cannot both do the work: the second waits for the first. The stored fingerprint
+//! (method, path, body hash) refuses the same key reused for a different request. A claim
+//! whose request cannot still be running (older than the request timeout allows: its process
+//! died, or the request was cut off) is taken over by the next request with the key; work
+//! whose effect must not happen twice completes its key in the transaction that makes the
+//! effect (see `generations::insert_generation_holding`), so a takeover only ever redoes work
+//! that left nothing behind.
 
 use super::{now_ms, Store};
 
@@ -23,12 +28,14 @@ pub enum Claim {
 }
 
 impl Store {
-    /// Claims `key` for a request with `fingerprint`, or reports what happened to it before.
+    /// Claims `key` for a request with `fingerprint`, or reports what happened to it before;
+    /// an unfinished claim made before `stale_before` (Unix ms) is taken over.
     pub async fn claim_idempotency(
         &self,
         user: &str,
         key: &str,
         fingerprint: &str,
+        stale_before: i64,
     ) -> Result<Claim, sqlx::Error> {
         let inserted = sqlx::query(
             "INSERT INTO idempotency (user_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
@@ -44,8 +51,9 @@ impl Store {
         if inserted == 1 {
             return Ok(Claim::Fresh);
         }
-        let row: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
-            "SELECT fingerprint, status, body FROM idempotency WHERE user_id = $1 AND key = $2",
+        let row: Option<(String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+            "SELECT fingerprint, status, body, created_at FROM idempotency \
+             WHERE user_id = $1 AND key = $2",
         )
         .bind(user)
         .bind(key)
@@ -53,11 +61,30 @@ impl Store {
         .await?;
         Ok(match row {
             None => Claim::InProgress,
-            Some((fp, _, _)) if fp != fingerprint => Claim::Mismatch,
-            Some((_, Some(status), Some(body))) => Claim::Replay {
+            Some((fp, _, _, _)) if fp != fingerprint => Claim::Mismatch,
+            Some((_, Some(status), Some(body), _)) => Claim::Replay {
                 status: status as u16,
                 body,
             },
+            Some((_, _, _, claimed_at)) if claimed_at < stale_before => {
+                // Only one taker wins: the claim time moves on with the takeover.
+                let taken = sqlx::query(
+                    "UPDATE idempotency SET created_at = $1 WHERE user_id = $2 AND key = $3 \
+                     AND status IS NULL AND created_at = $4",
+                )
+                .bind(now_ms())
+                .bind(user)
+                .bind(key)
+                .bind(claimed_at)
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+                if taken == 1 {
+                    Claim::Fresh
+                } else {
+                    Claim::InProgress
+                }
+            }
             Some(_) => Claim::InProgress,
         })
     }

@@ -9,6 +9,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod binary;
 pub mod clerk;
 pub mod http;
 pub mod media;
