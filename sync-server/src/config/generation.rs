@@ -265,5 +265,6 @@ mod example_tests {
         .extract()
         .expect("the example configuration loads");
         assert_eq!(cfg.generation, GenerationSettings::default());
+        assert_eq!(cfg.credits, crate::config::CreditSettings::default());
     }
 }
