@@ -66,7 +66,10 @@ pub fn verify_stripe(
     let mut timestamp = None;
     let mut sigs = Vec::new();
     for item in header.split(',') {
-        let (k, v) = item.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+        let (k, v) = item
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed)?;
         match k {
             "t" => timestamp = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
             "v1" => sigs.push(hex::decode(v).map_err(|_| SignatureError::Malformed)?),
@@ -143,7 +146,10 @@ mod tests {
         let body = br#"{"id":"evt_1"}"#;
         let good = hmac_hex(b"whsec_abc", b"1000.{\"id\":\"evt_1\"}");
         let header = format!("t=1000,v1={},v1={good},v0=zz", "00".repeat(32));
-        assert_eq!(verify_stripe(Some(&header), body, "whsec_abc", 1010), Ok(()));
+        assert_eq!(
+            verify_stripe(Some(&header), body, "whsec_abc", 1010),
+            Ok(())
+        );
         assert_eq!(
             verify_stripe(Some(&header), body, "whsec_abc", 1400),
             Err(SignatureError::Stale)

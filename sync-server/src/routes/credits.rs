@@ -56,7 +56,10 @@ pub async fn history(
         },
     };
     credits::refresh_period(&state.store, &state.config.credits, &auth.user).await?;
-    let mut rows = state.store.ledger_page(auth.id(), before, limit + 1).await?;
+    let mut rows = state
+        .store
+        .ledger_page(auth.id(), before, limit + 1)
+        .await?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| {
