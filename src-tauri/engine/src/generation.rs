@@ -1,13 +1,14 @@
 //! AI generation as this device knows it (D7): the request a caller makes
 //! ([`GenerateRequest`]), the local record of a generation ([`LocalGeneration`], with the
 //! `waiting` state of a request still in the outbox) and why one failed ([`GenerationFailure`],
-//! with the rate-limit window or storage numbers the server gave), plus the size of the
+//! with the rate-limit window, storage or credit numbers the server gave), plus the size of the
 //! placeholder element that stands where the outputs will appear.
 //!
 //! The wire types (`NewGeneration`, `Generation`, …) are `iskra-protocol`'s; the engine's
 //! operations are in [`crate::engine`] (`Engine::generate` and friends) and the server side of
 //! them in [`crate::sync`].
 
+use crate::credits::CreditShortfall;
 use iskra_protocol::{
     ErrorDetail, GenerationError, GenerationKind, GenerationParams, GenerationStatus, StorageQuota,
 };
@@ -169,6 +170,9 @@ pub struct GenerationFailure {
     pub limit: Option<RateLimitInfo>,
     /// The storage numbers when storage is full (403).
     pub storage: Option<StorageQuota>,
+    /// What the request needed and what there was, when credits were short (402).
+    #[serde(default)]
+    pub credits: Option<CreditShortfall>,
 }
 
 impl GenerationFailure {
@@ -182,6 +186,7 @@ impl GenerationFailure {
             storage: details
                 .get("storage")
                 .and_then(|s| serde_json::from_value(s.clone()).ok()),
+            credits: CreditShortfall::from_detail(detail),
         }
     }
 
@@ -214,6 +219,7 @@ impl GenerationFailure {
             message: message.to_owned(),
             limit: None,
             storage: None,
+            credits: None,
         }
     }
 }
@@ -299,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn failures_keep_the_window_and_storage_numbers() {
+    fn failures_keep_the_window_storage_and_credit_numbers() {
         let detail = ErrorDetail::new(ErrorCode::RateLimited, "10 a day")
             .with("window", "day")
             .with("limit", 10)
@@ -321,6 +327,24 @@ mod tests {
         assert!(f.limit.is_none() && f.storage.unwrap().over_limit);
         let f = GenerationFailure::from_outbox_error(&json!({"message": "boom"}));
         assert_eq!(f.message, "boom");
+        let short = ErrorDetail::new(ErrorCode::InsufficientCredits, "not enough credits")
+            .with("required", 12)
+            .with("available", 5);
+        let f = GenerationFailure::from_outbox_error(&json!({"status": 402, "error": short}));
+        assert_eq!(f.code, "INSUFFICIENT_CREDITS");
+        assert_eq!(
+            f.credits,
+            Some(CreditShortfall {
+                required: 12,
+                available: 5
+            })
+        );
+        // Records stored before credits existed still read.
+        let old: GenerationFailure = serde_json::from_value(
+            json!({"code": "X", "message": "m", "limit": null, "storage": null}),
+        )
+        .unwrap();
+        assert_eq!(old.credits, None);
     }
 
     #[test]

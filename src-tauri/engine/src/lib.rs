@@ -4,6 +4,8 @@
 //! - [`store`]: the SQLite store (WAL, `synchronous=FULL`, embedded migrations).
 //! - [`Engine`]: projects, canvas edits with HLC clocks, undo/redo, assets, AI generation
 //!   requests, the outbox; every edit is durable before the call returns (D3, X1, D7).
+//! - [`credits`]: the credit balance kept for offline display, price estimates, billing
+//!   errors and the account as last seen (S8).
 //! - [`generation`]: AI generation requests and their local records (D7); [`layout`]: where
 //!   placed items land.
 //! - [`bundle`]: `.iskra` export/import (D9); [`hotfolder`]: watched folders (D8).
@@ -14,6 +16,7 @@
 
 pub mod auth;
 pub mod bundle;
+pub mod credits;
 pub mod engine;
 pub mod error;
 pub mod generation;

@@ -254,6 +254,26 @@ impl Engine {
         settings::remove(&self.db().conn, key)
     }
 
+    /// Writes several settings at once (readers see all of them or none); `None` removes one.
+    /// Only those whose value differs are written.
+    pub fn set_settings(&self, pairs: &[(&str, Option<&str>)]) -> Result<()> {
+        let mut db = self.db();
+        let tx = db
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (key, value) in pairs {
+            if settings::get(&tx, key)?.as_deref() == *value {
+                continue;
+            }
+            match value {
+                Some(v) => settings::set(&tx, key, v)?,
+                None => settings::remove(&tx, key)?,
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Every outbox operation, oldest first.
     pub fn outbox(&self) -> Result<Vec<outbox::OutboxOp>> {
         outbox::list(&self.db().conn)

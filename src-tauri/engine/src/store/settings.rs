@@ -39,6 +39,16 @@ pub const MODELS: &str = "generation.models";
 /// Id of the last server-sent event seen, for `Last-Event-ID` on reconnect.
 pub const LAST_EVENT_ID: &str = "sync.last_event_id";
 
+/// The signed-in user's email (else id) as `GET /v1/me` last said, for the profile menu.
+pub const ACCOUNT_EMAIL: &str = "desktop.account.email";
+/// The signed-in user's tier (`free`, `pro`, `enterprise`).
+pub const ACCOUNT_TIER: &str = "desktop.account.tier";
+/// The state of the account's subscription payments (`none`, `active`, `payment_failed`,
+/// `canceled`).
+pub const ACCOUNT_BILLING: &str = "desktop.account.billing_status";
+/// The credit balance last reported by the server (JSON `Credits`), shown offline (S8).
+pub const CREDITS: &str = "account.credits";
+
 /// Reads a setting.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn

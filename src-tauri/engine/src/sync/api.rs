@@ -3,10 +3,12 @@
 //! server's `{"error":{…}}` body. Uploads stream the file from disk (never whole in memory).
 
 use super::error::SyncError;
+use crate::credits::EstimateRequest;
 use futures::StreamExt;
 use iskra_protocol::{
-    Asset, ChangesResponse, ErrorBody, Generation, Me, ModelList, NewGeneration, NewProject, Page,
-    Project, ProjectPatch, SyncRequest, SyncResponse,
+    Asset, BillingUrl, ChangesResponse, CheckoutRequest, CreditEstimate, Credits, ErrorBody,
+    Generation, LedgerEntry, Me, ModelList, NewGeneration, NewProject, Page, Project, ProjectPatch,
+    SyncRequest, SyncResponse, Tier,
 };
 use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -73,6 +75,7 @@ pub async fn error_from(resp: Response) -> SyncError {
         },
         500..=599 => SyncError::Server {
             status,
+            code: detail.code,
             message: detail.message,
         },
         _ => SyncError::Rejected {
@@ -286,6 +289,47 @@ impl ApiClient {
     /// `GET /v1/models`: the generation model catalogue.
     pub async fn models(&self) -> Result<ModelList, SyncError> {
         self.json(self.request(Method::GET, "/v1/models")).await
+    }
+
+    /// `GET /v1/credits`: the balance now.
+    pub async fn credits(&self) -> Result<Credits, SyncError> {
+        self.json(self.request(Method::GET, "/v1/credits")).await
+    }
+
+    /// `GET /v1/credits/history`: one page of the ledger, newest first.
+    pub async fn credit_history(
+        &self,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<LedgerEntry>, SyncError> {
+        let mut req = self.request(Method::GET, "/v1/credits/history");
+        if let Some(c) = cursor {
+            req = req.query(&[("cursor", c)]);
+        }
+        if let Some(l) = limit {
+            req = req.query(&[("limit", l)]);
+        }
+        self.json(req).await
+    }
+
+    /// `GET /v1/credits/estimate`: the price of a generation before it is asked for.
+    pub async fn estimate(&self, req: &EstimateRequest) -> Result<CreditEstimate, SyncError> {
+        let r = self
+            .request(Method::GET, "/v1/credits/estimate")
+            .query(&req.query());
+        self.json(r).await
+    }
+
+    /// `POST /v1/billing/checkout`: a Stripe Checkout page for `plan`.
+    pub async fn checkout(&self, plan: Tier) -> Result<BillingUrl, SyncError> {
+        let r = self.request(Method::POST, "/v1/billing/checkout");
+        self.json(r.json(&CheckoutRequest { plan })).await
+    }
+
+    /// `POST /v1/billing/portal`: the Stripe customer portal of the account.
+    pub async fn billing_portal(&self) -> Result<BillingUrl, SyncError> {
+        self.json(self.request(Method::POST, "/v1/billing/portal"))
+            .await
     }
 
     /// `POST /v1/generations` (202); `key` is the `Idempotency-Key`, so a repeat answers the

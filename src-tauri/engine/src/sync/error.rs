@@ -18,9 +18,14 @@ pub enum SyncError {
     /// The server could not be reached or the connection broke.
     #[error("network error: {0}")]
     Network(String),
-    /// 5xx: the server failed; try again later.
+    /// 5xx: the server failed (or lacks something it needs, like `BILLING_UNAVAILABLE`); try
+    /// again later.
     #[error("server error {status}: {message}")]
-    Server { status: u16, message: String },
+    Server {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+    },
     /// 429: too many requests; `retry_after` from the `Retry-After` header.
     #[error("rate limited: {}", .error.message)]
     RateLimited {
@@ -86,7 +91,9 @@ impl SyncError {
                 "status": 429, "error": error, "retryAfterSecs": retry_after.map(|d| d.as_secs())
             }),
             Self::Unauthenticated { error } => json!({"status": 401, "error": error}),
-            Self::Server { status, message } => json!({"status": status, "message": message}),
+            Self::Server {
+                status, message, ..
+            } => json!({"status": status, "message": message}),
             other => json!({"message": other.to_string()}),
         }
     }
@@ -136,6 +143,7 @@ mod tests {
         assert!(SyncError::Network("down".into()).is_retryable());
         assert!(SyncError::Server {
             status: 503,
+            code: ErrorCode::Internal,
             message: "x".into()
         }
         .is_retryable());

@@ -1,9 +1,13 @@
 //! Live updates: follows `GET /v1/events` (server-sent events) and wakes the sync loop when the
-//! server announces a change; `generation.updated` goes straight into the generation's record. Reconnects with backoff after any break, resuming with
+//! server announces a change; `generation.updated` goes straight into the generation's record
+//! (and one that ended brings the credit balance up to date), `credits.updated` into the cached
+//! balance, and a `quota.updated` or `credits.updated` naming another plan than the account's
+//! fetches the account again. Reconnects with backoff after any break, resuming with
 //! `Last-Event-ID` (persisted, so a restart resumes too). A refused session ends it.
 
 use super::backoff::retry_delay;
 use super::{SyncClient, SyncError};
+use crate::generation::GenerationState;
 use crate::store::settings;
 use eventsource_stream::{Event, Eventsource};
 use futures::StreamExt;
@@ -70,11 +74,19 @@ async fn handle(client: &SyncClient, event: &Event, wake: &Notify) -> Result<(),
                     .await?;
                 wake.notify_one();
             }
+            client.plan_announced(quota.tier, true).await?;
         }
         Some(ServerEvent::GenerationUpdated { generation }) => {
+            let ended = GenerationState::from(generation.status).is_terminal();
             client
                 .on_engine(move |e| e.apply_server_generation(&generation))
                 .await?;
+            if ended {
+                client.refresh_credits_quietly().await?;
+            }
+        }
+        Some(ServerEvent::CreditsUpdated { credits }) => {
+            client.credits_announced(credits).await?;
         }
         Some(_) => wake.notify_one(),
         None => tracing::debug!(event = %event.event, "ignoring unknown server event"),

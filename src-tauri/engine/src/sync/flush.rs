@@ -10,7 +10,7 @@
 //! `STORAGE_QUOTA_EXCEEDED` while canvas sync continues. A project whose generation was just
 //! accepted is flushed once more, so the placeholder's link to it leaves in the same pass. The
 //! pull adopts projects created on other devices, fetches changes of every project the server
-//! has, and refreshes the generations still running.
+//! has, and refreshes the generations still running (and the credit balance when one changed).
 
 use super::backoff::retry_delay;
 use super::{SyncClient, SyncError};
@@ -115,7 +115,12 @@ impl SyncClient {
             report.pulled += again.pulled;
         }
         self.pull(report, &touched.pulled).await?;
-        report.generations += self.refresh_generations().await?;
+        let refreshed = self.refresh_generations().await?;
+        if refreshed > 0 {
+            // A generation may have ended (charged or released): the balance follows.
+            self.refresh_credits_quietly().await?;
+        }
+        report.generations += refreshed;
         self.models_if_missing().await
     }
 

@@ -7,6 +7,7 @@
 //! device has it. A `429` refuses this request — the window may not reset for hours — so the
 //! operation is kept as rejected and the generation fails with the window's numbers, instead
 //! of backing off like other operations; `5xx` and network failures are retried as usual.
+//! A `402` (not enough credits) is refused the same way, keeping the shortfall's numbers.
 
 use super::uploads::upload;
 use super::{SyncClient, SyncError};
@@ -74,6 +75,11 @@ impl SyncClient {
                 let g = match self.api.create_generation(request, id).await {
                     Err(SyncError::RateLimited { error, .. }) => {
                         return Err(SyncError::Rejected { status: 429, error })
+                    }
+                    Err(e @ SyncError::Rejected { status: 402, .. }) => {
+                        // Short of credits: the balance shown is brought up to date.
+                        self.refresh_credits_quietly().await?;
+                        return Err(e);
                     }
                     other => other?,
                 };

@@ -3,12 +3,13 @@
 //! server's event stream for live updates.
 //!
 //! [`SyncClient::sync_once`] is one pass (push every due operation, then pull); [`SyncClient::
-//! watch`] refreshes the generation model catalogue, then keeps passing — when the outbox grows, when the server announces a change, and when
+//! watch`] refreshes the generation model catalogue and the credit balance, then keeps passing — when the outbox grows, when the server announces a change, and when
 //! a backoff expires — until told to stop. Store calls run on the blocking pool so a slow
 //! `fsync` never stalls the async runtime.
 
 mod api;
 mod backoff;
+mod credits;
 mod error;
 mod events;
 mod flush;
@@ -161,6 +162,7 @@ impl SyncClient {
                 }
                 tracing::info!(error = %e, "model catalogue not refreshed; keeping the cached one");
             }
+            self.refresh_credits_quietly().await?;
             loop {
                 // After a failed pass the next one starts at least MIN_PASS_INTERVAL later, so a
                 // failing server is not hammered; after a good pass a wake runs one at once, so a
@@ -211,6 +213,8 @@ impl SyncClient {
     }
 }
 
+#[cfg(test)]
+mod credits_tests;
 #[cfg(test)]
 pub(crate) mod fake_generations;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! without a window, for scripting and for whole-system tests. Global options: `--data-dir`
 //! (`ISKRA_DATA_DIR`), `--server` (`ISKRA_SERVER`), `--json` for machine-readable output.
 
+mod credits;
 mod debug;
 mod files;
 mod generate;
@@ -113,6 +114,12 @@ enum Command {
     Generations(generate::GenerationsCmd),
     /// The generation models the server offers (the cached list when it cannot be reached).
     Models,
+    /// The account's credits (the kept balance when the server cannot be reached);
+    /// `history` lists the ledger.
+    Credits {
+        #[command(subcommand)]
+        cmd: Option<credits::CreditsCmd>,
+    },
     /// Test helpers (not part of the supported interface).
     #[command(subcommand, hide = true)]
     Debug(DebugCmd),
@@ -336,6 +343,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), CliError> {
         Command::Generate(cmd) => generate::generate(&ctx, cmd),
         Command::Generations(cmd) => generate::generations(&ctx, cmd),
         Command::Models => generate::models(&ctx),
+        Command::Credits { cmd } => credits::credits(&ctx, cmd),
         Command::Debug(DebugCmd::Edits { count }) => Ok(debug::edits(&engine, count)?),
     }
 }
