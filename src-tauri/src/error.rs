@@ -3,6 +3,7 @@
 //! is caught before the engine is called where the shell can tell (missing file, unsupported
 //! type), so the user reads a clear sentence and nothing is half-written.
 
+use iskra_engine::credits::BillingError;
 use iskra_engine::sync::SyncError;
 use iskra_engine::EngineError;
 use serde::ser::SerializeStruct;
@@ -31,6 +32,12 @@ pub enum CommandError {
     /// Something this version of the app cannot do yet.
     #[error("{0}")]
     Unsupported(String),
+    /// The server lacks what the request needs (billing without a Stripe key).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The request does not fit the account's state (the billing portal before subscribing).
+    #[error("{0}")]
+    Conflict(String),
     /// The local engine failed (store, corrupt data).
     #[error("{0}")]
     Engine(String),
@@ -47,6 +54,8 @@ impl CommandError {
             Self::Auth(_) => "auth",
             Self::Network(_) => "network",
             Self::Unsupported(_) => "unsupported",
+            Self::Unavailable(_) => "unavailable",
+            Self::Conflict(_) => "conflict",
             Self::Engine(_) => "engine",
         }
     }
@@ -98,6 +107,17 @@ impl From<SyncError> for CommandError {
     }
 }
 
+impl From<BillingError> for CommandError {
+    fn from(e: BillingError) -> Self {
+        match e {
+            BillingError::Unavailable(m) => Self::Unavailable(m),
+            BillingError::NoSubscription(m) => Self::Conflict(m),
+            BillingError::Plan(m) => Self::InvalidInput(m),
+            BillingError::Sync(e) => e.into(),
+        }
+    }
+}
+
 impl From<iskra_engine::auth::AuthError> for CommandError {
     fn from(e: iskra_engine::auth::AuthError) -> Self {
         use iskra_engine::auth::AuthError;
@@ -133,6 +153,10 @@ mod tests {
             parse_id("project", "nope").unwrap_err().kind(),
             "invalidInput"
         );
+        let e: CommandError = BillingError::Unavailable("no billing".into()).into();
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "unavailable");
+        let e: CommandError = BillingError::NoSubscription("subscribe first".into()).into();
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "conflict");
         let e: CommandError = EngineError::SignInRequired.into();
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["kind"], "auth");

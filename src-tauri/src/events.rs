@@ -1,12 +1,15 @@
 //! Engine state → Tauri events. One forwarder task follows the engine's change feed
 //! (`Engine::changes`: every write — local edits, other devices' changes merged by sync, hot
 //! folder imports) and compares what it last reported with the engine's state, emitting what
-//! changed: `projects-changed`, `assets-changed`, `account-changed`, `canvas-changed` with
-//! the delta of the open project against the canvas mirror, and `generation-changed` with each
+//! changed: `projects-changed`, `assets-changed`, `account-changed` (also when the engine learnt
+//! a new plan or billing status), `credits-changed` with the balance the engine keeps,
+//! `canvas-changed` with the delta of the open project against the canvas mirror, and
+//! `generation-changed` with each
 //! generation written since the last pass (the engine answers exactly those, by revision). `sync-status` is also compared on
 //! a [`POLL_INTERVAL`] tick (the autosave text is a function of time and connectivity).
 //! `open-project` comes from deep links and second instances (see `lib.rs`).
 
+use crate::commands::account::{reload_account, Account};
 use crate::commands::canvas::CanvasDelta;
 use crate::commands::sync::build_status;
 use crate::commands::Shared;
@@ -26,6 +29,8 @@ pub const EVENT_ASSETS_CHANGED: &str = "assets-changed";
 pub const EVENT_CANVAS_CHANGED: &str = "canvas-changed";
 /// `Account`: signed in or out.
 pub const EVENT_ACCOUNT_CHANGED: &str = "account-changed";
+/// `Credits | null`: the credit balance changed (null: signed out).
+pub const EVENT_CREDITS_CHANGED: &str = "credits-changed";
 /// `LocalGeneration`: one generation changed (status, queue position, outputs, error).
 pub const EVENT_GENERATION_CHANGED: &str = "generation-changed";
 /// `string`: a project id to open (deep link `iskra://project/<id>`, second instance).
@@ -41,6 +46,7 @@ struct Seen {
     projects: Option<String>,
     assets: Option<String>,
     account: Option<String>,
+    credits: Option<String>,
     /// Revision of the last generation reported (`Engine::generations_since`).
     generations: Option<i64>,
 }
@@ -63,9 +69,22 @@ fn compare(
     if changed(&mut seen.status, status.to_string()) {
         out.push((EVENT_SYNC_STATUS, status));
     }
+    if stored {
+        reload_account(s);
+    }
     let account = serde_json::to_value(s.account()).unwrap_or_default();
     if changed(&mut seen.account, account.to_string()) {
         out.push((EVENT_ACCOUNT_CHANGED, account));
+    }
+    if stored || seen.credits.is_none() {
+        let credits = match s.account() {
+            Account::SignedOut => None,
+            Account::SignedIn { .. } => s.engine.cached_credits()?,
+        };
+        let credits = serde_json::to_value(credits).unwrap_or_default();
+        if changed(&mut seen.credits, credits.to_string()) {
+            out.push((EVENT_CREDITS_CHANGED, credits));
+        }
     }
     if !stored && seen.projects.is_some() {
         return Ok(out);

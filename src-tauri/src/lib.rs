@@ -183,6 +183,10 @@ pub fn run() -> tauri::Result<()> {
             commands::generation::list_generations,
             commands::generation::cancel_generation,
             commands::generation::retry_generation,
+            commands::credits::get_credits,
+            commands::credits::estimate_generation,
+            commands::credits::open_checkout,
+            commands::credits::open_billing_portal,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { .. } = event {

@@ -1,26 +1,23 @@
 //! Account commands (D6): who is signed in, the browser sign-in (OAuth 2.0 + PKCE with a
 //! loopback redirect, run by the engine; the system browser opened through the opener plugin)
-//! and sign-out. Tokens stay in the engine's secret store; the shell only caches the email and
-//! tier (device settings) so the profile menu shows them offline.
+//! and sign-out. Tokens stay in the engine's secret store; the engine also keeps what
+//! `GET /v1/me` last said (email, tier, billing status) so the profile menu shows it offline and
+//! follows a plan change the server announces.
 
 use super::Shared;
 use crate::error::{CmdResult, CommandError};
 use crate::state::{AppState, DesktopConfig};
 use iskra_engine::auth::{self, BrowserOpener};
+use iskra_engine::credits::AccountSummary;
 use iskra_engine::secret::{SecretStore, SESSION_TOKEN};
 use iskra_engine::store::settings;
 use iskra_engine::sync::SyncClient;
 use iskra_engine::Engine;
-use iskra_protocol::Tier;
+use iskra_protocol::{BillingStatus, Tier};
 use serde::ser::SerializeStruct;
 use std::sync::Arc;
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
-
-/// Device setting: the signed-in user's email, for the profile menu.
-const ACCOUNT_EMAIL: &str = "desktop.account.email";
-/// Device setting: the signed-in user's tier.
-const ACCOUNT_TIER: &str = "desktop.account.tier";
 
 /// Signed in (synced) or local-only.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +26,7 @@ pub enum Account {
     SignedIn {
         email: String,
         tier: Tier,
+        billing_status: BillingStatus,
         manage_url: String,
     },
 }
@@ -39,6 +37,16 @@ impl Account {
         match self {
             Self::SignedOut => None,
             Self::SignedIn { tier, .. } => Some(*tier),
+        }
+    }
+
+    /// A signed-in account as `GET /v1/me` described it.
+    fn signed_in(summary: AccountSummary, config: &DesktopConfig) -> Self {
+        Self::SignedIn {
+            email: summary.email,
+            tier: summary.tier,
+            billing_status: summary.billing_status,
+            manage_url: manage_url(config),
         }
     }
 }
@@ -54,12 +62,14 @@ impl serde::Serialize for Account {
             Self::SignedIn {
                 email,
                 tier,
+                billing_status,
                 manage_url,
             } => {
-                let mut st = s.serialize_struct("Account", 4)?;
+                let mut st = s.serialize_struct("Account", 5)?;
                 st.serialize_field("signedIn", &true)?;
                 st.serialize_field("email", email)?;
                 st.serialize_field("tier", tier)?;
+                st.serialize_field("billingStatus", billing_status)?;
                 st.serialize_field("manageUrl", manage_url)?;
                 st.end()
             }
@@ -78,6 +88,20 @@ fn manage_url(config: &DesktopConfig) -> String {
         })
 }
 
+/// The signed-in account as the engine last knew it (no network).
+fn known_account(engine: &Engine, config: &DesktopConfig) -> Account {
+    let summary = engine
+        .account_summary()
+        .ok()
+        .flatten()
+        .unwrap_or(AccountSummary {
+            email: String::new(),
+            tier: Tier::Free,
+            billing_status: BillingStatus::None,
+        });
+    Account::signed_in(summary, config)
+}
+
 /// The account as this device last knew it (no network).
 pub fn cached_account(
     engine: &Engine,
@@ -87,36 +111,28 @@ pub fn cached_account(
     if secrets.get(SESSION_TOKEN).is_none() {
         return Account::SignedOut;
     }
-    let email = engine
-        .setting(ACCOUNT_EMAIL)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let tier = engine
-        .setting(ACCOUNT_TIER)
-        .ok()
-        .flatten()
-        .and_then(|t| serde_json::from_value(serde_json::Value::String(t)).ok())
-        .unwrap_or(Tier::Free);
-    Account::SignedIn {
-        email,
-        tier,
-        manage_url: manage_url(config),
+    known_account(engine, config)
+}
+
+/// Brings the cached account in step with what the engine learnt since (a plan change the
+/// server announced, a billing status); true when it changed. Signed out stays signed out.
+pub fn reload_account(state: &AppState) -> bool {
+    if state.account() == Account::SignedOut {
+        return false;
     }
+    let now = known_account(&state.engine, &state.config);
+    if now == state.account() {
+        return false;
+    }
+    state.set_account(now);
+    true
 }
 
 /// Asks the server who the session belongs to and caches the answer.
 pub async fn refresh_account(state: &AppState, token: &str) -> CmdResult<Account> {
     let client = SyncClient::new(state.engine.clone(), &state.config.server, token)?;
-    let me = client.api().me().await?;
-    let email = me.email.unwrap_or(me.id);
-    state.engine.set_setting(ACCOUNT_EMAIL, &email)?;
-    state.engine.set_setting(ACCOUNT_TIER, me.tier.as_str())?;
-    let account = Account::SignedIn {
-        email,
-        tier: me.tier,
-        manage_url: manage_url(&state.config),
-    };
+    let summary = client.refresh_account().await?;
+    let account = Account::signed_in(summary, &state.config);
     state.set_account(account.clone());
     Ok(account)
 }
@@ -171,8 +187,7 @@ pub async fn sign_out(state: State<'_, Shared>, remove_local_data: bool) -> CmdR
     }
     state.session.clear();
     state.engine.set_signed_in(false);
-    state.engine.remove_setting(ACCOUNT_EMAIL)?;
-    state.engine.remove_setting(ACCOUNT_TIER)?;
+    state.engine.forget_account()?;
     state.set_account(Account::SignedOut);
     state.session_epoch.send_modify(|e| *e += 1);
     state.wake.notify_one();
@@ -190,11 +205,13 @@ mod tests {
         let a = Account::SignedIn {
             email: "a@b.c".into(),
             tier: Tier::Pro,
+            billing_status: BillingStatus::PaymentFailed,
             manage_url: "https://x/user".into(),
         };
         assert_eq!(
             serde_json::to_value(a).unwrap(),
-            serde_json::json!({"signedIn": true, "email": "a@b.c", "tier": "pro", "manageUrl": "https://x/user"})
+            serde_json::json!({"signedIn": true, "email": "a@b.c", "tier": "pro",
+                "billingStatus": "payment_failed", "manageUrl": "https://x/user"})
         );
     }
 }

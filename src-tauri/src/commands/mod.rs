@@ -5,6 +5,7 @@
 pub mod account;
 pub mod assets;
 pub mod canvas;
+pub mod credits;
 pub mod display;
 pub mod files;
 pub mod generation;
