@@ -17,6 +17,9 @@ import type {
   AssetQuery,
   BundleExported,
   CanvasDelta,
+  CreditEstimate,
+  Credits,
+  EstimateRequest,
   ElementPatch,
   FileSource,
   GenerateRequest,
@@ -27,6 +30,7 @@ import type {
   LocalProjects,
   ModelInfo,
   OpenCanvas,
+  PaidPlan,
   Placement,
   PlaybackUpdate,
   Project,
@@ -50,6 +54,8 @@ export interface BackendEvents {
   openProject: string;
   /** One generation changed: status, queue position, error or outputs. */
   generationChanged: LocalGeneration;
+  /** The credit balance changed (a generation reserved, was charged or released; a new period, a plan); null signed out. */
+  creditsChanged: Credits | null;
 }
 
 export interface Backend {
@@ -126,6 +132,16 @@ export interface Backend {
   cancelGeneration(id: string): Promise<LocalGeneration>;
   /** Sends a failed generation again; it keeps its placeholder. */
   retryGeneration(id: string): Promise<LocalGeneration>;
+
+  // Credits and billing (S8)
+  /** The balance as the engine keeps it (the last one seen offline); null signed out. */
+  credits(): Promise<Credits | null>;
+  /** The price of a generation before it is asked for, with the balance now (needs the server). */
+  estimateGeneration(request: EstimateRequest): Promise<CreditEstimate>;
+  /** Opens Stripe Checkout for `plan` in the system browser; resolves to its address. */
+  openCheckout(plan: PaidPlan): Promise<string>;
+  /** Opens the Stripe customer portal (plan, card, invoices) in the system browser; its address. */
+  openBillingPortal(): Promise<string>;
 
   // Account (D6)
   account(): Promise<Account>;

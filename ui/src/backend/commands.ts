@@ -65,6 +65,12 @@ export const COMMANDS = {
   cancelGeneration: 'cancel_generation', // { id } → LocalGeneration
   retryGeneration: 'retry_generation', // { id } → LocalGeneration (a failed one, same placeholder)
 
+  // Credits and billing (S8)
+  getCredits: 'get_credits', // {} → Credits | null (the balance the engine keeps; null signed out)
+  estimateGeneration: 'estimate_generation', // { request: EstimateRequest } → CreditEstimate
+  openCheckout: 'open_checkout', // { plan: 'pro' | 'enterprise' } → string (Stripe Checkout, opened in the browser)
+  openBillingPortal: 'open_billing_portal', // {} → string (the Stripe customer portal, opened in the browser)
+
   // Display
   softwareRendering: 'software_rendering', // {} → boolean (WebGL on a software rasterizer)
 
@@ -85,6 +91,8 @@ export const EVENTS = {
   accountChanged: 'account-changed',
   /** LocalGeneration: one generation changed (status, queue position, outputs, error). */
   generationChanged: 'generation-changed',
+  /** Credits | null: the credit balance changed (null: signed out). */
+  creditsChanged: 'credits-changed',
   /** string: a project id to open (deep link `iskra://project/<id>`, second instance). */
   openProject: 'open-project',
 } as const;

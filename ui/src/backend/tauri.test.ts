@@ -122,7 +122,7 @@ describe('TauriBackend: generation commands', () => {
     await new Promise((r) => setTimeout(r, 0));
     const failed = gen({
       status: 'failed',
-      error: { code: 'RATE_LIMITED', message: 'hour limit of 15 reached', limit: { window: 'hour', limit: 15, used: 15, remaining: 0, resetsAt: '2025-01-01T14:00:00Z', tier: 'free', upgradeUrl: 'https://iskra.app/pricing' }, storage: null },
+      error: { code: 'RATE_LIMITED', message: 'hour limit of 15 reached', limit: { window: 'hour', limit: 15, used: 15, remaining: 0, resetsAt: '2025-01-01T14:00:00Z', tier: 'free', upgradeUrl: 'https://iskra.app/pricing' }, storage: null, credits: null },
     });
     await emit('generation-changed', failed);
     expect(seen).toEqual([failed]);
@@ -130,5 +130,50 @@ describe('TauriBackend: generation commands', () => {
     await new Promise((r) => setTimeout(r, 0));
     await emit('generation-changed', gen());
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('TauriBackend: credits and billing commands', () => {
+  const backend = new TauriBackend();
+  const credits = { available: 88, reserved: 6, allocation: 88, grants: 0, monthlyAllocation: 100, periodEndsAt: '2025-03-01T00:00:00Z', plan: 'free' };
+
+  it('get_credits, estimate_generation, open_checkout and open_billing_portal send the contract', async () => {
+    const request = { kind: 'text-to-image' as const, model: 'fal-ai/flux/dev', numImages: 2, imageSize: 'square_hd', durationS: null };
+    ipc({
+      get_credits: credits,
+      estimate_generation: { credits: 6, available: 88, model: 'fal-ai/flux/dev' },
+      open_checkout: (args: { plan: string }) => `https://checkout.stripe.com/c/pay/${args.plan}`,
+      open_billing_portal: 'https://billing.stripe.com/p/session/x',
+    });
+    await expect(backend.credits()).resolves.toEqual(credits);
+    await expect(backend.estimateGeneration(request)).resolves.toEqual({ credits: 6, available: 88, model: 'fal-ai/flux/dev' });
+    await expect(backend.openCheckout('pro')).resolves.toBe('https://checkout.stripe.com/c/pay/pro');
+    await expect(backend.openBillingPortal()).resolves.toBe('https://billing.stripe.com/p/session/x');
+    expect(calls).toEqual([
+      { cmd: 'get_credits', args: {} },
+      { cmd: 'estimate_generation', args: { request } },
+      { cmd: 'open_checkout', args: { plan: 'pro' } },
+      { cmd: 'open_billing_portal', args: {} },
+    ]);
+  });
+
+  it('a server without billing answers with kind "unavailable"', async () => {
+    ipc({
+      open_checkout: () => {
+        throw { kind: 'unavailable', message: 'Billing is not available on this server' };
+      },
+    });
+    await expect(backend.openCheckout('enterprise')).rejects.toMatchObject({ kind: 'unavailable', message: 'Billing is not available on this server' });
+  });
+
+  it('credits-changed events reach on("creditsChanged")', async () => {
+    ipc({});
+    const seen: unknown[] = [];
+    const off = backend.on('creditsChanged', (c) => seen.push(c));
+    await new Promise((r) => setTimeout(r, 0));
+    await emit('credits-changed', credits);
+    await emit('credits-changed', null);
+    expect(seen).toEqual([credits, null]);
+    off();
   });
 });

@@ -22,6 +22,9 @@ import type {
   AssetQuery,
   BundleExported,
   CanvasDelta,
+  CreditEstimate,
+  Credits,
+  EstimateRequest,
   ElementPatch,
   FileSource,
   GenerateRequest,
@@ -32,6 +35,7 @@ import type {
   LocalProjects,
   ModelInfo,
   OpenCanvas,
+  PaidPlan,
   Placement,
   PlaybackUpdate,
   Project,
@@ -88,6 +92,7 @@ const EVENT_NAMES: { [K in keyof BackendEvents]: string } = {
   accountChanged: EVENTS.accountChanged,
   openProject: EVENTS.openProject,
   generationChanged: EVENTS.generationChanged,
+  creditsChanged: EVENTS.creditsChanged,
 };
 
 export class TauriBackend implements Backend {
@@ -230,6 +235,19 @@ export class TauriBackend implements Backend {
   }
   retryGeneration(id: string): Promise<LocalGeneration> {
     return call(COMMANDS.retryGeneration, { id });
+  }
+
+  credits(): Promise<Credits | null> {
+    return call(COMMANDS.getCredits);
+  }
+  estimateGeneration(request: EstimateRequest): Promise<CreditEstimate> {
+    return call(COMMANDS.estimateGeneration, { request });
+  }
+  openCheckout(plan: PaidPlan): Promise<string> {
+    return call(COMMANDS.openCheckout, { plan });
+  }
+  openBillingPortal(): Promise<string> {
+    return call(COMMANDS.openBillingPortal);
   }
 
   account(): Promise<Account> {

@@ -7,6 +7,7 @@
  * The Rust side (src-tauri commands) must serialise these shapes with camelCase field names.
  */
 import type { Asset } from '../generated/Asset';
+import type { BillingStatus } from '../generated/BillingStatus';
 import type { Element } from '../generated/Element';
 import type { ErrorDetail } from '../generated/ErrorDetail';
 import type { GenerationKind } from '../generated/GenerationKind';
@@ -20,6 +21,9 @@ import type { Viewport } from '../generated/Viewport';
 
 export type { Asset } from '../generated/Asset';
 export type { AssetType } from '../generated/AssetType';
+export type { BillingStatus } from '../generated/BillingStatus';
+export type { CreditEstimate } from '../generated/CreditEstimate';
+export type { Credits } from '../generated/Credits';
 export type { Element } from '../generated/Element';
 export type { ElementKind } from '../generated/ElementKind';
 export type { ErrorDetail } from '../generated/ErrorDetail';
@@ -144,10 +148,36 @@ export interface SyncStatus {
   rejected: RejectedOperation[];
 }
 
-/** Signed in (synced) or local-only (D6). */
+/**
+ * Signed in (synced) or local-only (D6). `billingStatus` is the state of subscription payments
+ * (`payment_failed` after a failed charge: the profile menu warns).
+ */
 export type Account =
   | { signedIn: false }
-  | { signedIn: true; email: string; tier: Tier; manageUrl: string };
+  | { signedIn: true; email: string; tier: Tier; billingStatus: BillingStatus; manageUrl: string };
+
+// ── Credits and billing (S8) ─────────────────────────────────────────────────────────────────
+
+/** The plans Checkout sells (`open_checkout`). */
+export type PaidPlan = Exclude<Tier, 'free'>;
+
+/**
+ * `estimate_generation` arguments: the generation as the form stands (null: the model's or the
+ * server's default).
+ */
+export interface EstimateRequest {
+  kind: GenerationKind;
+  model: string | null;
+  numImages: number | null;
+  imageSize: string | null;
+  durationS: number | null;
+}
+
+/** The numbers of a refusal for want of credits (HTTP 402 `INSUFFICIENT_CREDITS`). */
+export interface CreditShortfall {
+  required: number;
+  available: number;
+}
 
 /**
  * `local_projects` (D6): the offer made after the first sign-in to add the projects made on
@@ -221,12 +251,16 @@ export interface GenerationLimit {
   upgradeUrl: string;
 }
 
-/** Why a generation failed: the code and message, plus the limit or quota when throttled. */
+/**
+ * Why a generation failed: the code and message, plus the limit or quota when throttled, or
+ * what it needed and what there was when credits were short.
+ */
 export interface LocalGenerationError {
   code: string;
   message: string;
   limit: GenerationLimit | null;
   storage: StorageQuota | null;
+  credits: CreditShortfall | null;
 }
 
 /**

@@ -191,10 +191,11 @@ describe('status words', () => {
     expect(statusText(gen({ status: 'queued', queuePosition: null }))).toBe('Queued');
     expect(statusText(gen({ status: 'running' }))).toBe('Generating…');
     expect(statusText(gen({ status: 'canceled' }))).toBe('Canceled');
-    expect(statusText(gen({ status: 'failed', error: { code: 'FAL_FAILED', message: 'the prompt was flagged.', limit: null, storage: null } }))).toBe('Failed: The prompt was flagged');
-    expect(statusText(gen({ status: 'failed', error: { code: 'RATE_LIMITED', message: 'x', limit: LIMIT, storage: null } }))).toBe('Failed: Hourly image limit reached');
-    expect(failureReason(gen({ kind: 'image-to-video', error: { code: 'RATE_LIMITED', message: 'x', limit: { ...LIMIT, window: 'day' }, storage: null } }))).toBe('Daily video limit reached');
-    expect(failureReason(gen({ error: { code: 'STORAGE_QUOTA_EXCEEDED', message: 'x', limit: null, storage: null } }))).toBe('Storage is full');
+    expect(statusText(gen({ status: 'failed', error: { code: 'FAL_FAILED', message: 'the prompt was flagged.', limit: null, storage: null, credits: null } }))).toBe('Failed: The prompt was flagged');
+    expect(statusText(gen({ status: 'failed', error: { code: 'RATE_LIMITED', message: 'x', limit: LIMIT, storage: null, credits: null } }))).toBe('Failed: Hourly image limit reached');
+    expect(failureReason(gen({ kind: 'image-to-video', error: { code: 'RATE_LIMITED', message: 'x', limit: { ...LIMIT, window: 'day' }, storage: null, credits: null } }))).toBe('Daily video limit reached');
+    expect(failureReason(gen({ error: { code: 'STORAGE_QUOTA_EXCEEDED', message: 'x', limit: null, storage: null, credits: null } }))).toBe('Storage is full');
+    expect(statusText(gen({ status: 'failed', error: { code: 'INSUFFICIENT_CREDITS', message: 'not enough credits', limit: null, storage: null, credits: { required: 12, available: 5 } } }))).toBe('Failed: Not enough credits');
   });
 
   it('shortens long prompts on a word boundary', () => {
@@ -231,7 +232,7 @@ describe('throttling and quota', () => {
 
   it('shows the newest limit until its window resets', () => {
     const limited = (id: string, createdAt: string, resetsAt: Date) =>
-      gen({ id, createdAt, status: 'failed', error: { code: 'RATE_LIMITED', message: '', limit: { ...LIMIT, resetsAt: resetsAt.toISOString() }, storage: null } });
+      gen({ id, createdAt, status: 'failed', error: { code: 'RATE_LIMITED', message: '', limit: { ...LIMIT, resetsAt: resetsAt.toISOString() }, storage: null, credits: null } });
     const old = limited('old', '2025-03-01T09:00:00Z', new Date(2025, 2, 1, 10, 0));
     const fresh = limited('fresh', '2025-03-01T13:00:00Z', new Date(2025, 2, 1, 14, 0));
     expect(activeLimit([old, gen()], now)).toBeNull();
@@ -242,7 +243,7 @@ describe('throttling and quota', () => {
     const storage = { usedBytes: 500_000_000, limitBytes: 500_000_000, images: 40, imagesLimit: 100, videos: 2, videosLimit: 20, overLimit: true };
     expect(storageMessage(storage)).toBe('Storage is full: 500 MB of 500 MB used');
     expect(storageMessage({ ...storage, usedBytes: 10, images: 100 })).toBe('Storage is full: 100 of 100 images used');
-    const full = gen({ id: 'full', status: 'failed', createdAt: '2025-03-01T10:00:00Z', error: { code: 'STORAGE_QUOTA_EXCEEDED', message: '', limit: null, storage } });
+    const full = gen({ id: 'full', status: 'failed', createdAt: '2025-03-01T10:00:00Z', error: { code: 'STORAGE_QUOTA_EXCEEDED', message: '', limit: null, storage, credits: null } });
     expect(activeStorageFailure([full])?.id).toBe('full');
     expect(activeStorageFailure([full, gen({ status: 'completed', createdAt: '2025-03-01T11:00:00Z' })])).toBeNull();
   });

@@ -291,12 +291,13 @@ export function statusText(g: Pick<LocalGeneration, 'status' | 'queuePosition' |
 const WINDOW_WORD: Record<GenerationLimit['window'], string> = { minute: 'Per-minute', hour: 'Hourly', day: 'Daily' };
 const WINDOW_SPAN: Record<GenerationLimit['window'], string> = { minute: 'this minute', hour: 'this hour', day: 'today' };
 
-/** Why it failed, briefly ("Hourly image limit reached", "Storage is full", the message). */
+/** Why it failed, briefly ("Hourly image limit reached", "Storage is full", "Not enough credits", the message). */
 export function failureReason(g: Pick<LocalGeneration, 'error' | 'kind'>): string {
   const e = g.error;
   if (!e) return 'Something went wrong';
   if (e.limit) return `${WINDOW_WORD[e.limit.window] ?? 'Rate'} ${makesVideo(g.kind) ? 'video' : 'image'} limit reached`;
   if (e.storage || e.code === 'STORAGE_QUOTA_EXCEEDED') return 'Storage is full';
+  if (e.credits || e.code === 'INSUFFICIENT_CREDITS') return 'Not enough credits';
   return sentence(e.message || e.code);
 }
 

@@ -3,14 +3,17 @@
  * project list, the asset library, storage, sync status and account — kept in step with the
  * engine through `Backend` calls and its events — and the exports and imports of D9. Canvas
  * specifics live in `CanvasState`, the hot folders of the settings in `HotFolders`, the offer
- * to add projects made while signed out to the account (D6) in `LocalOffer`.
+ * to add projects made while signed out to the account (D6) in `LocalOffer`, the credit
+ * balance, prices and the upgrade flow (S8) in `CreditsState`.
  *
  * Start-up follows D2: restore the most recently opened project, or create the first one.
  */
 import type { Backend } from '../backend/backend';
 import type { Account, AssetQuery, LibraryAsset, Project, ProjectQuery, StorageInfo, SyncStatus } from '../backend/types';
+import { estimateRequest } from '../lib/credits';
 import { baseName, fileNameOf } from '../lib/format';
 import { CanvasState } from './canvas.svelte';
+import { CreditsState } from './credits.svelte';
 import { Generations } from './generations.svelte';
 import { HotFolders } from './hotFolders.svelte';
 import { LocalOffer } from './localOffer.svelte';
@@ -26,6 +29,7 @@ export class AppState {
   readonly hotFolders: HotFolders;
   readonly localOffer: LocalOffer;
   readonly generations: Generations;
+  readonly credits: CreditsState;
   view = $state<View>('canvas');
   ready = $state(false);
   project = $state<Project | null>(null);
@@ -50,17 +54,20 @@ export class AppState {
     this.canvas = new CanvasState(backend);
     this.hotFolders = new HotFolders(backend);
     this.localOffer = new LocalOffer(backend);
+    this.credits = new CreditsState({ backend, signedIn: () => this.account.signedIn });
     this.generations = new Generations({
       backend,
       canvas: this.canvas,
       signedIn: () => this.account.signedIn,
       online: () => this.sync.online,
+      creditsShort: () => this.credits.shortFor(estimateRequest(this.generations.form)),
     });
     backend.on('syncStatus', (s) => (this.sync = s));
     backend.on('accountChanged', (a) => {
       this.account = a;
       void this.refreshStorage();
       void this.generations.refreshModels();
+      void this.credits.refresh();
     });
     backend.on('projectsChanged', () => {
       if (this.view === 'projects') void this.refreshProjects();
@@ -79,6 +86,7 @@ export class AppState {
       if (account.signedIn) {
         void this.localOffer.check();
         void this.generations.refreshModels();
+        void this.credits.refresh();
       }
       const recent = await this.backend.recentProject();
       const id = recent ?? (await this.firstProject());
@@ -299,6 +307,7 @@ export class AppState {
       this.account = await this.backend.signIn();
       void this.refreshStorage();
       void this.generations.refreshModels();
+      void this.credits.refresh();
       void this.localOffer.check();
     } catch (e) {
       toasts.error(e);
@@ -309,6 +318,7 @@ export class AppState {
     try {
       await this.backend.signOut(removeLocalData);
       this.account = { signedIn: false };
+      this.credits.balance = null;
       this.localOffer.reset();
       if (removeLocalData) {
         this.project = null;

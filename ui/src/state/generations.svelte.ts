@@ -47,6 +47,8 @@ export interface GenerationsDeps {
   canvas: CanvasState;
   signedIn(): boolean;
   online(): boolean;
+  /** Whether the form, as priced, costs more credits than there are. */
+  creditsShort?(): boolean;
 }
 
 export class Generations {
@@ -95,7 +97,8 @@ export class Generations {
 
   /** Why the form cannot be sent now, or null. */
   get problem(): string | null {
-    return this.deps.signedIn() ? formProblem(this.form, this.models, this.source) : 'Sign in to generate';
+    if (!this.deps.signedIn()) return 'Sign in to generate';
+    return formProblem(this.form, this.models, this.source) ?? (this.deps.creditsShort?.() ? 'Not enough credits for this generation' : null);
   }
 
   // ── Loading ─────────────────────────────────────────────────────────────────────────────────

@@ -1,8 +1,10 @@
 /**
  * Generation (D7) inside `MemoryBackend`: the model catalogue, the placeholder element, the
  * offline outbox and a server that moves each job `queued → running → completed` on timers —
- * with a failure mode, rate limits per window (HTTP 429 details) and the storage quota — so the
- * browser demo and the tests exercise the same contract the engine serves.
+ * with a failure mode, rate limits per window (HTTP 429 details), the storage quota and credits
+ * (the price held when the server takes a job, 402 details when short; charged on completion,
+ * given back on failure or cancel) — so the browser demo and the tests exercise the same
+ * contract the engine serves.
  *
  * Like the engine: the placeholder is added without an undo step; a request made offline is
  * `waiting` (no server id, the placeholder's `generationId` null) until the connection comes
@@ -13,9 +15,10 @@
  */
 import { BackendError } from '../backend';
 import type { AssetGeneration } from '../../generated/AssetGeneration';
-import type { CanvasDelta, Element, GenerateRequest, Generated, GenerationKind, GenerationLimit, LocalGeneration, ModelInfo, StorageQuota, Tier } from '../types';
+import type { CanvasDelta, CreditShortfall, Element, GenerateRequest, Generated, GenerationKind, GenerationLimit, LocalGeneration, ModelInfo, StorageQuota, Tier } from '../types';
 import { MAX_PROMPT_CHARS, PLACEHOLDER_SIDE, defaultModel, defaultSize, makesVideo, maxOutputs, needsSource, sizeAspect } from '../../lib/generation';
 import type { MemoryCanvas } from './canvasState';
+import { priceOf } from './credits';
 import { PLACEMENT_GAP } from './media';
 
 /** The catalogue the demo server offers (fal model ids, as `GET /v1/models` lists them). */
@@ -55,6 +58,10 @@ export interface GenerationHost {
   canvas(projectId: string): MemoryCanvas;
   hasProject(projectId: string): boolean;
   storage(): StorageQuota;
+  /** Holds a job's price when the server takes it; the shortfall instead when credits are short. */
+  reserveCredits(jobId: string, amount: number): CreditShortfall | null;
+  /** Charges `spent` of a job's hold and gives the rest back (0: all of it). */
+  settleCredits(jobId: string, spent: number): void;
   /** Stores an output as an asset of the library; its id. */
   importOutput(bytes: Uint8Array, mimeType: string, generation: AssetGeneration): Promise<string>;
   /** Bookkeeping after a change the server made to a canvas; `remote`: also emit it. */
@@ -160,6 +167,7 @@ export class GenerationSim {
     const s = job.g.status;
     if (s !== 'waiting' && s !== 'queued' && s !== 'running') throw new BackendError('conflict', 'Only a waiting, queued or running generation can be canceled');
     this.stop(job);
+    this.host.settleCredits(job.g.id, 0);
     this.update(job, { status: 'canceled', queuePosition: null, error: null });
     return copy(job.g);
   }
@@ -199,7 +207,7 @@ export class GenerationSim {
         }
       }
     }
-    const refusal = this.refusal(job);
+    const refusal = this.refusal(job) ?? this.reserve(job);
     if (refusal) {
       // The server answers at once; the UI still sees the request leave.
       this.update(job, { status: 'queued', queuePosition: null }, announce);
@@ -231,7 +239,8 @@ export class GenerationSim {
     job.timer = null;
     if (job.g.status !== 'running') return;
     if (this.mode === 'fail') {
-      this.update(job, { status: 'failed', error: { code: 'FAL_FAILED', message: 'The model could not make this image: the prompt was flagged by its safety filter', limit: null, storage: null } });
+      this.host.settleCredits(job.g.id, 0);
+      this.update(job, { status: 'failed', error: { code: 'FAL_FAILED', message: 'The model could not make this image: the prompt was flagged by its safety filter', limit: null, storage: null, credits: null } });
       return;
     }
     const { g } = job;
@@ -248,7 +257,8 @@ export class GenerationSim {
         if (out.mimeType.startsWith('video/')) videos.add(id);
       }
     } catch (e) {
-      this.update(job, { status: 'failed', error: { code: 'BAD_OUTPUT', message: e instanceof Error ? e.message : 'The output could not be stored', limit: null, storage: null } });
+      this.host.settleCredits(job.g.id, 0);
+      this.update(job, { status: 'failed', error: { code: 'BAD_OUTPUT', message: e instanceof Error ? e.message : 'The output could not be stored', limit: null, storage: null, credits: null } });
       return;
     }
     if ((g.status as LocalGeneration['status']) !== 'running') return; // canceled meanwhile
@@ -273,14 +283,34 @@ export class GenerationSim {
       const d = canvas.replaceQuiet([g.elementId], els);
       this.host.canvasChanged(g.projectId, d, true);
     }
+    this.host.settleCredits(g.id, this.priceOf(job));
     this.update(job, { status: 'completed', outputs });
+  }
+
+  /** The price of a job, as the server's formula has it. */
+  priceOf(job: { g: LocalGeneration }): number {
+    const { g } = job;
+    return priceOf({ kind: g.kind, imageSize: g.params.imageSize ?? null, count: this.outputsOf(job), durationS: g.params.durationS ?? null });
+  }
+
+  /** Holds the job's price; the 402 refusal when the balance is short. */
+  private reserve(job: Job): LocalGeneration['error'] {
+    const short = this.host.reserveCredits(job.g.id, this.priceOf(job));
+    if (!short) return null;
+    return {
+      code: 'INSUFFICIENT_CREDITS',
+      message: `not enough credits: ${short.required} needed, ${short.available} available`,
+      limit: null,
+      storage: null,
+      credits: short,
+    };
   }
 
   /** Why the server refuses a job before queueing it (429, storage full), or null. */
   private refusal(job: Job): LocalGeneration['error'] {
     const storage = this.host.storage();
     if (this.mode === 'storage' || storage.overLimit) {
-      return { code: 'STORAGE_QUOTA_EXCEEDED', message: 'storage limit reached: delete assets or upgrade to upload more', limit: null, storage: { ...storage, overLimit: true } };
+      return { code: 'STORAGE_QUOTA_EXCEEDED', message: 'storage limit reached: delete assets or upgrade to upload more', limit: null, storage: { ...storage, overLimit: true }, credits: null };
     }
     const w = this.windowOf(job.g.kind);
     const limit = TIER_LIMITS[this.host.tier()][makesVideo(job.g.kind) ? 'video' : 'image'];
@@ -293,6 +323,7 @@ export class GenerationSim {
       message: `${w.window} limit of ${limit} reached`,
       limit: { window: w.window, limit, used, remaining: Math.max(0, limit - used), resetsAt: new Date(this.resetAt(w)).toISOString(), tier, upgradeUrl: this.host.upgradeUrl },
       storage: null,
+      credits: null,
     };
   }
 
@@ -314,7 +345,7 @@ export class GenerationSim {
     return new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
   }
 
-  private outputsOf(job: Job): number {
+  private outputsOf(job: { g: LocalGeneration }): number {
     return makesVideo(job.g.kind) ? 1 : (job.g.params.numImages ?? 1);
   }
 
@@ -369,6 +400,8 @@ function copy(g: LocalGeneration): LocalGeneration {
     ...g,
     params: { ...g.params },
     outputs: [...g.outputs],
-    error: g.error ? { ...g.error, limit: g.error.limit ? { ...g.error.limit } : null, storage: g.error.storage ? { ...g.error.storage } : null } : null,
+    error: g.error
+      ? { ...g.error, limit: g.error.limit ? { ...g.error.limit } : null, storage: g.error.storage ? { ...g.error.storage } : null, credits: g.error.credits ? { ...g.error.credits } : null }
+      : null,
   };
 }

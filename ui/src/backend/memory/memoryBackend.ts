@@ -2,8 +2,9 @@
  * `MemoryBackend`: the whole `Backend` contract in memory — projects with default names,
  * canvases with undo/redo and z-order, a content-addressed asset library with quota, an outbox
  * with online/offline and rejected operations, an account with the offer of D6 (projects made
- * while signed out wait, unsent, until added to the account or kept on this device), PNG and
- * `.iskra` exports (through the `MemoryFiles` port: downloads in a browser) and a list of hot
+ * while signed out wait, unsent, until added to the account or kept on this device), credits
+ * with estimates and a Checkout that upgrades the plan once completed (`completeCheckout`), PNG
+ * and `.iskra` exports (through the `MemoryFiles` port: downloads in a browser) and a list of hot
  * folders.
  *
  * Tests use it to pin the contract's behaviour; `?demo` in a browser runs the real UI on it.
@@ -18,9 +19,13 @@ import type {
   Asset,
   AssetQuery,
   BundleExported,
+  BillingStatus,
   CanvasDelta,
+  CreditEstimate,
+  Credits,
   Element,
   ElementPatch,
+  EstimateRequest,
   FileSource,
   GenerateRequest,
   Generated,
@@ -30,6 +35,7 @@ import type {
   LocalProjects,
   ModelInfo,
   OpenCanvas,
+  PaidPlan,
   Placement,
   PlaybackUpdate,
   Project,
@@ -48,6 +54,8 @@ import { type MediaProbe, browserProbe, layoutRow, placedSize } from './media';
 import { SyncSimulator } from './syncSim';
 import { GenerationSim, type GenerationMode, type GenerationTiming, type OutputMaker } from './generations';
 import { nextDefaultName, projectMatches, sortProjects } from './queries';
+import { CreditLedger, priceOf } from './credits';
+import { defaultModel, defaultSize, makesVideo } from '../../lib/generation';
 
 export interface MemoryBackendOptions {
   probe?: MediaProbe;
@@ -66,6 +74,9 @@ export interface MemoryBackendOptions {
 }
 
 const UPGRADE_URL = 'https://iskra.app/pricing';
+/** Where the demo's Checkout and billing portal live (Stripe's hosts, fake sessions). */
+const CHECKOUT_URL = 'https://checkout.stripe.com/c/pay/cs_demo_';
+const PORTAL_URL = 'https://billing.stripe.com/p/session/demo';
 
 /** The demo's artwork, loaded only when something is generated. */
 const demoOutput: OutputMaker = async (spec) => (await import('../../demo/generated')).demoOutput(spec);
@@ -86,6 +97,9 @@ export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   readonly sync: SyncSimulator;
   readonly generations: GenerationSim;
+  readonly ledger: CreditLedger;
+  /** Billing pages opened (Checkout, portal), oldest first. */
+  readonly opened: string[] = [];
   /** Bytes and counts stored on other devices of the account (demo: a realistic storage bar). */
   remoteUsage: Usage = { bytes: 0, images: 0, videos: 0 };
   private readonly projects = new Map<string, StoredProject>();
@@ -107,6 +121,9 @@ export class MemoryBackend implements Backend {
     this.newId = opts.newId ?? (() => crypto.randomUUID());
     this.limits = opts.limits ?? FREE_LIMITS;
     this.files = opts.files ?? browserFiles;
+    this.ledger = new CreditLedger(this.now, (c) => {
+      if (this.accountState.signedIn) this.events.emit('creditsChanged', c);
+    });
     this.sync = new SyncSimulator({
       delayMs: opts.syncDelayMs ?? 700,
       now: this.now,
@@ -123,6 +140,8 @@ export class MemoryBackend implements Backend {
         canvas: (id) => this.stored(id).canvas,
         hasProject: (id) => this.projects.has(id),
         storage: () => this.assets.quota(this.remoteUsage, this.limits),
+        reserveCredits: (id, amount) => this.ledger.reserve(id, amount),
+        settleCredits: (id, spent) => this.ledger.charge(id, spent),
         importOutput: async (bytes, mimeType, generation) => {
           const { id, created } = await this.assets.import(bytes, mimeType, 'generation', generation);
           if (created) {
@@ -431,14 +450,66 @@ export class MemoryBackend implements Backend {
     this.generations.mode = mode;
   }
 
+  // ── Credits and billing ──────────────────────────────────────────────────────────────────────
+
+  async credits(): Promise<Credits | null> {
+    return this.accountState.signedIn ? this.ledger.balance() : null;
+  }
+
+  async estimateGeneration(request: EstimateRequest): Promise<CreditEstimate> {
+    this.requireAccount('Sign in to see prices: generation runs on your Iskra account');
+    if (!this.sync.online) throw new BackendError('network', 'The server cannot be reached: prices show when you’re back online');
+    const model = request.model ?? defaultModel(this.generations.models(), request.kind)?.id ?? '';
+    const size = request.imageSize ?? defaultSize(this.generations.models().find((m) => m.id === model) ?? null);
+    const count = makesVideo(request.kind) ? 1 : (request.numImages ?? 1);
+    if (!Number.isInteger(count) || count < 1 || count > 4) throw new BackendError('invalidInput', 'numImages must be from 1 to 4');
+    const credits = priceOf({ kind: request.kind, imageSize: size, count, durationS: request.durationS });
+    return { credits, available: this.ledger.balance().available, model };
+  }
+
+  async openCheckout(plan: PaidPlan): Promise<string> {
+    this.requireAccount('Sign in to upgrade: plans belong to your Iskra account');
+    if ((plan as string) !== 'pro' && (plan as string) !== 'enterprise') throw new BackendError('invalidInput', 'Choose the pro or enterprise plan');
+    const url = `${CHECKOUT_URL}${plan}`;
+    this.opened.push(url);
+    await this.openExternal(url);
+    return url;
+  }
+
+  async openBillingPortal(): Promise<string> {
+    this.requireAccount('Sign in to manage billing');
+    if (this.accountState.signedIn && this.accountState.tier === 'free' && this.accountState.billingStatus === 'none') {
+      throw new BackendError('conflict', 'There is no subscription to manage yet: upgrade first');
+    }
+    this.opened.push(PORTAL_URL);
+    await this.openExternal(PORTAL_URL);
+    return PORTAL_URL;
+  }
+
+  /** What Stripe's webhooks do once Checkout is paid (demo and tests): the plan, its credits. */
+  completeCheckout(plan: PaidPlan): void {
+    if (!this.accountState.signedIn) return;
+    this.accountState = { ...this.accountState, tier: plan, billingStatus: 'active' };
+    this.events.emit('accountChanged', { ...this.accountState });
+    this.ledger.setPlan(plan);
+  }
+
+  /** The state of subscription payments (demo and tests: `payment_failed`). */
+  setBillingStatus(status: BillingStatus): void {
+    if (!this.accountState.signedIn) return;
+    this.accountState = { ...this.accountState, billingStatus: status };
+    this.events.emit('accountChanged', { ...this.accountState });
+  }
+
   async account(): Promise<Account> {
     return { ...this.accountState };
   }
 
   async signIn(): Promise<Account> {
-    this.accountState = { signedIn: true, email: 'mira@studio.example', tier: 'free', manageUrl: 'https://accounts.iskra.app/user' };
+    this.accountState = { signedIn: true, email: 'mira@studio.example', tier: 'free', billingStatus: 'none', manageUrl: 'https://accounts.iskra.app/user' };
     this.sync.setSignedIn(true);
     this.events.emit('accountChanged', { ...this.accountState });
+    this.events.emit('creditsChanged', this.ledger.balance());
     // Signed in, the engine fetches the catalogue; waiting requests may go now.
     this.generations.setOnline(this.sync.online);
     return { ...this.accountState };
@@ -454,6 +525,7 @@ export class MemoryBackend implements Backend {
       this.events.emit('assetsChanged', null);
     }
     this.events.emit('accountChanged', { signedIn: false });
+    this.events.emit('creditsChanged', null);
   }
 
   async localProjects(): Promise<LocalProjects> {
@@ -537,6 +609,10 @@ export class MemoryBackend implements Backend {
   }
 
   // ── Internals ────────────────────────────────────────────────────────────────────────────────
+
+  private requireAccount(message: string): void {
+    if (!this.accountState.signedIn) throw new BackendError('auth', message);
+  }
 
   private stored(id: string): StoredProject {
     const p = this.projects.get(id);
