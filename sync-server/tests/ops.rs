@@ -78,6 +78,8 @@ const API_MD_PATHS: &[&str] = &[
     "/v1/webhooks/fal",
     "/v1/webhooks/clerk",
     "/v1/webhooks/stripe",
+    "/v1/billing/checkout",
+    "/v1/billing/portal",
     "/v1/credits",
     "/v1/api-keys",
 ];
@@ -93,7 +95,13 @@ const METHODS: [Method; 5] = [
 ];
 
 async fn openapi_lists_exactly_the_served_routes(b: Backend) {
-    let srv = TestServer::default(b).await;
+    // Billing configured, so its routes answer past the 503 of a server without it (Stripe
+    // itself is unreachable: no probe gets that far).
+    let srv = TestServer::start(b, |cfg| {
+        cfg.stripe_secret_key = Some("sk_test_probe".into());
+        cfg.stripe_api_url = "http://127.0.0.1:9".into();
+    })
+    .await;
     let user = srv.user("prober");
     let doc = srv
         .anonymous()
