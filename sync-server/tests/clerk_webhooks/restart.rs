@@ -4,115 +4,32 @@
 //! keeps everything.
 
 use super::support::{assert_empty, Inspect};
+use crate::common::binary::BinaryServer;
 use crate::common::media::{png, sha256_hex};
 use crate::common::svix::{new_secret, user_deleted, ClerkSender};
-use crate::common::{poll_until, Backend, User};
+use crate::common::{poll_until, Backend};
+use iskra_protocol::Tier;
 use iskra_server::Config;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 /// Alice's uploads (the first one Bob has too).
 const ASSETS: u32 = 8;
 
-/// A server process, killed (SIGKILL) and reaped when dropped, also when the test fails.
-struct Proc(Child);
-
-impl Proc {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn server(args: &[&str], vars: &[(String, String)], log: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iskra-server"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(vars.iter().cloned())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .expect("log file"),
-        );
-    for aws in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-    ] {
-        if let Ok(v) = std::env::var(aws) {
-            cmd.env(aws, v);
-        }
-    }
-    cmd
-}
-
-/// The server's environment: `cfg`'s storage, the Clerk secret, quick resumption.
-fn env(cfg: &Config, port: u16, secret: &str, step_delay_ms: u64) -> Vec<(String, String)> {
-    let mut vars = vec![
-        ("ISKRA_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
-        ("ISKRA_DATA_DIR".into(), cfg.data_dir.display().to_string()),
-        ("ISKRA_LOG_FORMAT".into(), "pretty".into()),
-        ("ISKRA_CLERK_WEBHOOK_SECRET".into(), secret.to_owned()),
-        ("ISKRA_ACCOUNTS__DELETION_LEASE_SECS".into(), "2".into()),
-        ("ISKRA_ACCOUNTS__DELETION_RESUME_SECS".into(), "1".into()),
-        ("ISKRA_ACCOUNTS__DELETION_SETTLE_SECS".into(), "0".into()),
+/// The server's environment: the Clerk secret, quick resumption, `step_delay_ms` between
+/// deletion steps.
+fn env(secret: &str, step_delay_ms: u64) -> Vec<(String, String)> {
+    [
+        ("ISKRA_CLERK_WEBHOOK_SECRET", secret.to_owned()),
+        ("ISKRA_ACCOUNTS__DELETION_LEASE_SECS", "2".into()),
+        ("ISKRA_ACCOUNTS__DELETION_RESUME_SECS", "1".into()),
+        ("ISKRA_ACCOUNTS__DELETION_SETTLE_SECS", "0".into()),
         (
-            "ISKRA_ACCOUNTS__DELETION_STEP_DELAY_MS".into(),
+            "ISKRA_ACCOUNTS__DELETION_STEP_DELAY_MS",
             step_delay_ms.to_string(),
         ),
-        ("ISKRA_REDIS_PREFIX".into(), cfg.redis_prefix.clone()),
-    ];
-    for (name, value) in [
-        ("ISKRA_DATABASE_URL", &cfg.database_url),
-        ("ISKRA_STORAGE_URL", &cfg.storage_url),
-        ("ISKRA_REDIS_URL", &cfg.redis_url),
-        ("ISKRA_SIGNING_SECRET", &cfg.signing_secret),
-    ] {
-        if let Some(v) = value {
-            vars.push((name.to_owned(), v.clone()));
-        }
-    }
-    vars
-}
-
-/// Starts `iskra-server serve` and waits until `/health` answers.
-async fn start(vars: &[(String, String)], dir: &Path, base: &str) -> Proc {
-    let child = Proc(
-        server(&["serve"], vars, &dir.join("server.log"))
-            .spawn()
-            .expect("spawn iskra-server"),
-    );
-    let http = reqwest::Client::new();
-    poll_until("the server answers /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
-    child
-}
-
-/// A dev token for `user` from `iskra-server token`.
-fn user(vars: &[(String, String)], dir: &Path, base: &str, id: &str) -> User {
-    let out = server(&["token", "--user", id], vars, &dir.join("token.log"))
-        .output()
-        .expect("iskra-server token");
-    assert!(out.status.success(), "token: {out:?}");
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    User::new(reqwest::Client::new(), base, id, Some(token))
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 async fn killed_during_a_deletion_then_it_finishes_after_restart(b: Backend) {
@@ -125,17 +42,13 @@ async fn killed_during_a_deletion_then_it_finishes_after_restart(b: Backend) {
         Backend::Embedded => None,
         Backend::Scaled => Some(crate::common::scaled_env(&mut cfg).await),
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
     let secret = new_secret();
-    let slow = env(&cfg, port, &secret, 400);
-    let alice = user(&slow, dir.path(), &base, "user_crash_alice");
-    let bob = user(&slow, dir.path(), &base, "user_crash_bob");
+    let mut server = BinaryServer::new(&cfg, dir.path(), env(&secret, 400));
+    let base = server.base.clone();
+    let alice = server.user("user_crash_alice", Tier::Free);
+    let bob = server.user("user_crash_bob", Tier::Free);
 
-    let mut child = start(&slow, dir.path(), &base).await;
+    server.start().await;
     let db = Inspect::connect(b, &cfg).await;
     let uploads: Vec<Vec<u8>> = (0..ASSETS).map(|i| png(32, 32, 100 + i)).collect();
     alice.new_project().await;
@@ -159,7 +72,7 @@ async fn killed_during_a_deletion_then_it_finishes_after_restart(b: Backend) {
         left > 0 && left < ASSETS as usize - 1
     })
     .await;
-    child.kill();
+    server.kill();
 
     // It was in progress when the process died: some blobs gone, rows and blobs still there.
     assert_eq!(
@@ -174,8 +87,8 @@ async fn killed_during_a_deletion_then_it_finishes_after_restart(b: Backend) {
         "the user row was still there"
     );
 
-    let fast = env(&cfg, port, &secret, 0);
-    let mut child = start(&fast, dir.path(), &base).await;
+    server.set("ISKRA_ACCOUNTS__DELETION_STEP_DELAY_MS", "0");
+    server.start().await;
     alice
         .get("/v1/me")
         .await
@@ -195,7 +108,7 @@ async fn killed_during_a_deletion_then_it_finishes_after_restart(b: Backend) {
         got.expect(200);
         assert_eq!(got.bytes.as_ref(), bytes.as_slice());
     }
-    child.kill();
+    server.kill();
 }
 
 backend_tests!(killed_during_a_deletion_then_it_finishes_after_restart);

@@ -76,8 +76,8 @@ impl BinaryServer {
         self.vars.push((name.to_owned(), value.to_owned()));
     }
 
-    /// `iskra-server ARGS` with this server's environment only, its stderr to `log` in the
-    /// test's directory.
+    /// `iskra-server ARGS` with this server's environment only, its stderr appended to `log`
+    /// in the test's directory.
     pub fn command(&self, args: &[&str], log: &str) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_iskra-server"));
         cmd.args(args)
@@ -86,7 +86,13 @@ impl BinaryServer {
             .envs(self.vars.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(self.dir.join(log)).expect("log file"));
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.join(log))
+                    .expect("log file"),
+            );
         for aws in [
             "AWS_ENDPOINT_URL",
             "AWS_ACCESS_KEY_ID",
