@@ -6,6 +6,8 @@
 # AI generation uses fal with ISKRA_FAL_KEY from the environment. Without a key, ISKRA_FAKE_FAL=1
 # runs the local fake fal (tests/fake-fal: generated test images, a few seconds per job), so
 # the generation panel can be tried offline; otherwise generation says it is unavailable.
+# Billing uses Stripe with ISKRA_STRIPE_SECRET_KEY; without one, ISKRA_FAKE_STRIPE=1 runs the local
+# fake Stripe (tests/fake-stripe), whose Checkout and portal pages subscribe and cancel for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -32,7 +34,7 @@ fi
 BIN=${CARGO_TARGET_DIR:-target}/release
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-cargo build --release --locked -p iskra-server -p iskra-fake-fal
+cargo build --release --locked -p iskra-server -p iskra-fake-fal -p iskra-fake-stripe
 SERVER_DIR=${ISKRA_SERVER_DATA_DIR:-$HOME/.local/share/iskra-server}
 server_env=(env ISKRA_DATA_DIR="$SERVER_DIR" ISKRA_LOG_FORMAT="${ISKRA_LOG_FORMAT:-pretty}")
 if [ -z "${ISKRA_FAL_KEY:-}" ] && [ "${ISKRA_FAKE_FAL:-0}" = 1 ]; then
@@ -45,6 +47,19 @@ if [ -z "${ISKRA_FAL_KEY:-}" ] && [ "${ISKRA_FAKE_FAL:-0}" = 1 ]; then
   server_env+=(ISKRA_FAL_KEY="$(field key)" ISKRA_FAL_QUEUE_URL="$(field queueUrl)"
                ISKRA_FAL_REST_URL="$(field restUrl)" ISKRA_FAL_JWKS_URL="$(field jwksUrl)")
   echo "Generation runs against the local fake fal at $(field queueUrl)"
+fi
+if [ -z "${ISKRA_STRIPE_SECRET_KEY:-}" ] && [ "${ISKRA_FAKE_STRIPE:-0}" = 1 ]; then
+  stripe_out=$(mktemp)
+  listen=${ISKRA_LISTEN:-127.0.0.1:8787}
+  "$BIN"/iskra-fake-stripe --webhook-url "http://$listen/v1/webhooks/stripe" >"$stripe_out" &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$stripe_out" ] && break; sleep 0.1; done
+  stripe=$(head -1 "$stripe_out")
+  sfield() { printf '%s' "$stripe" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+  server_env+=(ISKRA_STRIPE_SECRET_KEY="$(sfield secretKey)" ISKRA_STRIPE_API_URL="$(sfield apiUrl)"
+               ISKRA_STRIPE_WEBHOOK_SECRET="$(sfield webhookSecret)"
+               ISKRA_STRIPE_PRICE_PRO=price_fake_pro ISKRA_STRIPE_PRICE_ENTERPRISE=price_fake_enterprise)
+  echo "Billing runs against the local fake Stripe at $(sfield apiUrl)"
 fi
 TOKEN=$("${server_env[@]}" "$BIN"/iskra-server token --user demo)
 if [ "${ISKRA_HEADLESS:-0}" = 1 ]; then
