@@ -1,8 +1,9 @@
 //! `iskra-desktop`: the Tauri v2 shell of Iskra. Thin by design — all state lives in
 //! `iskra-engine`; this crate opens it in `setup()`, exposes it as the commands the UI names
 //! (`ui/src/backend/commands.ts`), forwards its changes as events, serves asset bytes over the
-//! `iskra-asset` scheme, routes `iskra://project/<id>` deep links and second launches to the
-//! running window, and flushes the engine when the window closes.
+//! `iskra-asset` scheme, routes `iskra://project/<id>` deep links, the return from a billing
+//! page (`iskra://billing`) and second launches to the running window, and flushes the engine
+//! when the window closes.
 
 pub mod commands;
 pub mod error;
@@ -45,9 +46,20 @@ fn focus_main(app: &AppHandle) {
     }
 }
 
-/// Handles a deep link: remembered for `recent_project` (the UI may not listen yet) and
-/// emitted as `open-project`.
+/// Whether a deep link is the return from a billing page (`iskra://billing`, where Stripe
+/// Checkout and the portal send the browser back).
+pub fn is_billing_return(url: &tauri::Url) -> bool {
+    url.scheme() == DEEP_LINK_SCHEME && url.host_str() == Some("billing")
+}
+
+/// Handles a deep link: a project is remembered for `recent_project` (the UI may not listen
+/// yet) and emitted as `open-project`; the return from a billing page brings the window to
+/// the front (the new plan and credits arrive as events).
 fn open_link(app: &AppHandle, url: &tauri::Url) {
+    if is_billing_return(url) {
+        focus_main(app);
+        return;
+    }
     let Some(project) = project_from_link(url) else {
         tracing::info!(%url, "ignoring a deep link Iskra does not know");
         return;
@@ -215,5 +227,8 @@ mod tests {
         assert_eq!(project_from_link(&other), None);
         let bad = tauri::Url::parse("iskra://project/not-a-uuid").unwrap();
         assert_eq!(project_from_link(&bad), None);
+        let billing = tauri::Url::parse("iskra://billing?session_id=cs_1").unwrap();
+        assert!(is_billing_return(&billing) && project_from_link(&billing).is_none());
+        assert!(!is_billing_return(&url));
     }
 }

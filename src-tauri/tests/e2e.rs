@@ -527,6 +527,14 @@ async fn bad_input_gets_clear_messages_and_the_app_keeps_working() {
             "save_project_thumbnail",
             json!({ "id": project, "png": [1, 2, 3] }),
         ),
+        ("open_checkout", json!({ "plan": "free" })),
+        // This server has no Stripe key.
+        ("open_billing_portal", json!({})),
+        (
+            "estimate_generation",
+            json!({ "request": { "kind": "text-to-image", "model": "no/such-model",
+                "numImages": null, "imageSize": null, "durationS": null } }),
+        ),
     ];
     for (command, args) in cases {
         let answer = app
@@ -542,6 +550,13 @@ async fn bad_input_gets_clear_messages_and_the_app_keeps_working() {
         );
         assert!(!message.contains("panicked"), "{command}: {message}");
     }
+    // Without a Stripe key on the server, Upgrade says billing is unavailable.
+    let refused = app
+        .invoke("open_checkout", json!({ "plan": "pro" }))
+        .await
+        .expect("the app answers")
+        .expect_err("no billing on this server");
+    assert_eq!(refused["kind"], json!("unavailable"), "{refused}");
 
     // Through the UI: an unsupported file from the picker shows a message and changes nothing.
     add_files(&app, &[text.into()]).await;
@@ -1128,5 +1143,295 @@ async fn a_generation_requested_offline_is_sent_once_when_the_server_returns() {
     app.screenshot(&screenshot_path("generation-limit"))
         .await
         .unwrap();
+    app.quit().await;
+}
+
+// ── Credits and billing ─────────────────────────────────────────────────────────────────────
+
+/// The generation panel's price line, its spaces collapsed (`''` while there is none).
+const PRICE_LINE: &str = "(document.querySelector('[data-testid=gen-price-line]')?.textContent.replace(/\\s+/g, ' ').trim() ?? '')";
+
+/// The lines a stand-in `xdg-open` wrote to `log`: the pages the app asked the system
+/// browser to open.
+fn opened(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until the browser stand-in has been asked to open `n` pages; returns them.
+async fn wait_opened(log: &std::path::Path, n: usize, what: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + iskra_e2e::app::WAIT;
+    loop {
+        let pages = opened(log);
+        if pages.len() >= n {
+            return pages;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: the browser was asked to open {pages:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until `cond` holds; on a timeout, says what the app knows of credits.
+async fn wait_credits(app: &App, what: &str, cond: &str) -> Value {
+    match app.wait_until(what, cond).await {
+        Ok(v) => v,
+        Err(e) => {
+            let state = app
+                .js(&format!(
+                    "({{ balance: window.__iskra.credits.balance, estimate: window.__iskra.credits.estimate,                        error: window.__iskra.credits.estimateError, account: window.__iskra.account,                        form: window.__iskra.generations.form, line: {PRICE_LINE},                        toasts: [...document.querySelectorAll('.toast')].map((t) => t.textContent) }})"
+                ))
+                .await
+                .unwrap_or_default();
+            panic!("{e}\ncredits: {state}");
+        }
+    }
+}
+
+/// `GET path` on the world's server as its user.
+async fn server_json(world: &World, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", world.server.url()))
+        .bearer_auth(&world.token)
+        .send()
+        .await
+        .expect("server answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credits_the_price_before_generating_and_the_upgrade_to_checkout() {
+    use iskra_fake_stripe::{FakeStripe, FakeStripeConfig};
+    use std::os::unix::fs::PermissionsExt;
+
+    let _one = SERIAL.lock().await;
+    let fal = FakeFal::start(FakeConfig::with_progress(Progress::Instant)).await;
+    let stripe = FakeStripe::start(FakeStripeConfig::default()).await;
+    let mut world = World::with_fal(&fal, |cfg| {
+        cfg.stripe_secret_key = Some(stripe.secret_key());
+        cfg.stripe_api_url = stripe.api_url();
+        cfg.stripe_webhook_secret = Some(stripe.webhook_secret());
+        cfg.stripe_price_pro = Some("price_pro_monthly".into());
+        cfg.stripe_price_enterprise = Some("price_enterprise_monthly".into());
+        // A premium model's price: four HD images cost 60 of the free plan's 100 credits.
+        cfg.credits.pricing.base.text_to_image = 10.0;
+    })
+    .await;
+    // The system browser: an `xdg-open` found first on the app's PATH notes each page.
+    let browser = world.files.path().join("browser");
+    std::fs::create_dir_all(&browser).unwrap();
+    let log = browser.join("opened.txt");
+    let xdg_open = browser.join("xdg-open");
+    std::fs::write(
+        &xdg_open,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&xdg_open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    world.profile.path_first = vec![browser.clone()];
+    let app = world.launch().await;
+    add_files(&app, &world.images("dunes", 1, 640, 420)).await;
+    wait_elements(&app, 1).await;
+    deselect(&app).await;
+    wait_synced(&app).await;
+
+    // The profile menu: the free plan's 100 credits, when they renew, Upgrade.
+    app.wait_until(
+        "the balance and storage",
+        "window.__iskra.credits.balance?.available === 100 && !!window.__iskra.storage",
+    )
+    .await
+    .expect("balance");
+    app.click("header button.avatar")
+        .await
+        .expect("account button");
+    let menu = app
+        .wait_until(
+            "the account menu with credits",
+            "document.querySelector('[role=menu] [data-testid=credits-meter]') \
+             && document.querySelector('[role=menu]').textContent.replace(/\\s+/g, ' ')",
+        )
+        .await
+        .expect("menu");
+    let menu = menu.as_str().unwrap_or_default();
+    assert!(
+        menu.contains("100 credits available")
+            && menu.contains("100 of 100 this month")
+            && menu.contains("Renews on")
+            && menu.contains("Free plan")
+            && menu.contains("Upgrade plan…")
+            && !menu.contains("Manage billing"),
+        "{menu}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.screenshot(&screenshot_path("credits-menu"))
+        .await
+        .unwrap();
+    app.session.chord(&[keys::ESCAPE]).await.expect("escape");
+    app.wait_until(
+        "the menu to close",
+        "!document.querySelector('[role=menu]')",
+    )
+    .await
+    .unwrap();
+
+    // The panel prices the form before the click, as the server does, and says what is left.
+    app.click("[data-testid=gen-open]")
+        .await
+        .expect("toolbar Generate");
+    wait_panel(&app).await;
+    let prompt = "Sand dunes at golden hour, long shadows, medium format";
+    type_prompt(&app, prompt).await;
+    app.click("[data-testid=gen-count] [data-value=\"4\"]")
+        .await
+        .expect("four outputs");
+    let form = app
+        .wait_until(
+            "four outputs chosen",
+            "window.__iskra.generations.form.count === 4 && window.__iskra.generations.form",
+        )
+        .await
+        .unwrap();
+    let estimate = server_json(
+        &world,
+        &format!(
+            "/v1/credits/estimate?kind=text-to-image&model={}&numImages=4&imageSize={}",
+            form["model"].as_str().unwrap(),
+            form["size"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let price = estimate["credits"].as_i64().expect("the server's price");
+    assert_eq!(price, 60, "{estimate}");
+    let line = wait_credits(
+        &app,
+        "the price line",
+        &format!("{PRICE_LINE} === '60 credits · 40 left' && {PRICE_LINE}"),
+    )
+    .await;
+    assert_eq!(line, json!("60 credits · 40 left"));
+    park_pointer(&app).await;
+    settle(&app).await;
+    app.screenshot(&screenshot_path("credits-generation-panel"))
+        .await
+        .unwrap();
+
+    // Generating spends it: the balance shown drops by the price, as the server's does.
+    app.click("[data-testid=gen-submit]")
+        .await
+        .expect("Generate");
+    wait_landed(&app, prompt).await;
+    app.wait_until(
+        "the balance after the charge",
+        "window.__iskra.credits.balance?.available === 40 && window.__iskra.credits.balance.reserved === 0",
+    )
+    .await
+    .expect("balance reduced");
+    let credits = server_json(&world, "/v1/credits").await;
+    assert_eq!(credits["available"], json!(40), "{credits}");
+
+    // The same form again costs more than is left: a clear message, Upgrade, Generate held.
+    let message = app
+        .wait_until(
+            "the insufficient-credits state",
+            &format!(
+                "{PRICE_LINE} === '60 credits · you have 40' \
+                 && document.querySelector('[data-testid=gen-submit]').disabled \
+                 && document.querySelector('[data-testid=gen-credits-message]')?.textContent.replace(/\\s+/g, ' ').trim()"
+            ),
+        )
+        .await
+        .expect("short of credits");
+    let message = message.as_str().unwrap_or_default();
+    assert!(
+        message.contains("Not enough credits")
+            && message.contains("This needs 60 credits; you have 40.")
+            && message.contains("Upgrade"),
+        "{message}"
+    );
+    fit_canvas(&app).await;
+    park_pointer(&app).await;
+    settle(&app).await;
+    app.screenshot(&screenshot_path("credits-insufficient"))
+        .await
+        .unwrap();
+
+    // Upgrade → the plan choice → Pro: the server's Checkout page opens in the system browser.
+    app.click("[data-testid=gen-credits-upgrade]")
+        .await
+        .expect("Upgrade");
+    app.wait_until(
+        "the plan choice",
+        "!!document.querySelector('[data-testid=plan-choice]')",
+    )
+    .await
+    .expect("plans");
+    assert!(opened(&log).is_empty(), "nothing opened before the choice");
+    app.click("[data-testid=plan-pro]").await.expect("Pro");
+    let pages = wait_opened(&log, 1, "Checkout in the browser").await;
+    let checkout = pages[0].clone();
+    let session_id = checkout
+        .strip_prefix(&format!("{}/pay/", stripe.api_url()))
+        .unwrap_or_else(|| panic!("the fake Stripe's Checkout page: {checkout}"))
+        .to_owned();
+    let session = stripe.session(&session_id).expect("a session Stripe made");
+    let me = server_json(&world, "/v1/me").await;
+    assert_eq!(session.user_id, me["id"].as_str().unwrap(), "{me}");
+    assert_eq!(session.price, "price_pro_monthly");
+    app.wait_until(
+        "the plan choice to close",
+        "!document.querySelector('[data-testid=plan-choice]')",
+    )
+    .await
+    .unwrap();
+
+    // Stripe takes the payment: the plan and its credits arrive live, the message goes.
+    let paid = stripe.complete_checkout(&session_id).expect("paid");
+    let sender = stripe.sender(&format!("{}/v1/webhooks/stripe", world.server.url()));
+    for event in &paid.events {
+        let d = sender.deliver(event).await;
+        assert!(d.ok(), "{d:?}");
+    }
+    app.wait_until(
+        "the Pro plan and its credits",
+        &format!(
+            "window.__iskra.account.tier === 'pro' && window.__iskra.credits.balance?.plan === 'pro' \
+             && window.__iskra.credits.balance.available === 2000 \
+             && !document.querySelector('[data-testid=gen-credits-message]') \
+             && {PRICE_LINE} === '60 credits · 1,940 left'"
+        ),
+    )
+    .await
+    .expect("upgraded live");
+
+    // Subscribed: Manage billing opens the Stripe portal.
+    app.click("header button.avatar")
+        .await
+        .expect("account button");
+    app.wait_until(
+        "Manage billing in the menu",
+        "[...document.querySelectorAll('[role=menuitem]')].some((b) => b.textContent.trim() === 'Manage billing') \
+         && document.querySelector('[data-testid=account-plan]').textContent.includes('Pro plan')",
+    )
+    .await
+    .expect("manage billing");
+    let item = app
+        .session
+        .find_xpath("//button[@role='menuitem'][normalize-space()='Manage billing']")
+        .await
+        .expect("Manage billing item");
+    app.session.click(&item).await.expect("Manage billing");
+    let pages = wait_opened(&log, 2, "the billing portal in the browser").await;
+    assert!(
+        pages[1].starts_with(&format!("{}/portal/", stripe.api_url())),
+        "{pages:?}"
+    );
     app.quit().await;
 }

@@ -45,6 +45,8 @@ pub struct Profile {
     pub server: Option<String>,
     /// Dev token to sign in with at start.
     pub token: Option<String>,
+    /// Folders searched for programs before `PATH` (a test's stand-in for `xdg-open`).
+    pub path_first: Vec<PathBuf>,
 }
 
 impl Profile {
@@ -58,7 +60,8 @@ impl Profile {
     }
 
     /// What the app reads at start, set on `cmd` (the app itself, or the driver that starts
-    /// it and passes its environment on): display, data dir, log level, server and token.
+    /// it and passes its environment on): display, data dir, log level, server, token, and
+    /// the folders searched for programs first.
     pub fn apply(&self, cmd: &mut Command, display: &Display) {
         cmd.env("DISPLAY", display.name())
             .env_remove("WAYLAND_DISPLAY")
@@ -73,6 +76,17 @@ impl Profile {
             Some(t) => cmd.env("ISKRA_TOKEN", t),
             None => cmd.env_remove("ISKRA_TOKEN"),
         };
+        if !self.path_first.is_empty() {
+            let system = std::env::var_os("PATH").unwrap_or_default();
+            let dirs = self
+                .path_first
+                .iter()
+                .cloned()
+                .chain(std::env::split_paths(&system));
+            if let Ok(path) = std::env::join_paths(dirs) {
+                cmd.env("PATH", path);
+            }
+        }
     }
 }
 

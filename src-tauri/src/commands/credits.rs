@@ -14,11 +14,13 @@
 //!
 //! Errors are the usual `{kind, message}`: `unavailable` when the server has no billing
 //! (`503 BILLING_UNAVAILABLE`), `conflict` for the portal of an account that never subscribed,
-//! `auth` signed out, `network` when the server cannot be reached.
+//! `invalidInput` for a plan Checkout does not sell or a form the server cannot price, `auth`
+//! signed out, `network` when the server cannot be reached.
 
 use super::{blocking, Shared};
 use crate::error::{CmdResult, CommandError};
 use iskra_engine::credits::EstimateRequest;
+use iskra_engine::sync::SyncError;
 use iskra_protocol::{CreditEstimate, Credits, Tier};
 use std::time::Duration;
 use tauri::{AppHandle, State};
@@ -71,7 +73,18 @@ pub async fn estimate_generation(
     request: EstimateRequest,
 ) -> CmdResult<CreditEstimate> {
     require_session(state.signed_in())?;
-    Ok(state.sync_client()?.estimate(&request).await?)
+    state
+        .sync_client()?
+        .estimate(&request)
+        .await
+        .map_err(|e| match e {
+            // The form names what the server does not price (an unknown model or size).
+            SyncError::Rejected {
+                status: 400 | 422,
+                error,
+            } => CommandError::InvalidInput(error.message),
+            other => other.into(),
+        })
 }
 
 #[tauri::command]

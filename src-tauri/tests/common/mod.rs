@@ -61,6 +61,7 @@ impl World {
             data_dir: data.path().to_path_buf(),
             server: Some(server.url()),
             token: Some(token.clone()),
+            path_first: Vec::new(),
         };
         Self {
             display: Display::start(1440, 900).expect("Xvfb"),

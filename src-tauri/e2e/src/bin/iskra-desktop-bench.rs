@@ -202,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: dir.to_path_buf(),
         server: None,
         token: None,
+        path_first: Vec::new(),
     };
 
     println!("Cold start (spawn → first frame of the canvas), the binary alone, 5 runs:");
