@@ -1264,7 +1264,7 @@ async fn credits_the_price_before_generating_and_the_upgrade_to_checkout() {
     assert!(
         menu.contains("100 credits available")
             && menu.contains("100 of 100 this month")
-            && menu.contains("Renews on")
+            && menu.contains("Renews ")
             && menu.contains("Free plan")
             && menu.contains("Upgrade plan…")
             && !menu.contains("Manage billing"),

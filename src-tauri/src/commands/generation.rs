@@ -17,7 +17,8 @@
 //! params: GenerationParams, status: "waiting"|"queued"|"running"|"completed"|"failed"|
 //! "canceled", queuePosition: number|null, error: { code, message, limit: { window, limit,
 //! used, remaining, resetsAt, tier: string|null, upgradeUrl: string|null }|null,
-//! storage: StorageQuota|null }|null, outputs: string[] (asset ids), createdAt }`.
+//! storage: StorageQuota|null, credits: { required, available }|null }|null, outputs: string[]
+//! (asset ids), createdAt }` (`credits`: a refusal for want of credits, 402).
 //!
 //! Errors are the usual `{kind, message}`; signed out, `generate` and `retry_generation` answer
 //! `{kind: "auth", message: "Sign in to generate: generation runs on your Iskra account"}`.

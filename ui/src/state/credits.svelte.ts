@@ -101,12 +101,6 @@ export class CreditsState {
     this.timer = setTimeout(() => void this.fetchEstimate(req, key), ESTIMATE_DEBOUNCE_MS);
   }
 
-  /** Asks again for the form asked about last (a generation changed the balance, back online). */
-  reestimate(req: EstimateRequest | null): void {
-    if (req && this.estimate?.key === estimateKey(req)) this.estimate = null;
-    this.requestEstimate(req);
-  }
-
   private async fetchEstimate(req: EstimateRequest, key: string): Promise<void> {
     this.timer = null;
     try {
