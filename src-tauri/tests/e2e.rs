@@ -1374,6 +1374,11 @@ async fn credits_the_price_before_generating_and_the_upgrade_to_checkout() {
     .await
     .expect("plans");
     assert!(opened(&log).is_empty(), "nothing opened before the choice");
+    park_pointer(&app).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.screenshot(&screenshot_path("credits-plans"))
+        .await
+        .unwrap();
     app.click("[data-testid=plan-pro]").await.expect("Pro");
     let pages = wait_opened(&log, 1, "Checkout in the browser").await;
     let checkout = pages[0].clone();
