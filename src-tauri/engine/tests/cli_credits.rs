@@ -9,30 +9,9 @@ mod fake_server;
 #[allow(dead_code)]
 mod common;
 
-use common::{command, iskra};
+use common::{iskra, ok, signed_in};
 use fake_server::{healthy, FakeServer, Resp};
 use serde_json::{json, Value};
-use std::path::Path;
-use std::process::Output;
-
-fn signed_in(dir: &Path, server: &str, args: &[&str]) -> Output {
-    command(dir)
-        .arg("--json")
-        .args(args)
-        .env("ISKRA_TOKEN", "tok")
-        .env("ISKRA_SERVER", server)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// A port nothing listens on.
 fn closed_server() -> String {

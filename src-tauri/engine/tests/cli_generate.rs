@@ -14,7 +14,7 @@ mod fake_generations;
 
 mod common;
 
-use common::{command, iskra, json};
+use common::{command, iskra, json, ok, signed_in};
 use fake_generations::FakeGenerations;
 use fake_server::{healthy, FakeServer};
 use iskra_protocol::GenerationStatus;
@@ -36,26 +36,6 @@ fn closed_server() -> String {
         .unwrap()
         .port();
     format!("http://127.0.0.1:{port}")
-}
-
-/// `iskra --json ARGS` signed in (a token) against `server`.
-fn signed_in(dir: &Path, server: &str, args: &[&str]) -> Output {
-    command(dir)
-        .arg("--json")
-        .args(args)
-        .env("ISKRA_TOKEN", "tok")
-        .env("ISKRA_SERVER", server)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The `{"error": …}` document on stderr (its last line: warnings may come first).

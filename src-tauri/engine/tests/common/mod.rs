@@ -31,3 +31,26 @@ pub fn json(dir: &Path, args: &[&str]) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// `iskra --json ARGS` on `dir`, signed in (a token) against `server`.
+#[allow(dead_code)] // not every CLI test talks to a server
+pub fn signed_in(dir: &Path, server: &str, args: &[&str]) -> Output {
+    command(dir)
+        .arg("--json")
+        .args(args)
+        .env("ISKRA_TOKEN", "tok")
+        .env("ISKRA_SERVER", server)
+        .output()
+        .unwrap()
+}
+
+/// The JSON output of a command that must have succeeded.
+#[allow(dead_code)]
+pub fn ok(out: Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
