@@ -359,6 +359,23 @@ mod tests {
         assert!(c.validate().is_ok());
     }
 
+    /// The example file in the repository root shows the defaults exactly (the sections a
+    /// deployment tunes most: the model catalogue, credits, account deletion).
+    #[test]
+    fn the_example_file_shows_the_defaults() {
+        let text = include_str!("../../iskra-server.example.toml");
+        let cfg: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .expect("the example configuration loads");
+        let defaults = Config::default();
+        assert_eq!(cfg.generation, defaults.generation);
+        assert_eq!(cfg.credits, defaults.credits);
+        assert_eq!(cfg.accounts, defaults.accounts);
+        assert_eq!(cfg.tiers, defaults.tiers);
+        assert_eq!(cfg.rate_limits, defaults.rate_limits);
+    }
+
     #[test]
     fn dev_mode_refuses_public_addresses() {
         let c = Config {

@@ -249,22 +249,3 @@ mod tests {
         assert_eq!(g.concurrency.get(Tier::Pro), 3);
     }
 }
-
-#[cfg(test)]
-mod example_tests {
-    use super::*;
-
-    /// The example file in the repository root documents the defaults exactly.
-    #[test]
-    fn the_example_file_is_the_default_catalogue() {
-        let text = include_str!("../../../iskra-server.example.toml");
-        let cfg: crate::config::Config = figment::Figment::from(
-            figment::providers::Serialized::defaults(crate::config::Config::default()),
-        )
-        .merge(<figment::providers::Toml as figment::providers::Format>::string(text))
-        .extract()
-        .expect("the example configuration loads");
-        assert_eq!(cfg.generation, GenerationSettings::default());
-        assert_eq!(cfg.credits, crate::config::CreditSettings::default());
-    }
-}
