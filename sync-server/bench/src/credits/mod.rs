@@ -18,6 +18,7 @@ mod payer;
 
 use crate::load::{self, Span};
 use crate::report::{Bound, Report, Row};
+use crate::server::cpu_secs;
 use anyhow::{Context, Result};
 use database::Database;
 use futures::future::try_join_all;
@@ -101,7 +102,17 @@ async fn measure(store: &Store, label: &str, span: Span, report: &mut Report) ->
     .await?;
 
     let paced = load::drive(payers.clone(), WARMUP, span, Some(PACE)).await?;
+    let cpu = cpu_secs(std::process::id())?;
     let busy = load::drive(payers.clone(), 0, span, None).await?;
+    let cpu_us = (cpu_secs(std::process::id())? - cpu) / busy.latencies.len() as f64 * 1e6;
+    let whose = if store.backend() == Backend::Sqlite {
+        "the store and SQLite"
+    } else {
+        "the store; the PostgreSQL server's own not counted"
+    };
+    report.notes.push(format!(
+        "credits on {label}: {cpu_us:.0} µs CPU per movement back to back (this process: {whose})"
+    ));
 
     try_join_all(payers.iter().map(Payer::release_open)).await?;
     let expected: Vec<check::Expected> = payers
