@@ -5,6 +5,9 @@
 
 #[macro_use]
 mod common;
+#[path = "generations/support.rs"]
+#[allow(dead_code)]
+mod generation_support;
 mod clerk_webhooks {
     pub mod deletion;
     pub mod profile;

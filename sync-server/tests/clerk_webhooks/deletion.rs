@@ -12,19 +12,10 @@ use crate::common::sse::EventStream;
 use crate::common::svix::{new_secret, user_deleted, user_event, ClerkSender};
 use crate::common::{poll_until, Backend, TestServer, User};
 use iskra_fake_fal::{FakeConfig, FakeFal, Progress};
+use crate::generation_support::wire;
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
-
-/// Points `cfg` at `fal`, with quick polling.
-fn wire(cfg: &mut iskra_server::Config, fal: &FakeFal) {
-    cfg.fal_key = Some(fal.key());
-    cfg.fal_queue_url = fal.queue_url();
-    cfg.fal_rest_url = fal.rest_url();
-    cfg.fal_jwks_url = fal.jwks_url();
-    cfg.generation.poll_interval_ms = 20;
-    cfg.generation.workers = 4;
-}
 
 /// fal's request id of the job with `prompt`, once fal has it.
 async fn request_of(fal: &FakeFal, prompt: &str) -> String {
