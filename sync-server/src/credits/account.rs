@@ -70,7 +70,9 @@ pub fn reserve(acc: &Account, estimate: i64) -> Option<(Change, i64)> {
 
 /// Ends a hold of `estimate` (of which `hold_grants` came from grants): `charged` credits are
 /// spent (the allocation part first), the rest goes back to the buckets it came from. A charge
-/// above the estimate is capped at it: a price is never raised after the fact.
+/// above the estimate is capped at it: a price is never raised after the fact. A hold taken
+/// before a new period began gives its allocation part back to the new period's allocation (a
+/// job lasts seconds; the few credits this can add expire with that period).
 pub fn settle(acc: &Account, estimate: i64, hold_grants: i64, charged: i64) -> Change {
     let charged = charged.clamp(0, estimate);
     let hold_grants = hold_grants.clamp(0, estimate);
