@@ -4,7 +4,8 @@
 //! fresh PostgreSQL database.
 //!
 //! Measured in-process against the server's own store (`iskra_server::store::Store`, the code
-//! the server runs, opened as the server opens it), not over HTTP: over HTTP a charge comes
+//! the server runs, opened as the server opens it, its WAL checkpointed every second as the
+//! server's maintenance task does), not over HTTP: over HTTP a charge comes
 //! only at the end of a whole generation (fal, output storage, canvas), about 200 jobs a second
 //! on this machine (the generation throughput figure), which would measure the pipeline rather
 //! than the ledger. Each operation is one ledger movement, one transaction (see [`payer`]).
@@ -26,9 +27,11 @@ use iskra_protocol::{GenerationKind, Tier};
 use iskra_server::config::credits::PriceInput;
 use iskra_server::config::CreditSettings;
 use iskra_server::credits;
+use iskra_server::maintenance;
 use iskra_server::store::{Backend, Store};
 use payer::Payer;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// Users paying at once.
 const USERS: usize = 50;
@@ -69,7 +72,13 @@ pub async fn run(postgres: Option<&str>, span: Span, report: &mut Report) -> Res
 /// Measures on `db`, then removes it.
 async fn on(db: Database, span: Span, report: &mut Report) -> Result<()> {
     eprintln!("iskra-bench: credits on {}", db.label);
+    // SQLite's WAL checkpointed every second off the movements' path, as the server does (a
+    // no-op on PostgreSQL).
+    let (stop, stopped) = watch::channel(false);
+    let checkpoints = tokio::spawn(maintenance::checkpoints(db.store.clone(), stopped));
     let result = measure(&db.store, db.label, span, report).await;
+    let _ = stop.send(true);
+    let _ = checkpoints.await;
     let closed = db.close().await;
     result?;
     closed
