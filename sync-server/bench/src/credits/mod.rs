@@ -5,13 +5,13 @@
 //!
 //! Measured in-process against the server's own store (`iskra_server::store::Store`, the code
 //! the server runs, opened as the server opens it, its WAL checkpointed every second as the
-//! server's maintenance task does), not over HTTP: over HTTP a charge comes
-//! only at the end of a whole generation (fal, output storage, canvas), about 200 jobs a second
-//! on this machine (the generation throughput figure), which would measure the pipeline rather
-//! than the ledger. Each operation is one ledger movement, one transaction (see [`payer`]).
-//! Two runs: paced at the target rate (each user one movement every [`PACE`], phases spread)
-//! for the latency of a movement at that load, then back to back for the most movements a
-//! second. Afterwards the ledger is checked ([`check`]) and reported.
+//! server's maintenance task does), not over HTTP: over HTTP a charge comes only at the end of
+//! a whole generation (fal, output storage, canvas), about 200 jobs a second on this machine
+//! (the generation throughput figure), which would measure the pipeline rather than the
+//! ledger. Each operation is one ledger movement, one transaction (see [`payer`]). Two runs:
+//! paced at the target rate (each user one movement every [`PACE`], phases spread) for the
+//! latency of a movement at that load, then back to back for the most movements a second.
+//! Afterwards the ledger is checked ([`check`]) and reported.
 
 mod check;
 mod database;
