@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), ip_limit))
         .layer(middleware::from_fn_with_state(state.clone(), drain_unread_bodies))
         .layer(middleware::from_fn(crate::metrics::track))
+        .layer(middleware::from_fn(crate::sharing::headers::security_headers))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -163,5 +164,19 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The metrics listener's application: `GET /metrics` without credentials (bind it to a
+/// private address; see `metrics_listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move {
+                routes::health::render_metrics(&state)
+            }),
+        )
+        .fallback(not_found)
         .with_state(state)
 }

@@ -156,6 +156,10 @@ pub struct Config {
     pub log_format: String,
     /// Seconds a request may take before it is answered 503 (uploads and SSE excepted).
     pub request_timeout_secs: u64,
+    /// Address of the metrics listener (`GET /metrics`, Prometheus); empty or `off`: none.
+    pub metrics_listen: String,
+    /// Bearer token that also allows `GET /metrics` on the API listener; none: refused there.
+    pub metrics_token: Option<String>,
     pub tiers: Tiers,
     pub rate_limits: RateLimits,
     pub generation: GenerationSettings,
@@ -210,6 +214,8 @@ impl Default for Config {
             upgrade_url: "iskra://upgrade".into(),
             log_format: "json".into(),
             request_timeout_secs: 30,
+            metrics_listen: "127.0.0.1:9464".into(),
+            metrics_token: None,
             tiers: Tiers {
                 free: TierLimits {
                     images: 100,
@@ -320,10 +326,21 @@ impl Config {
         self.generation.validate().map_err(ConfigError::Invalid)?;
         self.credits.validate().map_err(ConfigError::Invalid)?;
         self.accounts.validate().map_err(ConfigError::Invalid)?;
+        self.metrics_addr()?;
         if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
             return Err(ConfigError::Invalid("body limits must be positive".into()));
         }
         Ok(())
+    }
+
+    /// The metrics listener's address (`None`: no metrics listener).
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        match self.metrics_listen.trim() {
+            "" | "off" => Ok(None),
+            addr => addr.parse().map(Some).map_err(|_| {
+                ConfigError::Invalid(format!("metrics_listen {addr:?} is not an address"))
+            }),
+        }
     }
 
     /// The allowed `azp` values.
@@ -374,6 +391,7 @@ mod tests {
         assert_eq!(cfg.accounts, defaults.accounts);
         assert_eq!(cfg.tiers, defaults.tiers);
         assert_eq!(cfg.rate_limits, defaults.rate_limits);
+        assert_eq!(cfg.metrics_listen, defaults.metrics_listen);
     }
 
     #[test]

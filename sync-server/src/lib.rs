@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod quota;
 pub mod routes;
+pub mod sharing;
 pub mod signing;
 pub mod state;
 pub mod store;
@@ -51,7 +52,27 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let base = public_base(&config, listener.local_addr()?);
     let state = AppState::build(config, base).await?;
+    if let Some(addr) = state.config.metrics_addr()? {
+        match TcpListener::bind(addr).await {
+            Ok(metrics) => {
+                tracing::info!(address = %metrics.local_addr()?, "metrics listening");
+                tokio::spawn(serve_metrics(state.clone(), metrics));
+            }
+            // The API still serves; the operator sees why there are no metrics.
+            Err(e) => tracing::error!(%addr, error = %e, "metrics listener not bound"),
+        }
+    }
     serve_state(state, listener, shutdown).await
+}
+
+/// Serves `GET /metrics` on its own listener until the server shuts down.
+pub async fn serve_metrics(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    let mut stop = state.shutdown.clone();
+    axum::serve(listener, app::metrics_router(state))
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
 }
 
 /// Serves an already built state; open event streams end when shutdown begins.

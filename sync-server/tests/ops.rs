@@ -1,7 +1,7 @@
 //! Operations (S12): `/health` (JSON, HEAD, 503 when the database is gone), Prometheus
-//! `/metrics`, an OpenAPI 3.1 document listing exactly the routes the router serves,
-//! `x-request-id` on every response, and a graceful shutdown that finishes an upload in flight
-//! and ends event streams.
+//! `/metrics` (on its own listener; on the API listener only with the metrics token), an
+//! OpenAPI 3.1 document listing exactly the routes the router serves, `x-request-id` on every
+//! response, and a graceful shutdown that finishes an upload in flight and ends event streams.
 
 #[macro_use]
 mod common;
@@ -40,14 +40,40 @@ async fn health_reports_every_check(b: Backend) {
 }
 
 async fn metrics_count_requests(b: Backend) {
-    let srv = TestServer::default(b).await;
+    let srv = TestServer::start(b, |cfg| cfg.metrics_token = Some("scrape-token".into())).await;
     srv.user("alice").get("/v1/me").await.expect(200);
-    let res = srv.anonymous().get("/metrics").await;
-    res.expect(200);
+    // On the API listener only with the metrics token.
+    let anon = srv.anonymous();
+    anon.get("/metrics")
+        .await
+        .expect_error(401, "UNAUTHENTICATED");
+    let wrong = anon
+        .request(Method::GET, "/metrics")
+        .bearer_auth("scrape-tokeN");
+    send(wrong).await.expect_error(401, "UNAUTHENTICATED");
+    let user = srv.user("alice").get("/metrics").await;
+    user.expect_error(401, "UNAUTHENTICATED");
+    let with_token = anon
+        .request(Method::GET, "/metrics")
+        .bearer_auth("scrape-token");
+    send(with_token).await.expect(200);
+    // The metrics listener serves them without credentials.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(iskra_server::serve_metrics(srv.state.clone(), listener));
+    let res = srv
+        .http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .expect("metrics listener");
+    assert_eq!(res.status(), 200);
     assert!(res
-        .header("content-type")
+        .headers()
+        .get("content-type")
+        .and_then(|t| t.to_str().ok())
         .is_some_and(|t| t.starts_with("text/plain")));
-    let text = String::from_utf8_lossy(&res.bytes);
+    let text = res.text().await.unwrap();
     assert!(text.contains("iskra_http_requests_total"), "{text}");
     assert!(
         text.lines()
@@ -55,6 +81,24 @@ async fn metrics_count_requests(b: Backend) {
         "{text}"
     );
     assert!(text.contains("iskra_http_request_duration_seconds"));
+    let other = srv
+        .http
+        .get(format!("http://{addr}/v1/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        404,
+        "the metrics listener serves nothing else"
+    );
+    // Without a token configured, the API listener never serves them.
+    let plain = TestServer::default(b).await;
+    let res = plain
+        .anonymous()
+        .request(Method::GET, "/metrics")
+        .bearer_auth("");
+    send(res).await.expect_error(401, "UNAUTHENTICATED");
 }
 
 /// Every path docs/api.md names (with `{…}` parameters), implemented yet or not.
@@ -82,6 +126,13 @@ const API_MD_PATHS: &[&str] = &[
     "/v1/billing/portal",
     "/v1/credits",
     "/v1/api-keys",
+    "/v1/assets/{id}/share",
+    "/v1/shares",
+    "/v1/gallery",
+    "/t/{shortId}",
+    "/t/{shortId}/image",
+    "/t/{shortId}/og.jpg",
+    "/robots.txt",
 ];
 
 /// Methods probed on every path. HEAD is checked apart: its 404 has no body that could tell the

@@ -12,6 +12,7 @@ pub mod generation;
 pub mod hlc;
 pub mod merge;
 pub mod model;
+pub mod shares;
 pub mod sync;
 
 pub use credits::*;
@@ -19,4 +20,5 @@ pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use generation::*;
 pub use hlc::{Clock, Hlc, HlcParseError};
 pub use model::*;
+pub use shares::*;
 pub use sync::*;

@@ -10,7 +10,8 @@
 //!    them), and `user.created` / `user.updated` for the id change nothing.
 //! 2. The user's running and waiting generations are canceled (fal is asked to cancel them
 //!    too, best effort), without events.
-//! 3. Assets, in batches: every blob is deleted before the row that names it, so a crash
+//! 3. Assets, in batches: every blob (and its share preview rendition) is deleted before the
+//!    row that names it (share links go with the row), so a crash
 //!    leaves at worst rows whose blobs are gone (the user is refused), never a blob without a
 //!    row.
 //! 4. Projects (their elements and change log cascade) and ops, in batches; then one
@@ -190,6 +191,7 @@ async fn delete_everything(claim: &mut Claim<'_>) -> Result<(), DeletionError> {
         }
         for sha in &batch {
             state.blobs.delete(&asset_key(user, sha)).await?;
+            crate::sharing::forget_asset(state, user, sha).await?;
             claim.step().await?;
         }
         state.store.delete_asset_rows(user, &batch).await?;

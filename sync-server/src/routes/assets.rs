@@ -18,7 +18,7 @@ use iskra_protocol::{is_sha256_hex, Asset, AssetSource, AssetType, ErrorBody, Pa
 use serde::Deserialize;
 
 /// Parses an asset id (lower- or upper-case hex SHA-256).
-fn sha(raw: &str) -> ApiResult<String> {
+pub fn sha(raw: &str) -> ApiResult<String> {
     let s = raw.to_ascii_lowercase();
     if is_sha256_hex(&s) {
         Ok(s)
@@ -160,6 +160,7 @@ pub async fn delete(
         .await?
         .ok_or(ApiError::NotFound("asset"))?;
     state.blobs.delete(&asset_key(auth.id(), &id)).await?;
+    crate::sharing::forget_asset(&state, auth.id(), &id).await?;
     state
         .events
         .publish(auth.id(), ServerEvent::AssetDeleted { asset_id: id });

@@ -11,6 +11,8 @@ pub mod files;
 pub mod generations;
 pub mod health;
 pub mod projects;
+pub mod share_page;
+pub mod shares;
 pub mod sync;
 pub mod webhooks;
 
@@ -72,6 +74,12 @@ pub fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::portal))
         .routes(routes!(billing::stripe_webhook))
         .routes(routes!(clerk::clerk))
+        .routes(routes!(shares::create, shares::revoke))
+        .routes(routes!(shares::list))
+        .routes(routes!(shares::gallery))
+        .routes(routes!(share_page::page))
+        .routes(routes!(share_page::image))
+        .routes(routes!(share_page::robots))
 }
 
 /// Long-running routes: uploads, downloads and the event stream (no request timeout).
@@ -85,5 +93,6 @@ pub fn stream_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(assets::content))
         .routes(routes!(files::file))
+        .routes(routes!(share_page::og_image))
         .routes(routes!(events::events))
 }

@@ -14,6 +14,7 @@ pub mod generations;
 pub mod idempotency;
 pub mod keyset;
 pub mod projects;
+pub mod shares;
 pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
