@@ -165,6 +165,13 @@ pub struct Config {
     pub generation: GenerationSettings,
     pub credits: CreditSettings,
     pub accounts: crate::accounts::AccountSettings,
+    /// Proxies whose `X-Forwarded-For` names the client (comma-separated IPs and CIDRs; none
+    /// by default: the TCP peer is the client).
+    pub trusted_proxies: String,
+    /// Salt of client IP hashes; derived from the signing secret when absent.
+    pub ip_hash_salt: Option<String>,
+    /// Anonymous use: the free generation's result, the sign-up link, email capture limits.
+    pub anonymous: crate::anonymous::AnonymousSettings,
 }
 
 /// 25 MiB, the default upload limit of docs/api.md.
@@ -273,6 +280,9 @@ impl Default for Config {
             generation: GenerationSettings::default(),
             credits: CreditSettings::default(),
             accounts: crate::accounts::AccountSettings::default(),
+            trusted_proxies: String::new(),
+            ip_hash_salt: None,
+            anonymous: crate::anonymous::AnonymousSettings::default(),
         }
     }
 }
@@ -326,6 +336,9 @@ impl Config {
         self.generation.validate().map_err(ConfigError::Invalid)?;
         self.credits.validate().map_err(ConfigError::Invalid)?;
         self.accounts.validate().map_err(ConfigError::Invalid)?;
+        self.anonymous.validate().map_err(ConfigError::Invalid)?;
+        crate::anonymous::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.metrics_addr()?;
         if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
             return Err(ConfigError::Invalid("body limits must be positive".into()));
@@ -389,6 +402,8 @@ mod tests {
         assert_eq!(cfg.generation, defaults.generation);
         assert_eq!(cfg.credits, defaults.credits);
         assert_eq!(cfg.accounts, defaults.accounts);
+        assert_eq!(cfg.anonymous, defaults.anonymous);
+        assert_eq!(cfg.trusted_proxies, defaults.trusted_proxies);
         assert_eq!(cfg.tiers, defaults.tiers);
         assert_eq!(cfg.rate_limits, defaults.rate_limits);
         assert_eq!(cfg.metrics_listen, defaults.metrics_listen);

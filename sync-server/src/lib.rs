@@ -5,6 +5,7 @@
 //! requests in flight. The binary in `main.rs` is a thin command line over these.
 
 pub mod accounts;
+pub mod anonymous;
 pub mod app;
 pub mod billing;
 pub mod blobs;
@@ -88,6 +89,7 @@ pub async fn serve_state(
         state.tmp_dir.clone(),
         state.shutdown.clone(),
     ));
+    tokio::spawn(anonymous::run_sweeps(state.clone()));
     tokio::spawn(maintenance::checkpoints(
         state.store.clone(),
         state.shutdown.clone(),

@@ -20,10 +20,11 @@ pub fn video_key(user: &str) -> String {
     format!("gen:video:{user}")
 }
 
-/// Limiter key of anonymous generations from an IP (hashed, never stored raw).
+/// Limiter key of anonymous generations from an IP today (hashed, never stored raw; see
+/// [`crate::anonymous::quota`]).
 pub fn anonymous_key(state: &AppState, ip: Option<IpAddr>) -> String {
     let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    format!("gen:anon:{}", iskra_limiter::hash_ip(&ip, &state.ip_salt))
+    crate::anonymous::quota::key(&state.ip_salt, ip, chrono::Utc::now())
 }
 
 fn windows(d: Decision) -> Vec<WindowStatus> {
@@ -81,6 +82,6 @@ pub async fn anonymous(state: &AppState, ip: Option<IpAddr>) -> Result<Quota, Ap
             standard: peek(state, &anonymous_key(state, ip), &rules).await?,
             video: Vec::new(),
         },
-        upgrade_url: state.config.upgrade_url.clone(),
+        upgrade_url: state.config.anonymous.sign_up_url.clone(),
     })
 }

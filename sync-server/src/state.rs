@@ -35,6 +35,8 @@ pub struct Inner {
     pub tmp_dir: PathBuf,
     /// Salt of anonymous IP hashes.
     pub ip_salt: String,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub proxies: crate::anonymous::TrustedProxies,
     /// Becomes `true` when the server starts shutting down (ends event streams).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -151,7 +153,12 @@ impl AppState {
             dev,
             public_base: public_base.trim_end_matches('/').to_owned(),
             tmp_dir,
-            ip_salt: hex::encode(signing::derive(&secret, b"iskra ip hash")),
+            ip_salt: config
+                .ip_hash_salt
+                .clone()
+                .unwrap_or_else(|| hex::encode(signing::derive(&secret, b"iskra ip hash"))),
+            proxies: crate::anonymous::TrustedProxies::parse(&config.trusted_proxies)
+                .map_err(|e| crate::config::ConfigError::Invalid(e.to_string()))?,
             config,
         })))
     }

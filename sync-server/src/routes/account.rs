@@ -1,11 +1,11 @@
 //! Account and quota: `GET /v1/me`, `GET /v1/quota` (also anonymous).
 
+use crate::anonymous::Caller;
 use crate::error::ApiResult;
-use crate::extract::{client_ip, Auth, MaybeAuth};
+use crate::extract::Auth;
 use crate::quota;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::Extensions;
 use axum::Json;
 use iskra_protocol::{ErrorBody, Me, Quota};
 
@@ -25,14 +25,10 @@ pub async fn me(auth: Auth) -> Json<Me> {
 /// Storage and generation quota of the caller (anonymous without a token).
 #[utoipa::path(get, path = "/v1/quota", tag = "account",
     responses((status = 200, body = Quota), (status = 401, body = ErrorBody)))]
-pub async fn get_quota(
-    State(state): State<AppState>,
-    MaybeAuth(auth): MaybeAuth,
-    extensions: Extensions,
-) -> ApiResult<Json<Quota>> {
-    let q = match auth {
-        Some(auth) => quota::for_user(&state, &auth.user).await?,
-        None => quota::anonymous(&state, client_ip(&extensions)).await?,
+pub async fn get_quota(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Quota>> {
+    let q = match caller {
+        Caller::User(auth) => quota::for_user(&state, &auth.user).await?,
+        Caller::Anonymous(ip) => quota::anonymous(&state, Some(ip)).await?,
     };
     Ok(Json(q))
 }

@@ -1,5 +1,6 @@
 //! Generations (S7): submit, read, list and cancel jobs; the model catalogue.
 
+use crate::anonymous::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::generation;
@@ -31,18 +32,24 @@ pub async fn models(State(state): State<AppState>, _auth: Auth) -> Json<ModelLis
 }
 
 /// Queues a generation; the job runs in the background and is pushed as `generation.updated`.
+/// With a bearer token as the user; without credentials one text-to-image a day per client
+/// IP, answered with the Generation plus `anonymous` (`AnonymousGeneration`: the capability to
+/// read its result; see docs/api.md "Before sign-in").
 #[utoipa::path(post, path = "/v1/generations", tag = "generations", request_body = NewGeneration,
-    security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "a retry returns the first generation")),
     responses((status = 202, body = Generation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 402, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
-    auth: Auth,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(req): ApiJson<NewGeneration>,
 ) -> ApiResult<Response> {
+    let auth = match caller {
+        Caller::User(auth) => auth,
+        Caller::Anonymous(ip) => return super::anonymous::submit(&state, ip, &req).await,
+    };
     let fingerprint = serde_json::to_vec(&req).unwrap_or_default();
     let claim = idempotency::claim(
         &state,

@@ -2,6 +2,7 @@
 //! from the same handlers that are mounted, so `/openapi.json` describes exactly what is served).
 
 pub mod account;
+pub mod anonymous;
 pub mod assets;
 pub mod billing;
 pub mod clerk;
@@ -69,6 +70,7 @@ pub fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(credits::estimate))
         .routes(routes!(generations::submit, generations::list))
         .routes(routes!(generations::get, generations::cancel))
+        .routes(routes!(anonymous::get))
         .routes(routes!(webhooks::fal))
         .routes(routes!(billing::checkout))
         .routes(routes!(billing::portal))

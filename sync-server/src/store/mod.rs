@@ -7,6 +7,7 @@
 //! lock upgrade; counters that guard limits are changed by conditional `UPDATE`s, which are
 //! atomic on both backends.
 
+pub mod anonymous;
 pub mod assets;
 pub mod canvas;
 pub mod credits;

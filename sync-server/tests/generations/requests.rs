@@ -158,7 +158,10 @@ async fn bad_requests_are_refused_and_change_nothing(b: Backend) {
     assert_eq!(crate::common::send(raw).await.status, 400);
     assert_eq!(
         srv.anonymous()
-            .post("/v1/generations", &text("p"))
+            .post(
+                "/v1/generations",
+                &json!({"kind": "image-to-video", "prompt": "p"})
+            )
             .await
             .status,
         401
