@@ -9,16 +9,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-/// MIME types the server accepts (by magic bytes).
-pub const ACCEPTED_MIME: &[&str] = &[
-    "image/png",
-    "image/jpeg",
-    "image/webp",
-    "image/gif",
-    "video/mp4",
-    "video/webm",
-    "video/quicktime",
-];
+pub use iskra_media::{extension, is_supported, ACCEPTED_MIME, ACCEPTED_NAMES, MAX_PIXELS};
 
 /// Bytes read per step while hashing and copying.
 const CHUNK: usize = 64 * 1024;
@@ -37,45 +28,22 @@ pub struct Imported {
     pub duration_ms: Option<u64>,
 }
 
-/// Largest image accepted, in pixels (the server's S4 limit: 100 megapixels).
-pub const MAX_PIXELS: u64 = 100_000_000;
-
-/// File extension of a cached asset by its MIME type.
-fn extension(mime: &str) -> &'static str {
-    match mime {
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        "image/webp" => "webp",
-        "image/gif" => "gif",
-        "video/mp4" => "mp4",
-        "video/webm" => "webm",
-        "video/quicktime" => "mov",
-        _ => "bin",
-    }
-}
-
 /// Type and dimensions of a file with the same rules as the server (`iskra-media`).
 fn probe(path: &Path, head: &[u8], src: &Path) -> Result<iskra_media::MediaInfo> {
     let unsupported = || {
         EngineError::Invalid(format!(
-            "{} is not a supported image or video (PNG, JPEG, WebP, GIF, MP4, WebM, MOV)",
+            "{} is not a supported image or video ({ACCEPTED_NAMES})",
             src.display()
         ))
     };
-    match iskra_media::sniff(head) {
-        Some((_, mime)) if ACCEPTED_MIME.contains(&mime) => {}
-        _ => return Err(unsupported()),
+    if !is_supported(head) {
+        return Err(unsupported());
     }
     iskra_media::probe_file(path, MAX_PIXELS).map_err(|e| match e {
         iskra_media::MediaError::Unsupported(_) => unsupported(),
         iskra_media::MediaError::Io(e) => EngineError::io(format!("reading {}", src.display()), e),
         e => EngineError::Invalid(format!("{} is not a readable file: {e}", src.display())),
     })
-}
-
-/// True when the first bytes of a file look like a supported image or video.
-pub fn is_supported(head: &[u8]) -> bool {
-    iskra_media::sniff(head).is_some_and(|(_, mime)| ACCEPTED_MIME.contains(&mime))
 }
 
 /// Copies `src` into `cache_dir` as `<sha256>.<ext>`; returns what it is.

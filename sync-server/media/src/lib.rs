@@ -36,7 +36,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 pub use iskra_protocol::AssetType;
-pub use sniff::{claim_matches, sniff};
+pub use sniff::{
+    claim_matches, extension, is_supported, sniff, ACCEPTED_MIME, ACCEPTED_NAMES, MAX_PIXELS,
+};
 
 /// How many leading bytes [`probe_file`] reads to sniff the type. Larger than the 64 bytes
 /// `sniff` needs so that ISO-BMFF `ftyp` compatible brands and the EBML header fit.

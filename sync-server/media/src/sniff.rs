@@ -23,6 +23,43 @@ pub(crate) const MIME_WEBM: &str = "video/webm";
 /// Canonical mime of QuickTime videos.
 pub(crate) const MIME_QUICKTIME: &str = "video/quicktime";
 
+/// Every mime [`sniff`] can answer: the accepted types, for the server and the desktop alike.
+pub const ACCEPTED_MIME: &[&str] = &[
+    MIME_PNG,
+    MIME_JPEG,
+    MIME_WEBP,
+    MIME_GIF,
+    MIME_MP4,
+    MIME_WEBM,
+    MIME_QUICKTIME,
+];
+
+/// The accepted formats as people name them, for messages.
+pub const ACCEPTED_NAMES: &str = "PNG, JPEG, WebP, GIF, MP4, WebM, MOV";
+
+/// Largest image accepted, in pixels: 100 megapixels (the server's default
+/// `max_image_pixels`, and the desktop's fixed limit so it refuses what the server would).
+pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// File extension for an accepted mime (`bin` for anything else).
+pub fn extension(mime: &str) -> &'static str {
+    match mime {
+        MIME_PNG => "png",
+        MIME_JPEG => "jpg",
+        MIME_WEBP => "webp",
+        MIME_GIF => "gif",
+        MIME_MP4 => "mp4",
+        MIME_WEBM => "webm",
+        MIME_QUICKTIME => "mov",
+        _ => "bin",
+    }
+}
+
+/// True when the first bytes of a file are one of the accepted types.
+pub fn is_supported(head: &[u8]) -> bool {
+    sniff(head).is_some()
+}
+
 /// PNG file signature (PNG spec, section 5.2).
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// JPEG: SOI marker followed by the first byte of the next marker.
