@@ -1,4 +1,4 @@
-//! Sync status and the outbox (D3, D4): the autosave indicator as the UI words it, the online
+//! Sync status and the outbox (D3, D4): the autosave indicator (derived by the engine), the online
 //! flag, pending count and the rejected operations kept for the user (retry or discard). Also
 //! the sync supervisor: one background task that runs the engine's sync client while a session
 //! exists and restarts it on sign-in and sign-out.
@@ -13,16 +13,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use tauri::State;
 
-/// The autosave indicator (D3).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "state", rename_all = "lowercase")]
-pub enum AutosaveState {
-    Saving,
-    Saved { at: String },
-    Offline,
-    Paused { reason: String },
-    Error { message: String },
-}
+pub use iskra_engine::sync::AutosaveState;
 
 /// A permanently rejected operation (D4).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -90,33 +81,12 @@ fn error_detail(v: Option<&Value>) -> ErrorDetail {
 pub fn build_status(s: &AppState) -> CmdResult<SyncStatus> {
     let signed_in = s.signed_in();
     let st = iskra_engine::sync::status(&s.engine, signed_in)?;
-    let projects = s.engine.list_projects()?;
-    let last_local = projects.iter().map(|p| p.updated_at.clone()).max();
-    let names: HashMap<_, _> = projects.into_iter().map(|p| (p.id, p.name)).collect();
-    let saved_at = || {
-        st.last_sync_at
-            .clone()
-            .filter(|_| signed_in)
-            .or(last_local.clone())
-            .unwrap_or_else(iskra_engine::store::now_rfc3339)
-    };
-    let autosave = if !signed_in {
-        AutosaveState::Saved { at: saved_at() }
-    } else if st.online == Some(false) {
-        AutosaveState::Offline
-    } else if let Some(reason) = &st.uploads_paused {
-        AutosaveState::Paused {
-            reason: reason.clone(),
-        }
-    } else if let Some(message) = &st.last_error {
-        AutosaveState::Error {
-            message: message.clone(),
-        }
-    } else if st.pending > 0 {
-        AutosaveState::Saving
-    } else {
-        AutosaveState::Saved { at: saved_at() }
-    };
+    let names: HashMap<_, _> = s
+        .engine
+        .list_projects()?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
     let rejected = s
         .engine
         .outbox()?
@@ -133,7 +103,7 @@ pub fn build_status(s: &AppState) -> CmdResult<SyncStatus> {
         })
         .collect();
     Ok(SyncStatus {
-        autosave,
+        autosave: st.autosave,
         online: !signed_in || st.online != Some(false),
         pending: st.pending,
         rejected,

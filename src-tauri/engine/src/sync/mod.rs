@@ -8,6 +8,7 @@
 //! `fsync` never stalls the async runtime.
 
 mod api;
+pub mod autosave;
 mod backoff;
 mod credits;
 mod error;
@@ -18,6 +19,7 @@ mod status;
 mod uploads;
 
 pub use api::{ApiClient, UploadProgress};
+pub use autosave::AutosaveState;
 pub use backoff::retry_delay;
 pub use error::SyncError;
 pub use flush::SyncReport;

@@ -2,8 +2,9 @@
 //! time, last error, paused uploads — and the indicator text the desktop shows. Built from the
 //! store so the CLI's `status` sees what earlier runs did.
 
+use super::autosave::{self, AutosaveInput, AutosaveState};
 use crate::error::Result;
-use crate::store::{now_ms, settings};
+use crate::store::{now_ms, now_rfc3339, settings};
 use crate::Engine;
 use serde::Serialize;
 
@@ -25,7 +26,9 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// Why uploads are paused (storage quota), while they are.
     pub uploads_paused: Option<String>,
-    /// The indicator text of D3.
+    /// The autosave indicator of D3 ([`autosave::derive`]).
+    pub autosave: AutosaveState,
+    /// The indicator as the CLI words it.
     pub indicator: String,
 }
 
@@ -48,21 +51,31 @@ pub fn status(engine: &Engine, signed_in: bool) -> Result<SyncStatus> {
     };
     let last_sync_at = engine.setting(settings::LAST_SYNC_AT)?;
     let last_error = engine.setting(settings::LAST_SYNC_ERROR)?;
-    let indicator = if !signed_in {
-        "Saved on this device (signed out)".to_owned()
-    } else if online == Some(false) {
-        "Offline — saved on this device".to_owned()
-    } else if let Some(reason) = &uploads_paused {
-        format!("Sync paused: {reason}")
-    } else if last_error.is_some() {
-        "Sync error — retrying".to_owned()
-    } else if pending > 0 {
-        "Saving…".to_owned()
-    } else {
-        match &last_sync_at {
+    let last_local_at = engine
+        .list_projects()?
+        .into_iter()
+        .map(|p| p.updated_at)
+        .max();
+    let autosave = autosave::derive(&AutosaveInput {
+        signed_in,
+        online,
+        pending,
+        paused_reason: uploads_paused.clone(),
+        error: last_error.clone(),
+        last_sync_at: last_sync_at.clone(),
+        last_local_at,
+        now: now_rfc3339(),
+    });
+    let indicator = match &autosave {
+        AutosaveState::Saved { .. } if !signed_in => "Saved on this device (signed out)".to_owned(),
+        AutosaveState::Offline => "Offline — saved on this device".to_owned(),
+        AutosaveState::Paused { reason } => format!("Sync paused: {reason}"),
+        AutosaveState::Error { .. } => "Sync error — retrying".to_owned(),
+        AutosaveState::Saving => "Saving…".to_owned(),
+        AutosaveState::Saved { .. } => match &last_sync_at {
             Some(t) => format!("Saved {t}"),
             None => "Saved".to_owned(),
-        }
+        },
     };
     Ok(SyncStatus {
         signed_in,
@@ -73,6 +86,7 @@ pub fn status(engine: &Engine, signed_in: bool) -> Result<SyncStatus> {
         last_sync_at,
         last_error,
         uploads_paused,
+        autosave,
         indicator,
     })
 }

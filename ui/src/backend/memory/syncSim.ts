@@ -3,10 +3,11 @@
  * rejected operations, producing the same `SyncStatus` the engine reports (D3/D4).
  *
  * Edits are "durable" at once (memory), then "sent" after `delayMs` when online and signed in;
- * offline they wait in the outbox and flush when the connection comes back. The indicator's
- * precedence follows the engine's `sync::status`: offline, paused, error, saving, saved.
+ * offline they wait in the outbox and flush when the connection comes back. The indicator is
+ * `deriveAutosave`, the engine's derivation mirrored and tested on the same table.
  */
 import type { AutosaveState, RejectedOperation, SyncStatus } from '../types';
+import { deriveAutosave } from './autosave';
 
 export interface SyncSimOptions {
   delayMs: number;
@@ -76,11 +77,17 @@ export class SyncSimulator {
   }
 
   autosave(): AutosaveState {
-    if (this.signedIn && !this.online) return { state: 'offline' };
-    if (this.signedIn && this.pausedReason) return { state: 'paused', reason: this.pausedReason };
-    if (this.signedIn && this.error) return { state: 'error', message: this.error };
-    if (this.inFlight) return { state: 'saving' };
-    return { state: 'saved', at: this.lastSavedAt.toISOString() };
+    const saved = this.lastSavedAt.toISOString();
+    return deriveAutosave({
+      signedIn: this.signedIn,
+      online: this.online,
+      pending: this.pending,
+      pausedReason: this.pausedReason || null,
+      error: this.error || null,
+      lastSyncAt: saved,
+      lastLocalAt: saved,
+      now: this.opts.now().toISOString(),
+    });
   }
 
   status(): SyncStatus {
