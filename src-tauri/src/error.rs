@@ -84,7 +84,7 @@ impl From<EngineError> for CommandError {
             | EngineError::GenerationNotFound(_)
             | EngineError::OpNotFound(..) => Self::NotFound(message),
             EngineError::SignInRequired => Self::Auth(message),
-            EngineError::Invalid(_) => Self::InvalidInput(message),
+            EngineError::Invalid(_) | EngineError::ZOrder(_) => Self::InvalidInput(message),
             EngineError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Self::NotFound(message)
             }

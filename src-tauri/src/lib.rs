@@ -11,7 +11,6 @@ pub mod events;
 pub use iskra_engine::layout;
 pub mod protocol;
 pub mod state;
-pub mod zorder;
 
 use commands::Shared;
 use iskra_engine::hotfolder::HotFolderWatcher;

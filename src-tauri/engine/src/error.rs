@@ -47,6 +47,9 @@ pub enum EngineError {
     /// The edit or input is invalid; nothing was written.
     #[error("invalid input: {0}")]
     Invalid(String),
+
+    #[error("no room left in the z order; move other elements first")]
+    ZOrder(#[from] crate::zorder::ZError),
 }
 
 impl EngineError {
@@ -60,7 +63,7 @@ impl EngineError {
             | Self::GenerationNotFound(_)
             | Self::OpNotFound(..) => "not_found",
             Self::SignInRequired => "auth",
-            Self::Invalid(_) => "invalid",
+            Self::Invalid(_) | Self::ZOrder(_) => "invalid",
         }
     }
 

@@ -11,6 +11,8 @@
 //! - [`bundle`]: `.iskra` export/import (D9); [`hotfolder`]: watched folders (D8).
 //! - [`snapshot`]: the 10-second compacted snapshots, off the caller's path.
 //! - [`sync`]: the outbox flush and the HTTP/SSE client of the sync server (D4, S3).
+//! - [`quota`]: storage limits shown signed out and the server's quota kept for offline.
+//! - [`zorder`]: fractional z-order keys, equal to the UI's npm `fractional-indexing`.
 //! - [`secret`]: where session tokens live (never a plaintext file, D6).
 //! - [`auth`]: browser sign-in (OAuth 2.0 + PKCE, loopback redirect) and token refresh (D6).
 
@@ -23,12 +25,15 @@ pub mod generation;
 pub mod hotfolder;
 pub mod layout;
 pub mod media;
+pub mod quota;
 pub mod secret;
 pub mod snapshot;
 pub mod store;
 pub mod sync;
+pub mod zorder;
 
 pub use engine::{
-    z_after, Edit, EditReceipt, Engine, Generated, LocalProjects, NewElement, OpenProject,
+    z_after, Edit, EditReceipt, Engine, EngineEvent, Generated, LocalProjects, NewElement,
+    OpenProject,
 };
 pub use error::{EngineError, Result};

@@ -41,9 +41,10 @@ fn projects_images_moves_and_outbox_offline() {
             "7",
         ],
     );
+    // Centred on the point, as the app places a dropped file (a 1×1 image).
     assert_eq!(
         (el["x"].as_f64(), el["y"].as_f64()),
-        (Some(-5.0), Some(7.0))
+        (Some(-5.5), Some(6.5))
     );
     let el_id = el["id"].as_str().unwrap().to_owned();
     let moved = json(d, &["move", &id, &el_id, "-10.5", "20"]);

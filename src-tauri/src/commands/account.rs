@@ -188,6 +188,7 @@ pub async fn sign_out(state: State<'_, Shared>, remove_local_data: bool) -> CmdR
     state.session.clear();
     state.engine.set_signed_in(false);
     state.engine.forget_account()?;
+    state.engine.forget_quota()?;
     state.set_account(Account::SignedOut);
     state.session_epoch.send_modify(|e| *e += 1);
     state.wake.notify_one();

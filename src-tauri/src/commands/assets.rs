@@ -1,7 +1,7 @@
 //! Asset library commands (D5): list with sort and filter, delete (frees quota; elements keep
 //! the id and show a placeholder), and the storage bar's numbers — from the server's
-//! `GET /v1/quota` when signed in and reachable, else counted from the local cache against the
-//! free tier's default limits.
+//! `GET /v1/quota` when signed in (the engine keeps the last answer for offline), else counted
+//! from the local cache against the engine's signed-out limits (`iskra_engine::quota`).
 
 use super::{blocking, Shared};
 use crate::error::{CmdResult, CommandError};
@@ -16,12 +16,6 @@ use tauri::State;
 
 use super::projects::SortOrder;
 
-/// Free tier's default storage (SPEC S5), used for the bar while signed out or offline.
-pub const LOCAL_LIMIT_BYTES: i64 = 500 * 1024 * 1024;
-/// Free tier's default image count limit.
-pub const LOCAL_IMAGES_LIMIT: i64 = 100;
-/// Free tier's default video count limit.
-pub const LOCAL_VIDEOS_LIMIT: i64 = 20;
 /// How long the storage bar waits for the server before counting locally.
 const QUOTA_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -164,28 +158,6 @@ pub async fn delete_asset(state: State<'_, Shared>, id: String) -> CmdResult<()>
     .await
 }
 
-/// The storage bar counted from the local cache.
-fn local_storage(s: &AppState) -> CmdResult<StorageQuota> {
-    let assets = s.engine.assets()?;
-    let used_bytes = assets.iter().map(|a| a.size_bytes as i64).sum::<i64>();
-    let videos = assets
-        .iter()
-        .filter(|a| a.mime.starts_with("video/"))
-        .count() as i64;
-    let images = assets.len() as i64 - videos;
-    Ok(StorageQuota {
-        used_bytes,
-        limit_bytes: LOCAL_LIMIT_BYTES,
-        images,
-        images_limit: LOCAL_IMAGES_LIMIT,
-        videos,
-        videos_limit: LOCAL_VIDEOS_LIMIT,
-        over_limit: used_bytes >= LOCAL_LIMIT_BYTES
-            || images >= LOCAL_IMAGES_LIMIT
-            || videos >= LOCAL_VIDEOS_LIMIT,
-    })
-}
-
 /// `GET /v1/quota` of the signed-in user.
 async fn remote_quota(s: &AppState) -> CmdResult<Quota> {
     let token = s.session.access_token().await?;
@@ -203,22 +175,33 @@ pub async fn storage_quota(state: State<'_, Shared>) -> CmdResult<StorageInfo> {
     if state.signed_in() {
         match tokio::time::timeout(QUOTA_TIMEOUT, remote_quota(&state)).await {
             Ok(Ok(q)) => {
+                let kept = q.clone();
+                if let Err(e) = blocking(&state, move |s| Ok(s.engine.cache_quota(&kept)?)).await {
+                    tracing::warn!(error = %e, "could not keep the quota for offline");
+                }
                 return Ok(StorageInfo {
                     storage: q.storage,
                     tier: q.tier,
                     upgrade_url: Some(q.upgrade_url),
-                })
+                });
             }
             Ok(Err(e)) => {
-                tracing::info!(error = %e, "quota from the server failed; counting locally")
+                tracing::info!(error = %e, "quota from the server failed; showing the last answer")
             }
-            Err(_) => tracing::info!("quota from the server timed out; counting locally"),
+            Err(_) => tracing::info!("quota from the server timed out; showing the last answer"),
+        }
+        if let Some(q) = blocking(&state, |s| Ok(s.engine.cached_quota()?)).await? {
+            return Ok(StorageInfo {
+                storage: q.storage,
+                tier: q.tier,
+                upgrade_url: Some(q.upgrade_url),
+            });
         }
     }
     let tier = state.account().tier().unwrap_or(Tier::Free);
     blocking(&state, move |s| {
         Ok(StorageInfo {
-            storage: local_storage(s)?,
+            storage: s.engine.local_storage()?,
             tier,
             upgrade_url: None,
         })

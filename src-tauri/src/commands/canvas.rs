@@ -1,16 +1,18 @@
 //! Canvas commands (D1): place files, pasted bytes or library assets; patch, delete, duplicate
 //! and reorder elements; playback, viewport, selection; undo and redo. Every edit resolves
 //! after the engine committed it and answers a [`CanvasDelta`] read back from the engine.
+//! Where new elements go and how they stack is the engine's rule (`Engine::place_assets`,
+//! `duplicate_elements`, `reorder_elements`, used by the CLI too): these commands translate.
 
 use super::projects::SELECTION_PREFIX;
 use super::{blocking, header, raw_body, Shared};
 use crate::error::{parse_id, CmdResult, CommandError};
 use crate::state::{AppState, CanvasMirror};
-use crate::zorder::{keys_between, reorder, ZOrderMove};
 use iskra_engine::media;
 use iskra_engine::store::assets::AssetRecord;
+use iskra_engine::zorder::ZOrderMove;
 use iskra_engine::Edit;
-use iskra_protocol::{Element, ElementKind, Playback, Viewport};
+use iskra_protocol::{Element, Playback, Viewport};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -21,8 +23,6 @@ use uuid::Uuid;
 
 /// Bytes read from a file to tell its type by magic bytes.
 const SNIFF_BYTES: u64 = 64;
-/// Size of a placed file whose dimensions are unknown.
-const UNKNOWN_SIZE: f64 = 100.0;
 
 /// What an edit changed (the UI's `CanvasDelta`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -81,21 +81,6 @@ fn parse_ids(ids: &[String]) -> CmdResult<Vec<Uuid>> {
     ids.iter().map(|id| parse_id("element", id)).collect()
 }
 
-/// An element's properties as the engine stores them (everything but the id).
-fn element_props(e: &Element) -> CmdResult<Map<String, Value>> {
-    match serde_json::to_value(e).map_err(|e| CommandError::Engine(e.to_string()))? {
-        Value::Object(mut m) => {
-            m.remove("id");
-            Ok(m)
-        }
-        _ => Err(CommandError::Engine("element is not an object".into())),
-    }
-}
-
-fn z_error() -> CommandError {
-    CommandError::invalid("no room left in the z order; move other elements first")
-}
-
 /// Reads back the elements an edit touched and records the delta in the mirror.
 pub(crate) fn delta(
     s: &AppState,
@@ -145,12 +130,12 @@ fn check_file(path: &Path) -> CmdResult<()> {
 
 fn unsupported(name: &str) -> CommandError {
     CommandError::UnsupportedFile(format!(
-        "{name} is not a supported image or video (PNG, JPEG, WebP, GIF, MP4, WebM, MOV)"
+        "{name} is not a supported image or video ({})",
+        media::ACCEPTED_NAMES
     ))
 }
 
-/// Places cached assets around `at` (side by side, `layout::arrange`), on top, as ONE undo
-/// step.
+/// Places cached assets around `at` (the engine's rule), on top, as ONE undo step.
 fn place(
     s: &AppState,
     project: Uuid,
@@ -158,58 +143,10 @@ fn place(
     at: Placement,
 ) -> CmdResult<CanvasDelta> {
     let mut mirror = s.canvas();
-    let open = s.engine.open_project(project)?;
-    let top = open.canvas.elements.iter().map(|e| e.z.as_str()).max();
-    let zs = keys_between(top, None, assets.len()).ok_or_else(z_error)?;
-    let mut edits = Vec::with_capacity(assets.len());
-    let mut ids = Vec::with_capacity(assets.len());
-    let sizes: Vec<(f64, f64)> = assets
-        .iter()
-        .map(|a| {
-            (
-                a.width.map_or(UNKNOWN_SIZE, f64::from),
-                a.height.map_or(UNKNOWN_SIZE, f64::from),
-            )
-        })
-        .collect();
-    let corners = crate::layout::arrange(&sizes, at.x, at.y);
-    for (((a, z), (w, h)), (x, y)) in assets.iter().zip(zs).zip(sizes).zip(corners) {
-        let video = a.mime.starts_with("video/");
-        let id = Uuid::new_v4();
-        let element = Element {
-            id,
-            kind: if video {
-                ElementKind::Video
-            } else {
-                ElementKind::Image
-            },
-            asset_id: Some(a.sha256.clone()),
-            x,
-            y,
-            width: w,
-            height: h,
-            rotation: 0.0,
-            z,
-            locked: false,
-            playback: video.then_some(Playback {
-                playing: false,
-                current_time: 0.0,
-                muted: true,
-            }),
-            generation_id: None,
-        };
-        edits.push(Edit::Create {
-            element_id: id,
-            props: element_props(&element)?,
-        });
-        ids.push(id);
-    }
-    if edits.is_empty() {
-        return delta(s, &mut mirror, project, [], None);
-    }
-    s.engine.apply(project, &edits)?;
-    let selection = ids.iter().map(Uuid::to_string).collect();
-    delta(s, &mut mirror, project, ids, Some(selection))
+    let (placed, _) = s.engine.place_assets(project, assets, at.x, at.y)?;
+    let ids: Vec<Uuid> = placed.iter().map(|e| e.id).collect();
+    let selection = (!ids.is_empty()).then(|| ids.iter().map(Uuid::to_string).collect());
+    delta(s, &mut mirror, project, ids, selection)
 }
 
 /// Applies one user action and answers the delta of the elements it touched.
@@ -355,34 +292,13 @@ pub async fn duplicate_elements(
     let project = parse_id("project", &project_id)?;
     let ids = parse_ids(&ids)?;
     blocking(&state, move |s| {
-        let open = s.engine.open_project(project)?;
-        let mut sources: Vec<&Element> = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let e = open.canvas.elements.iter().find(|e| e.id == *id);
-            sources
-                .push(e.ok_or_else(|| CommandError::NotFound(format!("element {id} not found")))?);
-        }
-        sources.sort_by(|a, b| a.z.cmp(&b.z));
-        let top = open.canvas.elements.iter().map(|e| e.z.as_str()).max();
-        let zs = keys_between(top, None, sources.len()).ok_or_else(z_error)?;
-        let mut edits = Vec::with_capacity(sources.len());
-        let mut copies = Vec::with_capacity(sources.len());
-        for (src, z) in sources.into_iter().zip(zs) {
-            let id = Uuid::new_v4();
-            let copy = Element {
-                id,
-                x: src.x + offset.x,
-                y: src.y + offset.y,
-                z,
-                ..src.clone()
-            };
-            edits.push(Edit::Create {
-                element_id: id,
-                props: element_props(&copy)?,
-            });
-            copies.push(id.to_string());
-        }
-        edit(s, project, edits, Some(copies))
+        let mut mirror = s.canvas();
+        let (copies, _) = s
+            .engine
+            .duplicate_elements(project, &ids, offset.x, offset.y)?;
+        let ids: Vec<Uuid> = copies.iter().map(|e| e.id).collect();
+        let selection = ids.iter().map(Uuid::to_string).collect();
+        delta(s, &mut mirror, project, ids, Some(selection))
     })
     .await
 }
@@ -395,25 +311,16 @@ pub async fn reorder_elements(
     r#move: ZOrderMove,
 ) -> CmdResult<CanvasDelta> {
     let project = parse_id("project", &project_id)?;
-    let moved: HashSet<Uuid> = parse_ids(&ids)?.into_iter().collect();
+    let ids = parse_ids(&ids)?;
     blocking(&state, move |s| {
-        let open = s.engine.open_project(project)?;
-        if let Some(id) = moved
+        let mut mirror = s.canvas();
+        let receipt = s.engine.reorder_elements(project, &ids, r#move)?;
+        let touched: Vec<Uuid> = receipt
+            .changes
             .iter()
-            .find(|id| !open.canvas.elements.iter().any(|e| e.id == **id))
-        {
-            return Err(CommandError::NotFound(format!("element {id} not found")));
-        }
-        let edits = reorder(&open.canvas.elements, &moved, r#move)
-            .ok_or_else(z_error)?
-            .into_iter()
-            .map(|(element_id, z)| {
-                let mut props = Map::new();
-                props.insert("z".into(), Value::String(z));
-                Edit::Set { element_id, props }
-            })
+            .filter_map(|c| Uuid::parse_str(&c.element_id).ok())
             .collect();
-        edit(s, project, edits, None)
+        delta(s, &mut mirror, project, touched, None)
     })
     .await
 }

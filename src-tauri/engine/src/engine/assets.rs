@@ -1,13 +1,13 @@
 //! Asset operations of [`Engine`] (D5): import a file into the local cache (queued for upload),
 //! list, delete (queued for deletion on the server) and mark as uploaded.
 
-use super::{Engine, NewElement, ASSETS_DIR};
+use super::{Engine, EngineEvent, ASSETS_DIR};
 use crate::error::{EngineError, Result};
 use crate::media;
 use crate::store::assets::{self, AssetRecord};
 use crate::store::now_rfc3339;
 use crate::store::outbox::{self, OpPayload};
-use iskra_protocol::{Element, ElementKind};
+use iskra_protocol::Element;
 use rusqlite::TransactionBehavior;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -50,6 +50,11 @@ impl Engine {
         }
         let stored = assets::get(&tx, &record.sha256)?.unwrap_or(record);
         tx.commit()?;
+        if new {
+            db.record(EngineEvent::Assets {
+                ids: vec![stored.sha256.clone()],
+            });
+        }
         drop(db);
         if new {
             self.queued();
@@ -88,26 +93,24 @@ impl Engine {
             created_at: now_rfc3339(),
             uploaded: true,
         };
-        let db = self.db();
-        assets::insert(&db.conn, &record)?;
+        let mut db = self.db();
+        if assets::insert(&db.conn, &record)? {
+            db.record(EngineEvent::Assets {
+                ids: vec![sha256.to_owned()],
+            });
+        }
         Ok(assets::get(&db.conn, sha256)?.unwrap_or(record))
     }
 
-    /// Imports an image or video file and places it on the canvas at (`x`, `y`) at its natural
-    /// size (100×100 when unknown).
+    /// Imports an image or video file and places it on the canvas centred on (`x`, `y`), as
+    /// the app places a dropped file ([`Engine::place_assets`]).
     pub fn add_media(&self, project: Uuid, file: &Path, x: f64, y: f64) -> Result<Element> {
+        self.project(project)?;
         let (asset, _) = self.import_asset(file)?;
-        let mut new = NewElement::image(
-            Some(asset.sha256.clone()),
-            x,
-            y,
-            asset.width.map_or(100.0, f64::from),
-            asset.height.map_or(100.0, f64::from),
-        );
-        if asset.mime.starts_with("video/") {
-            new.kind = ElementKind::Video;
-        }
-        Ok(self.add_element(project, &new)?.0)
+        let (mut placed, _) = self.place_assets(project, &[asset], x, y)?;
+        placed
+            .pop()
+            .ok_or_else(|| EngineError::Invalid("nothing placed".into()))
     }
 
     /// Every cached asset, newest first.
@@ -144,6 +147,9 @@ impl Engine {
         };
         outbox::enqueue(&tx, Uuid::new_v4(), None, &payload, &now_rfc3339())?;
         tx.commit()?;
+        db.record(EngineEvent::Assets {
+            ids: vec![sha256.to_owned()],
+        });
         drop(db);
         self.queued();
         if let Some(record) = record {
@@ -157,7 +163,12 @@ impl Engine {
 
     /// Records that the server has the asset's bytes.
     pub fn mark_asset_uploaded(&self, sha256: &str) -> Result<()> {
-        assets::set_uploaded(&self.db().conn, sha256)
+        let mut db = self.db();
+        assets::set_uploaded(&db.conn, sha256)?;
+        db.record(EngineEvent::Assets {
+            ids: vec![sha256.to_owned()],
+        });
+        Ok(())
     }
 }
 
@@ -177,7 +188,8 @@ mod tests {
         let (again, new) = e.import_asset(&file).unwrap();
         assert!(!new);
         assert_eq!(el.asset_id.as_deref(), Some(again.sha256.as_str()));
-        assert_eq!((el.width, el.height, el.x), (1.0, 1.0, 5.0));
+        // Centred on the point, like a dropped file.
+        assert_eq!((el.width, el.height, el.x, el.y), (1.0, 1.0, 4.5, 5.5));
         assert!(e.asset_path(&again).exists());
         let uploads = e
             .outbox()

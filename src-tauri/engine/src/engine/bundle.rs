@@ -9,7 +9,7 @@
 //! keeps its id unless a project with that id exists here already.
 
 use super::edits::persist_clock;
-use super::Engine;
+use super::{Engine, EngineEvent};
 use crate::error::{EngineError, Result};
 use crate::store::canvas::{self, Origin};
 use crate::store::outbox::{self, OpPayload};
@@ -187,6 +187,7 @@ impl Engine {
         }
         let project = projects::get(&tx, id)?.ok_or(EngineError::ProjectNotFound(id))?;
         tx.commit()?;
+        db.record(EngineEvent::Projects);
         self.changed();
         Ok(project)
     }

@@ -6,12 +6,13 @@
 //! call returns. The inverse of every action is computed from the state just before it, for
 //! undo; undo and redo apply such inverses as new changes (new clocks), so they sync too.
 
-use super::element::{default_prop, z_after, NewElement};
-use super::{Db, Engine};
+use super::element::{default_prop, NewElement};
+use super::{Db, Engine, EngineEvent};
 use crate::error::{EngineError, Result};
 use crate::store::canvas::{self, Origin};
 use crate::store::outbox::{self, OpPayload};
 use crate::store::{now_ms, now_rfc3339, projects, settings};
+use crate::zorder::keys_on_top;
 use iskra_protocol::merge::ObjectState;
 use iskra_protocol::{Change, Clock, Element, Hlc, Viewport, VIEWPORT_ID};
 use rusqlite::{Connection, TransactionBehavior};
@@ -98,13 +99,23 @@ fn new_change(element_id: String, set: Option<Map<String, Value>>, clock: Hlc) -
     }
 }
 
-/// The edit that creates `new` as element `id` on top of the project's canvas.
-pub(super) fn on_top(conn: &Connection, project: Uuid, id: Uuid, new: &NewElement) -> Result<Edit> {
-    let z = z_after(canvas::max_z(conn, project)?.as_deref());
-    Ok(Edit::Create {
-        element_id: id,
-        props: new.props(&z),
-    })
+/// The edits that create each of `news` (with its id) on top of the project's canvas, in
+/// order: the first lowest.
+pub(super) fn on_top(
+    conn: &Connection,
+    project: Uuid,
+    news: &[(Uuid, &NewElement)],
+) -> Result<Vec<Edit>> {
+    let top = canvas::max_z(conn, project)?;
+    let zs = keys_on_top(top.as_deref(), news.len());
+    Ok(news
+        .iter()
+        .zip(zs)
+        .map(|((id, new), z)| Edit::Create {
+            element_id: *id,
+            props: new.props(&z),
+        })
+        .collect())
 }
 
 /// Records `clock` as the latest seen when it is later than the stored one.
@@ -127,7 +138,19 @@ fn commit(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let out = commit_in(&tx, clock, project, edits, mode)?;
     tx.commit()?;
+    record_canvas(db, project, &out.0);
     Ok(out)
+}
+
+/// Records the events of committed canvas `changes`: the elements, and the project list (the
+/// project's edit time moved).
+pub(super) fn record_canvas(db: &mut Db, project: Uuid, changes: &[Change]) {
+    if let Some(e) = EngineEvent::canvas(project, changes) {
+        db.record(e);
+    }
+    if !changes.is_empty() {
+        db.record(EngineEvent::Projects);
+    }
 }
 
 /// Applies `edits` inside the caller's transaction (state, journal and outbox rows, in that
@@ -232,15 +255,33 @@ impl Engine {
 
     /// Adds an element on top of the canvas; returns it as materialised.
     pub fn add_element(&self, project: Uuid, new: &NewElement) -> Result<(Element, EditReceipt)> {
-        let id = Uuid::new_v4();
+        let (mut elements, receipt) = self.add_elements(project, std::slice::from_ref(new))?;
+        let element = elements
+            .pop()
+            .ok_or_else(|| EngineError::Invalid("nothing added".into()))?;
+        Ok((element, receipt))
+    }
+
+    /// Adds elements on top of the canvas, in order (the last on top), as ONE undo step;
+    /// returns them as materialised.
+    pub fn add_elements(
+        &self,
+        project: Uuid,
+        news: &[NewElement],
+    ) -> Result<(Vec<Element>, EditReceipt)> {
+        let ids: Vec<Uuid> = news.iter().map(|_| Uuid::new_v4()).collect();
         let mut db = self.db();
-        let edit = on_top(&db.conn, project, id, new)?;
-        let (changes, inverse) = commit(&mut db, project, &[edit], Mode::Do)?;
+        let pairs: Vec<(Uuid, &NewElement)> = ids.iter().copied().zip(news).collect();
+        let edits = on_top(&db.conn, project, &pairs)?;
+        let (changes, inverse) = commit(&mut db, project, &edits, Mode::Do)?;
         db.history.entry(project).or_default().record(inverse);
-        let element = canvas::load_element(&db.conn, project, id)?.to_element(id);
+        let elements = ids
+            .iter()
+            .map(|id| Ok(canvas::load_element(&db.conn, project, *id)?.to_element(*id)))
+            .collect::<Result<Vec<_>>>()?;
         drop(db);
         self.changed();
-        Ok((element, EditReceipt { changes }))
+        Ok((elements, EditReceipt { changes }))
     }
 
     /// Sets properties of an element (validated like the server does).

@@ -1,9 +1,9 @@
 //! Tests of canvas edits, undo/redo and remote merge.
 
-use crate::engine::element::z_after;
 use crate::engine::tests::engine;
 use crate::engine::{Edit, NewElement};
 use crate::store::outbox::OpPayload;
+use crate::zorder::z_after;
 use iskra_protocol::{Change, Hlc, Viewport};
 use serde_json::json;
 use uuid::Uuid;
@@ -223,7 +223,7 @@ fn z_after_orders_above() {
     assert_eq!(z_after(Some("a0V")), "a1");
     // Keys the scheme does not produce still get one above them.
     assert_eq!(z_after(Some("H")), "a0");
-    assert_eq!(z_after(Some("n")), format!("n{}", "0".repeat(14)));
+    assert_eq!(z_after(Some("n")), format!("n{}1", "0".repeat(13)));
     let long = format!("z{}", "z".repeat(26));
     assert!(z_after(Some(&long)) > long);
     assert_eq!(z_after(Some("not valid!")), "a0");

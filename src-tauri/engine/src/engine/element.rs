@@ -1,8 +1,10 @@
-//! New elements and their z order: [`NewElement`] (what a caller places on the canvas, turned
-//! into a full property set so every property has a clock from the start), the fractional
-//! z-index just above the top, and the default value of each property (used when undoing a
-//! write to a property that was never set).
+//! New elements: [`NewElement`] (what a caller places on the canvas, turned into a full
+//! property set so every property has a clock from the start), the one way an asset becomes an
+//! element ([`NewElement::for_asset`]: kind, natural size, a paused muted video), and the
+//! default value of each property (used when undoing a write to a property that was never
+//! set). Their z keys come from [`crate::zorder`].
 
+use crate::store::assets::AssetRecord;
 use iskra_protocol::merge::{DEFAULT_SIZE, DEFAULT_Z};
 use iskra_protocol::{ElementKind, Playback};
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,22 @@ impl NewElement {
         }
     }
 
+    /// An element showing a cached asset at its natural size (100×100 when unknown) with its
+    /// top-left corner at (`x`, `y`): a video starts paused and muted.
+    pub fn for_asset(asset: &AssetRecord, x: f64, y: f64) -> Self {
+        let (width, height) = asset_size(asset);
+        let mut new = Self::image(Some(asset.sha256.clone()), x, y, width, height);
+        if asset.mime.starts_with("video/") {
+            new.kind = ElementKind::Video;
+            new.playback = Some(Playback {
+                playing: false,
+                current_time: 0.0,
+                muted: true,
+            });
+        }
+        new
+    }
+
     pub(crate) fn props(&self, z: &str) -> Map<String, Value> {
         let v = json!({
             "kind": self.kind, "assetId": self.asset_id, "x": self.x, "y": self.y,
@@ -55,50 +73,15 @@ impl NewElement {
     }
 }
 
-/// The fractional z-index just above `z`, the top of a stack: what a new element on top gets.
-///
-/// Keys are digits `0-9A-Za-z` compared as bytes (the format the server, the engine and the UI
-/// share). Going up counts in the integer part of the `fractional-indexing` scheme: the head
-/// letter gives its length (`a` two characters, `b` three, …), so `a0 … az`, `b00 … bzz`,
-/// `c000 …`: keys stay five characters long for millions of elements added on top. (Counting
-/// by appending a digit once the last one reached `z` made every 36 adds one character longer,
-/// past the 128-character limit after about 4,000.) Any valid key gets a valid key above it:
-/// keys below `a0` (uppercase or digit heads, from moves to the back) go to `a0`; a key too short
-/// for its head is padded with `0`s.
-pub fn z_after(z: Option<&str>) -> String {
-    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let z = match z {
-        Some(z) if !z.is_empty() && z.bytes().all(|b| b.is_ascii_alphanumeric()) => z,
-        _ => return DEFAULT_Z.to_owned(),
-    };
-    if z < DEFAULT_Z {
-        return DEFAULT_Z.to_owned();
-    }
-    // z ≥ "a0" and alphanumeric: the head is a lowercase letter.
-    let bytes = z.as_bytes();
-    let head = bytes[0];
-    let len = usize::from(head - b'a') + 2;
-    if bytes.len() < len {
-        return format!("{z}{}", "0".repeat(len - bytes.len()));
-    }
-    let mut int = bytes[..len].to_vec();
-    for i in (1..len).rev() {
-        match DIGITS.iter().position(|&d| d == int[i]) {
-            Some(p) if p + 1 < DIGITS.len() => {
-                int[i] = DIGITS[p + 1];
-                return String::from_utf8(int).unwrap_or_else(|_| DEFAULT_Z.to_owned());
-            }
-            _ => int[i] = b'0',
-        }
-    }
-    if head == b'z' {
-        // 62^26 keys used up: unreachable in practice; still strictly above.
-        return format!("{z}V");
-    }
-    // The integer part is all `z`s: the next head, one digit longer, counting from zero.
-    let mut next = vec![head + 1];
-    next.extend(std::iter::repeat_n(b'0', len));
-    String::from_utf8(next).unwrap_or_else(|_| DEFAULT_Z.to_owned())
+/// Size of a placed file whose dimensions are unknown.
+pub const UNKNOWN_SIZE: f64 = 100.0;
+
+/// An asset's natural size on the canvas, [`UNKNOWN_SIZE`] where unknown.
+pub fn asset_size(asset: &AssetRecord) -> (f64, f64) {
+    (
+        asset.width.map_or(UNKNOWN_SIZE, f64::from),
+        asset.height.map_or(UNKNOWN_SIZE, f64::from),
+    )
 }
 
 /// The value a property has when never written (what `ObjectState::to_element` assumes).

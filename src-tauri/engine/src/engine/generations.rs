@@ -9,7 +9,7 @@
 //! in the outbox and is sent once. The placeholder and its removal on cancel are not undo
 //! steps: undoing must not pull the ground from under a running generation.
 
-use super::edits::{commit_in, on_top, Edit, EditReceipt, Mode};
+use super::edits::{commit_in, on_top, record_canvas, Edit, EditReceipt, Mode};
 use super::generation_request::{
     beside, cached_models, queue_upload, require_account_project, resolve_model, source_element,
     source_image,
@@ -85,15 +85,15 @@ pub(super) fn remove_placeholder(
     conn: &Connection,
     clock: &mut Clock,
     row: &GenerationRow,
-) -> Result<()> {
+) -> Result<Vec<iskra_protocol::Change>> {
     let g = &row.generation;
     if projects::exists(conn, g.project_id)? {
         let edit = Edit::Delete {
             element_id: g.element_id,
         };
-        commit_in(conn, clock, g.project_id, &[edit], Mode::Replay)?;
+        return Ok(commit_in(conn, clock, g.project_id, &[edit], Mode::Replay)?.0);
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 impl Engine {
@@ -148,14 +148,15 @@ impl Engine {
         let element_id = Uuid::new_v4();
         let mut new = NewElement::image(None, centre.x - w / 2.0, centre.y - h / 2.0, w, h);
         new.kind = ElementKind::Generation;
-        let edit = on_top(&tx, project, element_id, &new)?;
-        let (changes, _) = commit_in(&tx, clock, project, &[edit], Mode::Do)?;
+        let edits = on_top(&tx, project, &[(element_id, &new)])?;
+        let (changes, _) = commit_in(&tx, clock, project, &edits, Mode::Do)?;
         request.element_id = Some(element_id);
         let op_id = queue_submit(&tx, &request, &now)?;
         let row = waiting(op_id, project, element_id, request, model, &now);
         generations::save(&tx, &row)?;
         let placeholder = canvas::load_element(&tx, project, element_id)?.to_element(element_id);
         tx.commit()?;
+        record_canvas(&mut db, project, &changes);
         drop(db);
         self.changed();
         Ok(Generated {
@@ -220,8 +221,9 @@ impl Engine {
                 )?;
             }
         }
-        remove_placeholder(&tx, clock, &row)?;
+        let removed = remove_placeholder(&tx, clock, &row)?;
         tx.commit()?;
+        record_canvas(&mut db, row.generation.project_id, &removed);
         drop(db);
         self.changed();
         Ok(row.generation)
@@ -271,9 +273,10 @@ impl Engine {
         } else {
             None
         };
-        if let Some(edit) = edit {
-            commit_in(&tx, clock, project, &[edit], Mode::Do)?;
-        }
+        let changes = match edit {
+            Some(edit) => commit_in(&tx, clock, project, &[edit], Mode::Do)?.0,
+            None => Vec::new(),
+        };
         if let Some(op) = row.op_id {
             outbox::withdraw(&tx, op)?;
         }
@@ -292,6 +295,7 @@ impl Engine {
         fresh.former_server_ids.extend(row.generation.server_id);
         generations::save(&tx, &fresh)?;
         tx.commit()?;
+        record_canvas(&mut db, project, &changes);
         drop(db);
         self.changed();
         Ok(fresh.generation)

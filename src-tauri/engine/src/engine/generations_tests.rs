@@ -150,7 +150,7 @@ fn image_to_image_starts_from_the_selected_image_beside_it_with_its_upload_first
     );
     let ph = &g.placeholder;
     assert_eq!((ph.width, ph.height), (1.0, 1.0), "the source's size");
-    assert_eq!((ph.x, ph.y), (10.0 + 1.0 + crate::layout::GAP, 20.0));
+    assert_eq!((ph.x, ph.y), (src.x + 1.0 + crate::layout::GAP, src.y));
     assert!(ph.z > src.z);
     // A second one from the same image goes past the first instead of covering it.
     let second = e.generate(p, &req).unwrap().placeholder;

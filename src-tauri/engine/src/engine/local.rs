@@ -11,7 +11,7 @@
 //! is answered, projects made while signed out sync at the next sign-in as before.
 
 use super::bundle::state_changes;
-use super::Engine;
+use super::{Engine, EngineEvent};
 use crate::error::{EngineError, Result};
 use crate::store::outbox::{self, OpPayload};
 use crate::store::projects::{self, ProjectScope};
@@ -141,6 +141,7 @@ impl Engine {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let joined = join_account(&tx, id, &now_rfc3339())?;
         tx.commit()?;
+        db.record(EngineEvent::Projects);
         drop(db);
         if joined {
             self.queued();
@@ -158,6 +159,7 @@ impl Engine {
         let n = f(&tx, &now)?;
         settings::set(&tx, settings::LOCAL_OFFER_ANSWERED, &now)?;
         tx.commit()?;
+        db.record(EngineEvent::Projects);
         drop(db);
         self.queued();
         Ok(n)

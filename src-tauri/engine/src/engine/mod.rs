@@ -11,22 +11,26 @@ mod assets;
 mod bundle;
 mod edits;
 mod element;
+mod events;
 mod generation_request;
 mod generation_sync;
 mod generations;
 mod history;
 mod local;
+mod placing;
 mod projects;
 mod remote;
 mod syncing;
 mod thumbs;
 
+pub use crate::zorder::z_after;
 pub use bundle::{
     state_changes, BundleAsset, BundleElement, BundleManifest, BUNDLE_FORMAT, BUNDLE_VERSION,
     MANIFEST,
 };
 pub use edits::{Edit, EditReceipt};
-pub use element::{z_after, NewElement};
+pub use element::{asset_size, NewElement, UNKNOWN_SIZE};
+pub use events::{ElementsNow, EngineEvent, EVENT_BUFFER};
 pub use generations::Generated;
 pub use local::LocalProjects;
 pub use remote::RemoteApplied;
@@ -78,6 +82,8 @@ struct Inner {
     signed_in: AtomicBool,
     /// Bumped after every call that wrote to the store ([`Engine::changes`]).
     revision: tokio::sync::watch::Sender<u64>,
+    /// What those writes changed ([`Engine::events`]).
+    events: tokio::sync::broadcast::Sender<EngineEvent>,
     db: Mutex<Db>,
     // Declared last: dropped after the write connection, it writes a final snapshot then.
     snapshots: SnapshotWorker,
@@ -88,13 +94,27 @@ pub(crate) struct Db {
     pub conn: Connection,
     pub clock: Clock,
     history: HashMap<Uuid, History>,
+    /// Typed events of what was committed under this lock, published on release.
+    events: Vec<EngineEvent>,
 }
 
-/// The write lock, held; when it is released after rows changed, [`Engine::changes`] ticks.
+impl Db {
+    /// Records what a committed write changed (published when the lock is released; drop it
+    /// with the write when the transaction rolls back — callers record after `commit`).
+    pub(crate) fn record(&mut self, event: EngineEvent) {
+        if !self.events.contains(&event) {
+            self.events.push(event);
+        }
+    }
+}
+
+/// The write lock, held; when it is released after rows changed, [`Engine::changes`] ticks
+/// and the recorded [`EngineEvent`]s go out (an untyped write as [`EngineEvent::Other`]).
 pub(crate) struct DbGuard<'a> {
     guard: MutexGuard<'a, Db>,
     before: u64,
     revision: &'a tokio::sync::watch::Sender<u64>,
+    events: &'a tokio::sync::broadcast::Sender<EngineEvent>,
 }
 
 impl std::ops::Deref for DbGuard<'_> {
@@ -112,9 +132,18 @@ impl std::ops::DerefMut for DbGuard<'_> {
 
 impl Drop for DbGuard<'_> {
     fn drop(&mut self) {
-        if self.guard.conn.total_changes() != self.before {
-            self.revision.send_modify(|r| *r = r.wrapping_add(1));
+        let events = std::mem::take(&mut self.guard.events);
+        if self.guard.conn.total_changes() == self.before {
+            return;
         }
+        if events.is_empty() {
+            let _ = self.events.send(EngineEvent::Other);
+        }
+        for e in events {
+            // No receiver is not an error: nobody listens (the CLI).
+            let _ = self.events.send(e);
+        }
+        self.revision.send_modify(|r| *r = r.wrapping_add(1));
     }
 }
 
@@ -151,6 +180,7 @@ impl Engine {
             conn,
             clock,
             history: HashMap::new(),
+            events: Vec::new(),
         };
         let queued = Arc::new(tokio::sync::Notify::new());
         let inner = Inner {
@@ -160,6 +190,7 @@ impl Engine {
             hot_folders_rev: AtomicU64::new(0),
             signed_in: AtomicBool::new(true),
             revision: tokio::sync::watch::Sender::new(0),
+            events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
             db: Mutex::new(db),
             snapshots,
         };
@@ -197,6 +228,7 @@ impl Engine {
             guard,
             before,
             revision: &self.inner.revision,
+            events: &self.inner.events,
         }
     }
 
@@ -205,6 +237,12 @@ impl Engine {
     /// Wait on `changed()` instead of polling; then read what you show.
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.revision.subscribe()
+    }
+
+    /// Typed change events from now on ([`EngineEvent`]); a receiver that falls more than
+    /// [`EVENT_BUFFER`] events behind gets `Lagged` and should read everything again.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
     }
 
     /// Tells the snapshot worker that a canvas changed (and the sync loop that ops queued).

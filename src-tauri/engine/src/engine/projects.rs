@@ -2,7 +2,7 @@
 //! delete, list and open. Each one also queues the matching server operation in the outbox, in
 //! the same transaction.
 
-use super::{Engine, OpenProject};
+use super::{Engine, EngineEvent, OpenProject};
 use crate::error::{EngineError, Result};
 use crate::store::outbox::{self, OpPayload};
 use crate::store::projects::ProjectSort;
@@ -47,6 +47,7 @@ impl Engine {
         )?;
         let project = projects::get(&tx, id)?.ok_or(EngineError::ProjectNotFound(id))?;
         tx.commit()?;
+        db.record(EngineEvent::Projects);
         self.queued();
         Ok(project)
     }
@@ -68,6 +69,7 @@ impl Engine {
         outbox::enqueue(&tx, Uuid::new_v4(), Some(id), &payload, &now)?;
         let project = projects::get(&tx, id)?.ok_or(EngineError::ProjectNotFound(id))?;
         tx.commit()?;
+        db.record(EngineEvent::Projects);
         self.queued();
         Ok(project)
     }
@@ -96,6 +98,7 @@ impl Engine {
         generations::delete_project(&tx, id)?;
         tx.commit()?;
         db.history.remove(&id);
+        db.record(EngineEvent::Projects);
         drop(db);
         self.queued();
         Ok(())

@@ -98,6 +98,7 @@ impl Engine {
         }
         tx.commit()?;
         if out.changed > 0 {
+            super::edits::record_canvas(db, project, changes);
             self.inner.snapshots.mark_dirty();
         }
         Ok(out)

@@ -1,7 +1,7 @@
 //! The engine side of syncing: outbox transitions and what the sync client learns from the
 //! server (which projects it has, pull cursors). Each transition is one small transaction.
 
-use super::Engine;
+use super::{Engine, EngineEvent};
 use crate::error::Result;
 use crate::generation::GenerationFailure;
 use crate::generation::GenerationState::{Failed, Waiting};
@@ -68,7 +68,10 @@ impl Engine {
 
     /// Records that the server has the project.
     pub fn mark_project_remote(&self, id: Uuid) -> Result<()> {
-        projects::set_remote(&self.db().conn, id)
+        let mut db = self.db();
+        projects::set_remote(&db.conn, id)?;
+        db.record(EngineEvent::Projects);
+        Ok(())
     }
 
     /// Ids of the projects the server is known to have.
@@ -83,7 +86,10 @@ impl Engine {
 
     /// Takes in a project the server listed; true when it was new on this device.
     pub fn adopt_remote_project(&self, project: &Project) -> Result<bool> {
-        let new = projects::adopt(&self.db().conn, project)?;
+        let mut db = self.db();
+        let new = projects::adopt(&db.conn, project)?;
+        db.record(EngineEvent::Projects);
+        drop(db);
         if new {
             tracing::info!(id = %project.id, name = %project.name, "project from another device");
         }

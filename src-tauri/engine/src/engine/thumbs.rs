@@ -172,8 +172,9 @@ mod tests {
         assert!(e.project_thumbnail(p).unwrap().is_none());
         let red = png(dir.path(), "red.png", 100, 100, [255, 0, 0]);
         let blue = png(dir.path(), "blue.png", 100, 100, [0, 0, 255]);
-        e.add_media(p, &red, 0.0, 0.0).unwrap();
-        let b = e.add_media(p, &blue, 900.0, 0.0).unwrap();
+        // Centred on the points: corners at (0, 0) and (900, 0).
+        e.add_media(p, &red, 50.0, 50.0).unwrap();
+        let b = e.add_media(p, &blue, 950.0, 50.0).unwrap();
         let t1 = e.project_thumbnail(p).unwrap().unwrap();
         assert_eq!(e.project_thumbnail(p).unwrap().unwrap(), t1, "cached");
         let img = image::open(&t1).unwrap().to_rgba8();

@@ -36,6 +36,9 @@ pub const LOCAL_OFFER_ANSWERED: &str = "account.local_imported";
 /// so the model picker works offline (D7).
 pub const MODELS: &str = "generation.models";
 
+/// The server's last `GET /v1/quota` answer (JSON `Quota`), shown offline.
+pub const QUOTA: &str = "account.quota";
+
 /// Id of the last server-sent event seen, for `Last-Event-ID` on reconnect.
 pub const LAST_EVENT_ID: &str = "sync.last_event_id";
 

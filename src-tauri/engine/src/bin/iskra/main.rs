@@ -78,7 +78,8 @@ enum Command {
     /// Work with projects.
     #[command(subcommand)]
     Projects(ProjectsCmd),
-    /// Import an image or video and place it on a project's canvas.
+    /// Import an image or video and place it on a project's canvas, centred on --x/--y (as the
+    /// app places a dropped file) and on top.
     AddImage {
         project: Uuid,
         file: PathBuf,
