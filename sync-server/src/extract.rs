@@ -1,7 +1,7 @@
 //! Request extractors that answer in the docs/api.md error shape: JSON bodies, paths and queries
 //! (axum's rejections mapped to 400/413/415/422), the authenticated user (bearer token, user
-//! created on first request, refused once the account is deleted, per-user request limit) and
-//! the client's hashed IP.
+//! created on first request, refused once the account is deleted, per-user request limit; or an
+//! `x-api-key` with its scopes and per-key limit) and the client's hashed IP.
 
 use crate::error::{ApiError, RateLimitInfo};
 use crate::state::AppState;
@@ -140,6 +140,8 @@ pub async fn check_limit(
 #[derive(Debug, Clone)]
 pub struct Auth {
     pub user: UserRow,
+    /// The API key the request was made with (`x-api-key`); `None` for a bearer token.
+    pub key: Option<crate::api_keys::KeyGrant>,
 }
 
 impl Auth {
@@ -175,6 +177,10 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(auth) = parts.extensions.get::<Auth>() {
             return Ok(auth.clone());
         }
+        if let Some(auth) = api_key(parts, state).await? {
+            parts.extensions.insert(auth.clone());
+            return Ok(auth);
+        }
         let token = bearer(parts)?;
         let principal = state.auth.verify_bearer(token).await.map_err(|e| {
             tracing::info!(reason = %e, "bearer token refused");
@@ -193,10 +199,40 @@ impl FromRequestParts<AppState> for Auth {
             Some(user.tier().as_str()),
         )
         .await?;
-        let auth = Auth { user };
+        let auth = Auth { user, key: None };
         parts.extensions.insert(auth.clone());
         Ok(auth)
     }
+}
+
+/// The `x-api-key` path of [`Auth`]: a request without `Authorization` that carries a key is
+/// authenticated by [`crate::api_keys::authenticate`] for its matched route.
+async fn api_key(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
+    if parts
+        .headers
+        .contains_key(axum::http::header::AUTHORIZATION)
+    {
+        return Ok(None);
+    }
+    let Some(value) = parts.headers.get(crate::api_keys::HEADER) else {
+        return Ok(None);
+    };
+    let presented = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated(crate::api_keys::REFUSED.into()))?;
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| (&parts.method, p.as_str()));
+    let owner = crate::api_keys::authenticate(state, presented, route).await?;
+    let key = crate::api_keys::KeyGrant {
+        scopes: owner.key.scopes(),
+        id: owner.key.id,
+    };
+    Ok(Some(Auth {
+        user: owner.user,
+        key: Some(key),
+    }))
 }
 
 /// The authenticated user when a bearer token is present, else anonymous.
@@ -209,6 +245,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
         if parts
             .headers
             .contains_key(axum::http::header::AUTHORIZATION)
+            || parts.headers.contains_key(crate::api_keys::HEADER)
         {
             Auth::from_request_parts(parts, state)
                 .await

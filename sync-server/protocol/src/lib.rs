@@ -5,6 +5,7 @@
 //! last-writer-wins merge ([`merge`]) live here too, so every device and the server resolve a
 //! conflict the same way by construction.
 
+pub mod api_keys;
 pub mod credits;
 pub mod error;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod model;
 pub mod shares;
 pub mod sync;
 
+pub use api_keys::*;
 pub use credits::*;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use generation::*;

@@ -1,0 +1,259 @@
+//! API keys (S9): the stored form of keys (hash, prefix, scopes; never the key), their
+//! revocation, the per-key request counter by UTC day and the link from a key to the
+//! generations it submitted.
+//!
+//! Counting is one upsert per request (`ON CONFLICT … DO UPDATE SET requests = requests + 1`),
+//! atomic on both backends, so parallel requests are all counted exactly once. The 20-keys rule
+//! is checked inside a write transaction that first touches the owner's row, which serialises
+//! two creations by one user on PostgreSQL (SQLite has one writer anyway).
+
+use super::users::UserRow;
+use super::{now_ms, Store};
+use sqlx::FromRow;
+
+/// A key as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl ApiKeyRow {
+    /// The key's scopes.
+    pub fn scopes(&self) -> Vec<String> {
+        self.scopes.split_whitespace().map(str::to_owned).collect()
+    }
+}
+
+/// A key to insert.
+pub struct NewKeyRow<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub hash: &'a str,
+    pub scopes: &'a [String],
+}
+
+/// What an insertion did.
+#[derive(Debug)]
+pub enum KeyInsert {
+    Created(ApiKeyRow),
+    /// The user already has this many active keys.
+    TooMany(i64),
+}
+
+/// A live key with its owner, as a request authenticates.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub key: ApiKeyRow,
+    pub user: UserRow,
+}
+
+/// Requests of a key in one day.
+#[derive(Debug, Clone, FromRow)]
+pub struct RequestCount {
+    pub key_id: String,
+    pub day: String,
+    pub requests: i64,
+}
+
+/// A generation a key submitted, with what it made and was charged.
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyJob {
+    pub key_id: String,
+    pub day: String,
+    pub outputs: Option<String>,
+    pub credits_charged: Option<i64>,
+}
+
+const KEY_COLUMNS: &str = "id, user_id, name, prefix, scopes, created_at, last_used_at";
+
+impl Store {
+    /// Inserts a key unless the user already has `max` active keys.
+    pub async fn insert_api_key(
+        &self,
+        key: &NewKeyRow<'_>,
+        max: i64,
+    ) -> Result<KeyInsert, sqlx::Error> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("UPDATE users SET tier = tier WHERE id = $1")
+            .bind(key.user_id)
+            .execute(&mut *tx)
+            .await?;
+        let (active,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(key.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if active >= max {
+            tx.rollback().await?;
+            return Ok(KeyInsert::TooMany(active));
+        }
+        let now = now_ms();
+        let scopes = key.scopes.join(" ");
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, name, prefix, hash, scopes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(key.id)
+        .bind(key.user_id)
+        .bind(key.name)
+        .bind(key.prefix)
+        .bind(key.hash)
+        .bind(&scopes)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(KeyInsert::Created(ApiKeyRow {
+            id: key.id.to_owned(),
+            user_id: key.user_id.to_owned(),
+            name: key.name.to_owned(),
+            prefix: key.prefix.to_owned(),
+            scopes,
+            created_at: now,
+            last_used_at: None,
+        }))
+    }
+
+    /// The user's active keys, oldest first.
+    pub async fn api_keys(&self, user: &str) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL \
+             ORDER BY created_at, id"
+        ))
+        .bind(user)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Whether `id` is a key of `user` (active or revoked).
+    pub async fn owns_api_key(&self, user: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM api_keys WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.is_some())
+    }
+
+    /// Revokes an active key of `user`; false when there is none with this id.
+    pub async fn revoke_api_key(&self, user: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 \
+             WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .bind(user)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The active key with this hash and its owner, read on every request, so a revocation is
+    /// seen by the next request on every replica.
+    pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
+        let key: Option<ApiKeyRow> = sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
+        ))
+        .bind(hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        Ok(self
+            .user(&key.user_id)
+            .await?
+            .map(|user| KeyOwner { key, user }))
+    }
+
+    /// Counts one request of `key` on `day` and marks the key used (one transaction).
+    pub async fn count_key_request(&self, key: &str, day: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query(
+            "INSERT INTO api_key_usage (key_id, day, requests) VALUES ($1, $2, 1) \
+             ON CONFLICT (key_id, day) DO UPDATE SET requests = api_key_usage.requests + 1",
+        )
+        .bind(key)
+        .bind(day)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Records that `key` submitted `generation` on `day` (a repeat changes nothing).
+    pub async fn link_key_job(
+        &self,
+        key: &str,
+        generation: &str,
+        day: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO api_key_jobs (generation_id, key_id, day) VALUES ($1, $2, $3) \
+             ON CONFLICT (generation_id) DO NOTHING",
+        )
+        .bind(generation)
+        .bind(key)
+        .bind(day)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Request counts of `user`'s keys (or of `key` only) from `from` to `to` (inclusive days).
+    pub async fn key_requests(
+        &self,
+        user: &str,
+        key: Option<&str>,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<RequestCount>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT u.key_id, u.day, u.requests FROM api_key_usage u \
+             JOIN api_keys k ON k.id = u.key_id \
+             WHERE k.user_id = $1 AND ($2 IS NULL OR k.id = $2) AND u.day >= $3 AND u.day <= $4",
+        )
+        .bind(user)
+        .bind(key)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Generations of `user`'s keys (or of `key` only) submitted from `from` to `to`.
+    pub async fn key_jobs(
+        &self,
+        user: &str,
+        key: Option<&str>,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<KeyJob>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT j.key_id, j.day, g.outputs, g.credits_charged FROM api_key_jobs j \
+             JOIN api_keys k ON k.id = j.key_id JOIN generations g ON g.id = j.generation_id \
+             WHERE k.user_id = $1 AND ($2 IS NULL OR k.id = $2) AND j.day >= $3 AND j.day <= $4",
+        )
+        .bind(user)
+        .bind(key)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await
+    }
+}
