@@ -6,7 +6,6 @@
 
 pub mod accounts;
 pub mod anonymous;
-pub mod api_keys;
 pub mod app;
 pub mod billing;
 pub mod blobs;

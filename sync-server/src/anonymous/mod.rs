@@ -93,6 +93,20 @@ pub fn forwarded_client(state: &AppState, peer: IpAddr, headers: &HeaderMap) -> 
     state.proxies.client(peer, forwarded)
 }
 
+/// The client address of a request as an extractor (`0.0.0.0` when the server does not know
+/// the peer).
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Self(
+            client_ip(state, parts).unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        ))
+    }
+}
+
 /// Who sent a request: a signed-in user (any credentials present are checked as usual — a bad
 /// token is 401, never a fallback to anonymous) or a client without credentials.
 pub enum Caller {
@@ -113,7 +127,7 @@ impl FromRequestParts<AppState> for Caller {
                 .await
                 .map(Caller::User);
         }
-        let ip = client_ip(state, parts).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         Ok(Caller::Anonymous(ip))
     }
 }

@@ -8,13 +8,13 @@
 //! atomic on both backends.
 
 pub mod anonymous;
-pub mod api_keys;
 pub mod assets;
 pub mod canvas;
 pub mod credits;
 pub mod generations;
 pub mod idempotency;
 pub mod keyset;
+pub mod leads;
 pub mod projects;
 pub mod shares;
 pub mod users;
