@@ -172,6 +172,7 @@ pub struct Config {
     pub ip_hash_salt: Option<String>,
     /// Anonymous use: the free generation's result, the sign-up link, email capture limits.
     pub anonymous: crate::anonymous::AnonymousSettings,
+    pub api_keys: crate::api_keys::ApiKeySettings,
 }
 
 /// 25 MiB, the default upload limit of docs/api.md.
@@ -283,6 +284,7 @@ impl Default for Config {
             trusted_proxies: String::new(),
             ip_hash_salt: None,
             anonymous: crate::anonymous::AnonymousSettings::default(),
+            api_keys: crate::api_keys::ApiKeySettings::default(),
         }
     }
 }
@@ -340,6 +342,7 @@ impl Config {
         crate::anonymous::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.metrics_addr()?;
+        self.api_keys.validate().map_err(ConfigError::Invalid)?;
         if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
             return Err(ConfigError::Invalid("body limits must be positive".into()));
         }
@@ -404,6 +407,7 @@ mod tests {
         assert_eq!(cfg.accounts, defaults.accounts);
         assert_eq!(cfg.anonymous, defaults.anonymous);
         assert_eq!(cfg.trusted_proxies, defaults.trusted_proxies);
+        assert_eq!(cfg.api_keys, defaults.api_keys);
         assert_eq!(cfg.tiers, defaults.tiers);
         assert_eq!(cfg.rate_limits, defaults.rate_limits);
         assert_eq!(cfg.metrics_listen, defaults.metrics_listen);

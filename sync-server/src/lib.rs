@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod anonymous;
+pub mod api_keys;
 pub mod app;
 pub mod billing;
 pub mod blobs;

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod anonymous;
+pub mod api_keys;
 pub mod assets;
 pub mod billing;
 pub mod clerk;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod files;
 pub mod generations;
 pub mod health;
+pub mod images;
 pub mod leads;
 pub mod projects;
 pub mod share_page;
@@ -84,6 +86,11 @@ pub fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(share_page::page))
         .routes(routes!(share_page::image))
         .routes(routes!(share_page::robots))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(images::generate))
+        .routes(routes!(images::job))
+        .routes(routes!(images::usage))
 }
 
 /// Long-running routes: uploads, downloads and the event stream (no request timeout).
@@ -99,4 +106,5 @@ pub fn stream_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(files::file))
         .routes(routes!(share_page::og_image))
         .routes(routes!(events::events))
+        .routes(routes!(images::edit))
 }

@@ -8,6 +8,7 @@
 //! atomic on both backends.
 
 pub mod anonymous;
+pub mod api_keys;
 pub mod assets;
 pub mod canvas;
 pub mod credits;
