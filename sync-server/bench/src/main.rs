@@ -1,9 +1,10 @@
 //! `iskra-bench`: measures the real `iskra-server`, started as a separate process with a fresh
 //! data directory (embedded SQLite and file storage), against its performance targets — sync
-//! push throughput and latency, upload throughput and memory, open event streams, the rate
-//! limiter's decision cost, the credit ledger (in-process, on SQLite and PostgreSQL), and the
-//! generation pipeline against a fake fal — and prints a table (optionally JSON) of figure,
-//! target and PASS/FAIL. Run it with `scripts/bench.sh`.
+//! push throughput and latency, upload throughput and memory, open event streams, the share
+//! page as link-preview crawlers read it, the rate limiter's decision cost, the credit ledger
+//! (in-process, on SQLite and PostgreSQL), and the generation pipeline against a fake fal — and
+//! prints a table (optionally JSON) of figure, target and PASS/FAIL. Run it with
+//! `scripts/bench.sh`.
 //! Client and server share the machine, so the figures are a lower bound on a loaded or small
 //! machine; the load average is reported.
 
@@ -13,6 +14,7 @@ mod limiter;
 mod load;
 mod report;
 mod server;
+mod share;
 mod sse;
 mod sync;
 mod upload;
@@ -37,6 +39,8 @@ enum Part {
     Upload,
     /// Open event streams.
     Sse,
+    /// `/t/{id}` share page throughput as link-preview crawlers read it.
+    Share,
     /// Credit ledger movements, reserve then charge, 50 users (in-process store).
     Credits,
     /// The generation pipeline (its own servers and a fake fal): the four below.
@@ -141,7 +145,7 @@ fn load_average() -> String {
 /// upload peak and the event-stream growth apart from the sync runs; the credit ledger on
 /// stores of its own; then the generation pipeline on servers of its own.
 async fn measure(bin: &Path, args: &Args, report: &mut Report) -> Result<()> {
-    if [Part::Sync, Part::Upload, Part::Sse]
+    if [Part::Sync, Part::Upload, Part::Sse, Part::Share]
         .iter()
         .any(|p| args.runs(*p))
     {
@@ -194,6 +198,9 @@ async fn measure_server(server: &Server, args: &Args, rows: &mut Vec<report::Row
     }
     if args.runs(Part::Sse) {
         rows.extend(sse::run(server, args.streams).await?);
+    }
+    if args.runs(Part::Share) {
+        rows.extend(share::run(server, span).await?);
     }
     Ok(())
 }

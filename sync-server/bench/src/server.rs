@@ -79,6 +79,8 @@ impl Server {
             ("ISKRA_RATE_LIMITS__IP__MINUTE", GENEROUS_LIMIT.into()),
             ("ISKRA_LOG_FORMAT", "json".into()),
             ("RUST_LOG", "warn".into()),
+            // Several servers may run at once: none binds the metrics port.
+            ("ISKRA_METRICS_LISTEN", "off".into()),
         ];
         env.extend(extra(&base));
         let log = std::fs::File::create(dir.path().join("server.log"))?;

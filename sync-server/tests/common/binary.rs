@@ -49,6 +49,8 @@ impl BinaryServer {
             ),
             ("ISKRA_LOG_FORMAT".to_owned(), "pretty".to_owned()),
             ("ISKRA_REDIS_PREFIX".to_owned(), cfg.redis_prefix.clone()),
+            // Several servers may run at once: none binds the metrics port.
+            ("ISKRA_METRICS_LISTEN".to_owned(), "off".to_owned()),
         ];
         let optional = [
             ("ISKRA_DATABASE_URL", &cfg.database_url),
