@@ -1,7 +1,8 @@
 //! Live updates: follows `GET /v1/events` (server-sent events) and wakes the sync loop when the
 //! server announces a change; `generation.updated` goes straight into the generation's record
 //! (and one that ended brings the credit balance up to date), `credits.updated` into the cached
-//! balance, and a `quota.updated` or `credits.updated` naming another plan than the account's
+//! balance, `quota.updated` into the kept quota the storage bar shows offline,
+//! and a `quota.updated` or `credits.updated` naming another plan than the account's
 //! fetches the account again. Reconnects with backoff after any break, resuming with
 //! `Last-Event-ID` (persisted, so a restart resumes too). A refused session ends it.
 
@@ -68,6 +69,9 @@ async fn handle(client: &SyncClient, event: &Event, wake: &Notify) -> Result<(),
     }
     match ServerEvent::parse(&event.event, &event.data) {
         Some(ServerEvent::QuotaUpdated { quota }) => {
+            // What the storage bar shows offline (`Engine::cached_quota`).
+            let kept = quota.clone();
+            client.on_engine(move |e| e.cache_quota(&kept)).await?;
             if !quota.storage.over_limit {
                 client
                     .on_engine(|e| e.remove_setting(settings::UPLOADS_PAUSED_UNTIL))
