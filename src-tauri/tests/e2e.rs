@@ -45,7 +45,7 @@ async fn canvas_state(app: &App) -> serde_json::Value {
 
 /// Escape: nothing selected (clean screenshots).
 async fn deselect(app: &App) {
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await.expect("settled");
     app.session.chord(&[keys::ESCAPE]).await.expect("escape");
     app.wait_until(
         "nothing selected",
@@ -102,12 +102,12 @@ async fn canvas_edits_projects_and_names_survive_a_relaunch() {
         .chord(&[keys::SHIFT, "!"])
         .await
         .expect("shift+1");
-    tokio::time::sleep(Duration::from_millis(400)).await; // the fit animates
+    app.settle().await.expect("settled");
     app.session
         .chord(&[keys::CONTROL, "-"])
         .await
         .expect("ctrl+-");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.settle().await.expect("settled");
     let id = element_ids(&app).await.last().cloned().unwrap();
 
     // Select one and move it with the mouse.
@@ -203,7 +203,7 @@ async fn canvas_edits_projects_and_names_survive_a_relaunch() {
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await; // tile thumbnails load
+    app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("projects")).await.unwrap();
     let other = app
         .js(&format!(
@@ -261,7 +261,7 @@ async fn canvas_edits_projects_and_names_survive_a_relaunch() {
     .await
     .unwrap();
     deselect(&app).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("canvas")).await.unwrap();
     app.quit().await;
 }
@@ -294,7 +294,7 @@ async fn offline_edits_keep_saving_and_drain_when_the_server_returns() {
     .unwrap();
 
     // Edits keep saving on this device: select and move one with the arrow keys.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.settle().await.expect("settled");
     let s = app.on_screen(&id).await.unwrap();
     app.session.click_at(s.center).await.unwrap();
     app.wait_until("one selected", "window.__iskra.canvas.selectionCount === 1")
@@ -316,7 +316,7 @@ async fn offline_edits_keep_saving_and_drain_when_the_server_returns() {
         .await
         .unwrap()
         .contains("Offline — saved on this device"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("offline")).await.unwrap();
     let moved = world_box(&app, &id).await;
     let pending = app.js("window.__iskra.sync.pending").await.unwrap();
@@ -392,7 +392,7 @@ async fn asset_library_and_account_menu() {
     app.wait_until("six assets", "window.__iskra.assets.length === 6")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("asset-library"))
         .await
         .unwrap();
@@ -417,7 +417,7 @@ async fn asset_library_and_account_menu() {
         menu.contains(common::EMAIL) && menu.contains("Sign out"),
         "{menu}"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("account-menu"))
         .await
         .unwrap();
@@ -446,7 +446,7 @@ async fn asset_library_and_account_menu() {
         .await
         .unwrap();
     assert_eq!(net, json!("Local only"));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("signed-out"))
         .await
         .unwrap();
@@ -1270,7 +1270,7 @@ async fn credits_the_price_before_generating_and_the_upgrade_to_checkout() {
             && !menu.contains("Manage billing"),
         "{menu}"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("credits-menu"))
         .await
         .unwrap();
@@ -1375,7 +1375,7 @@ async fn credits_the_price_before_generating_and_the_upgrade_to_checkout() {
     .expect("plans");
     assert!(opened(&log).is_empty(), "nothing opened before the choice");
     park_pointer(&app).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("credits-plans"))
         .await
         .unwrap();

@@ -124,27 +124,33 @@ fn tauri_driver() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("tauri-driver"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(4444)
+/// Two distinct free loopback ports (both held while the second is chosen).
+fn free_ports() -> (u16, u16) {
+    let bind = || TcpListener::bind("127.0.0.1:0");
+    match (bind(), bind()) {
+        (Ok(a), Ok(b)) => match (a.local_addr(), b.local_addr()) {
+            (Ok(a), Ok(b)) => (a.port(), b.port()),
+            _ => (4444, 4445),
+        },
+        _ => (4444, 4445),
+    }
 }
 
-/// A running app: its driver process and WebDriver session.
-pub struct App {
-    pub session: Session,
-    driver: Child,
-    /// When the session was requested (the launch), for start-up timing.
-    pub launched: Instant,
+/// How many times a launch whose session request the driver dropped is tried on fresh ports:
+/// tauri-driver closes the connection when the WebKitWebDriver it starts cannot come up (its
+/// port was taken meanwhile by another process), which says nothing about the app.
+const LAUNCH_TRIES: usize = 3;
+
+/// A started tauri-driver; dropping it stops the driver and everything it started.
+struct Driver {
+    child: Child,
+    url: String,
 }
 
-impl App {
-    /// Launches the app on `display` with `profile` and waits until the canvas is interactive.
-    pub async fn launch(display: &Display, profile: &Profile) -> Result<Self> {
-        let bin = profile.app_binary()?;
-        let port = free_port();
-        let native = free_port();
+impl Driver {
+    /// Starts tauri-driver for `profile` on `display` and waits until it listens.
+    async fn start(display: &Display, profile: &Profile) -> Result<Self> {
+        let (port, native) = free_ports();
         let mut cmd = Command::new(tauri_driver());
         cmd.args([
             "--port",
@@ -155,24 +161,58 @@ impl App {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
         profile.apply(&mut cmd, display);
-        let mut driver = cmd.spawn().map_err(AppError::Driver)?;
-        let url = format!("http://127.0.0.1:{port}");
+        let driver = Self {
+            child: cmd.spawn().map_err(AppError::Driver)?,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
-                let _ = driver.kill();
                 return Err(AppError::DriverSilent(port));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let launched = Instant::now();
+        Ok(driver)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // WebKitWebDriver and the app it started may outlive tauri-driver: found while the
+        // driver still runs (once it is gone they belong to init), stopped after it.
+        let below = crate::procs::descendants(self.child.id());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for pid in below {
+            crate::procs::kill(pid);
+        }
+    }
+}
+
+/// A running app: its driver process and WebDriver session.
+pub struct App {
+    pub session: Session,
+    driver: Driver,
+    /// When the session was requested (the launch), for start-up timing.
+    pub launched: Instant,
+}
+
+impl App {
+    /// Launches the app on `display` with `profile` and waits until the canvas is interactive.
+    pub async fn launch(display: &Display, profile: &Profile) -> Result<Self> {
+        let bin = profile.app_binary()?;
         let caps = json!({ "tauri:options": { "application": bin } });
-        let session = match Session::start(&url, caps).await {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = driver.kill();
-                let _ = driver.wait();
-                return Err(e.into());
+        let mut tries = 0;
+        let (driver, session, launched) = loop {
+            tries += 1;
+            let driver = Driver::start(display, profile).await?;
+            let launched = Instant::now();
+            match Session::start(&driver.url, caps.clone()).await {
+                Ok(session) => break (driver, session, launched),
+                Err(WebDriverError::Transport(e)) if tries < LAUNCH_TRIES => {
+                    eprintln!("iskra-e2e: the driver dropped the session request ({e}); again");
+                }
+                Err(e) => return Err(e.into()),
             }
         };
         let app = Self {
@@ -195,9 +235,14 @@ impl App {
 
     /// Quits the app (the driver closes its window) and stops the driver.
     pub async fn quit(self) {
+        let app = self.app_pid();
         let _ = self.session.end().await;
-        // The app flushes and exits when its window closes; give it a moment.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The app flushes and exits when its window closes: wait for that (a deadline, then
+        // the driver's drop stops whatever is left).
+        let deadline = Instant::now() + WAIT;
+        while app.is_some_and(crate::procs::alive) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Evaluates a JavaScript expression in the app's page.
@@ -257,6 +302,17 @@ impl App {
         }
     }
 
+    /// Waits until the window shows a finished picture — the camera has stopped, every texture
+    /// and `<img>` has loaded and no finite CSS animation or transition runs (spinners that
+    /// loop forever do not count) — and two frames have been painted after that. For
+    /// screenshots and pointer work after a view change.
+    pub async fn settle(&self) -> Result<()> {
+        self.wait_until("the window to settle", SETTLED).await?;
+        self.js_async("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            .await?;
+        Ok(())
+    }
+
     /// The first element matching a CSS selector.
     pub async fn find(&self, css: &str) -> Result<Element> {
         Ok(self.session.find(css).await?)
@@ -299,27 +355,22 @@ impl App {
 
     /// The process id of the app (the `iskra-desktop` child of the driver's WebKitWebDriver).
     pub fn app_pid(&self) -> Option<u32> {
-        crate::procs::descendants(self.driver.id())
+        crate::procs::descendants(self.driver.child.id())
             .into_iter()
             .find(|p| crate::procs::name(*p).is_some_and(|n| n.starts_with("iskra-desktop")))
     }
 }
 
-impl Drop for App {
-    fn drop(&mut self) {
-        // WebKitWebDriver and the app it started may outlive tauri-driver: found while the
-        // driver still runs (once it is gone they belong to init), stopped after it.
-        let below = crate::procs::descendants(self.driver.id());
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        for pid in below {
-            crate::procs::kill(pid);
-        }
-    }
-}
-
 /// The canvas is mounted, the project loaded and the engine attached.
 const READY: &str = "document.documentElement.dataset.ready === 'true' && !!window.__iskra?.canvas?.engine && !!window.__iskra?.project";
+
+/// Nothing on screen is still moving or loading (see [`App::settle`]).
+const SETTLED: &str = "(() => { const e = window.__iskra?.canvas?.engine; \
+    const t = e ? e.stats().textures : { loading: 0, queued: 0 }; \
+    return !(e?.cameraMoving) && t.loading === 0 && t.queued === 0 \
+      && [...document.images].every((i) => i.complete) \
+      && document.getAnimations().every((a) => a.playState !== 'running' \
+           || a.effect?.getComputedTiming().iterations === Infinity); })()";
 
 /// How far start-up got, for a launch that never became interactive.
 const START_STATE: &str = "({ ready: document.documentElement.dataset.ready ?? null, \

@@ -91,6 +91,17 @@ pub fn gl_drivers(pid: u32) -> Vec<String> {
 }
 
 /// Sends SIGKILL to a process.
+/// Whether a process runs (exists and is not a zombie waiting for its parent).
+pub fn alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat[stat.rfind(')')? + 2..].chars().next()?;
+            Some(state != 'Z' && state != 'X')
+        })
+        .unwrap_or(false)
+}
+
 pub fn kill(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])

@@ -383,6 +383,11 @@ export class CanvasEngine {
     this.app.destroy({ removeView: true }, { children: true });
   }
 
+  /** Whether the camera is still easing towards a fit or zoom target. */
+  get cameraMoving(): boolean {
+    return this.tween.active;
+  }
+
   /** What the renderer holds now: elements, how many are drawn, textures, the GPU's name. */
   stats(): { elements: number; visible: number; textures: { ready: number; loading: number; queued: number }; renderer: string } {
     return { elements: this.doc.size, visible: this.scene.visibleCount, textures: this.textures.stats(), renderer: this.rendererName() };
