@@ -49,6 +49,8 @@ impl From<AccountRow> for Account {
 }
 
 const ACCOUNT_COLUMNS: &str = "allocation, grants, reserved, period_allocated, period_end";
+/// Values bound per ledger row by [`move_credits_in`].
+const LEDGER_INSERT_COLUMNS: usize = 9;
 const LEDGER_COLUMNS: &str =
     "id, user_id, kind, amount, held, balance_after, reserved_after, reason, cause, created_at";
 
@@ -171,45 +173,140 @@ pub async fn move_credits_in<T>(
         Decision::Apply(change, value) => (change, value),
         Decision::Refuse => return Ok(Moved::Refused(before)),
     };
-    let (mut balance, mut reserved) = (before.available(), before.reserved);
-    for m in &change.movements {
-        balance += m.amount;
-        reserved += m.held;
-        let inserted = sqlx::query(
-            "INSERT INTO credit_ledger (user_id, kind, amount, held, balance_after, \
-             reserved_after, reason, cause, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (kind, cause) DO NOTHING",
+    // The ledger rows and the account in as few round trips as the backend allows: on SQLite
+    // (one writer, a worker thread per connection) both statements go as one batch, and a
+    // repeated (kind, cause) fails the insert, which stops the batch before the account is
+    // written and undoes just that statement; on PostgreSQL (one statement per round trip),
+    // `ON CONFLICT DO NOTHING` keeps the caller's transaction usable and the row count tells.
+    let sqlite = tx.backend_name() == "SQLite";
+    let rows = change.movements.len();
+    let n = LEDGER_INSERT_COLUMNS;
+    // The account's new values, bound after `start` others.
+    let update = |start: usize| {
+        let p: Vec<String> = (start + 1..=start + 6).map(|i| format!("${i}")).collect();
+        format!(
+            "UPDATE credit_accounts SET allocation = {}, grants = {}, reserved = {}, \
+             period_allocated = {}, period_end = {} WHERE user_id = {}",
+            p[0], p[1], p[2], p[3], p[4], p[5]
         )
-        .bind(user)
-        .bind(m.kind.as_str())
-        .bind(m.amount)
-        .bind(m.held)
-        .bind(balance)
-        .bind(reserved)
-        .bind(reason)
-        .bind(cause)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(Moved::Duplicate);
+    };
+    let insert = (rows > 0).then(|| {
+        let values = (0..rows)
+            .map(|row| {
+                let cols = (1..=n).map(|c| format!("${}", row * n + c));
+                format!("({})", cols.collect::<Vec<_>>().join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO credit_ledger (user_id, kind, amount, held, balance_after, \
+             reserved_after, reason, cause, created_at) VALUES {values}{}",
+            if sqlite {
+                ""
+            } else {
+                " ON CONFLICT (kind, cause) DO NOTHING"
+            }
+        )
+    });
+    let a = change.after;
+    let (mut balance, mut reserved) = (before.available(), before.reserved);
+    let ledger: Vec<LedgerValues> = change
+        .movements
+        .iter()
+        .map(|m| {
+            balance += m.amount;
+            reserved += m.held;
+            LedgerValues {
+                kind: m.kind.as_str(),
+                amount: m.amount,
+                held: m.held,
+                balance_after: balance,
+                reserved_after: reserved,
+            }
+        })
+        .collect();
+    match insert {
+        Some(insert) if sqlite => {
+            let batch = format!("{insert}; {}", update(rows * n));
+            let q = bind_account(
+                bind_ledger(sqlx::query(&batch), &ledger, user, reason, cause, now),
+                &a,
+                user,
+            );
+            match q.execute(&mut **tx).await {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Ok(Moved::Duplicate),
+                Err(e) => return Err(e),
+            }
+        }
+        Some(insert) => {
+            let inserted = bind_ledger(sqlx::query(&insert), &ledger, user, reason, cause, now)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if inserted != rows as u64 {
+                return Ok(Moved::Duplicate);
+            }
+            bind_account(sqlx::query(&update(0)), &a, user)
+                .execute(&mut **tx)
+                .await?;
+        }
+        None => {
+            bind_account(sqlx::query(&update(0)), &a, user)
+                .execute(&mut **tx)
+                .await?;
         }
     }
-    let a = change.after;
-    sqlx::query(
-        "UPDATE credit_accounts SET allocation = $1, grants = $2, reserved = $3, \
-         period_allocated = $4, period_end = $5 WHERE user_id = $6",
-    )
-    .bind(a.allocation)
-    .bind(a.grants)
-    .bind(a.reserved)
-    .bind(a.period_allocated)
-    .bind(a.period_end)
-    .bind(user)
-    .execute(&mut **tx)
-    .await?;
     Ok(Moved::Applied(a, value))
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// One ledger row's own values (the rest is the movement's user, reason, cause and time).
+struct LedgerValues {
+    kind: &'static str,
+    amount: i64,
+    held: i64,
+    balance_after: i64,
+    reserved_after: i64,
+}
+
+/// Binds the values of the ledger rows `rows`, in the insert's column order.
+fn bind_ledger<'q>(
+    q: AnyQuery<'q>,
+    rows: &[LedgerValues],
+    user: &str,
+    reason: &str,
+    cause: &str,
+    now: i64,
+) -> AnyQuery<'q> {
+    rows.iter().fold(q, |q, r| {
+        q.bind(user.to_owned())
+            .bind(r.kind)
+            .bind(r.amount)
+            .bind(r.held)
+            .bind(r.balance_after)
+            .bind(r.reserved_after)
+            .bind(reason.to_owned())
+            .bind(cause.to_owned())
+            .bind(now)
+    })
+}
+
+/// Binds the account's new values and its user, in the update's order.
+fn bind_account<'q>(q: AnyQuery<'q>, a: &Account, user: &str) -> AnyQuery<'q> {
+    q.bind(a.allocation)
+        .bind(a.grants)
+        .bind(a.reserved)
+        .bind(a.period_allocated)
+        .bind(a.period_end)
+        .bind(user.to_owned())
+}
+
+/// Whether `e` is a unique-key violation (a repeated (kind, cause)).
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
 impl LedgerRow {

@@ -80,7 +80,9 @@ impl Store {
             if backend != Backend::Sqlite {
                 return opts;
             }
-            opts.after_connect(|conn, _| {
+            // A connection to a local file cannot go stale the way a network connection can:
+            // no ping on every acquire (a round trip to SQLite's worker thread per transaction).
+            opts.test_before_acquire(false).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
