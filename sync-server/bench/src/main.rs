@@ -8,6 +8,7 @@
 //! Client and server share the machine, so the figures are a lower bound on a loaded or small
 //! machine; the load average is reported.
 
+mod api_keys;
 mod credits;
 mod generation;
 mod limiter;
@@ -43,6 +44,8 @@ enum Part {
     Share,
     /// Credit ledger movements, reserve then charge, 50 users (in-process store).
     Credits,
+    /// API-key authentication and rate-limit decision, 50 keys at once (in-process).
+    ApiKeys,
     /// The generation pipeline (its own servers and a fake fal): the four below.
     Generation,
     /// Generation submit latency.
@@ -96,6 +99,9 @@ struct Args {
     /// beside it and dropped afterwards. Without it only SQLite is measured.
     #[arg(long, env = "ISKRA_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
+    /// Decisions per key of the API-key run.
+    #[arg(long, default_value_t = 2_000)]
+    api_key_decisions: usize,
     /// Generations submitted and held queued (memory figure).
     #[arg(long, default_value_t = 10_000)]
     gen_queued: usize,
@@ -162,6 +168,11 @@ async fn measure(bin: &Path, args: &Args, report: &mut Report) -> Result<()> {
     }
     if args.runs(Part::Credits) {
         credits::run(args.postgres.as_deref(), args.span(), report).await?;
+    }
+    if args.runs(Part::ApiKeys) {
+        report
+            .rows
+            .extend(api_keys::run(args.api_key_decisions).await?);
     }
     let figures: Vec<_> = GENERATION
         .iter()

@@ -94,11 +94,26 @@ pub struct KeyGrant {
     pub scopes: Vec<String>,
 }
 
-/// Authenticates `presented` for a request to `route` (method and matched path template):
-/// 401 for a malformed, unknown or revoked key (or a deleted owner); 403 when the route is not
-/// one keys may call or needs a scope the key lacks; the key's request limit (429); then the
-/// request is counted in the key's usage. Returns the key and its owner.
+/// Authenticates `presented` for a request to `route` ([`decide`]), then counts the request in
+/// the key's usage. Returns the key and its owner.
 pub async fn authenticate(
+    state: &AppState,
+    presented: &str,
+    route: Option<(&axum::http::Method, &str)>,
+) -> ApiResult<KeyOwner> {
+    let owner = decide(state, presented, route).await?;
+    state
+        .store
+        .count_key_request(&owner.key.id, &today())
+        .await?;
+    Ok(owner)
+}
+
+/// Whether a request to `route` (method and matched path template) with key `presented` may
+/// go on: 401 for a malformed, unknown or revoked key (or a deleted owner); 403 when the route
+/// is not one keys may call or needs a scope the key lacks; 429 past the key's request windows
+/// (the request is counted there when it passes).
+pub async fn decide(
     state: &AppState,
     presented: &str,
     route: Option<(&axum::http::Method, &str)>,
@@ -131,10 +146,6 @@ pub async fn authenticate(
         Some(tier.as_str()),
     )
     .await?;
-    state
-        .store
-        .count_key_request(&owner.key.id, &today())
-        .await?;
     Ok(owner)
 }
 
