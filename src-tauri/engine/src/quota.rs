@@ -27,11 +27,6 @@ pub const SIGNED_OUT_LIMITS: StorageLimits = StorageLimits {
     videos: 20,
 };
 
-/// Whether `used` has reached `limit`; never for an unlimited (`-1`, any negative) limit.
-pub fn reached(used: i64, limit: i64) -> bool {
-    limit >= 0 && used >= limit
-}
-
 /// The storage bar for `assets` (the local cache) against `limits`.
 pub fn storage(assets: &[AssetRecord], limits: StorageLimits) -> StorageQuota {
     let used_bytes = assets
@@ -43,17 +38,10 @@ pub fn storage(assets: &[AssetRecord], limits: StorageLimits) -> StorageQuota {
         .filter(|a| a.mime.starts_with("video/"))
         .count() as i64;
     let images = assets.len() as i64 - videos;
-    StorageQuota {
-        used_bytes,
-        limit_bytes: limits.bytes,
-        images,
-        images_limit: limits.images,
-        videos,
-        videos_limit: limits.videos,
-        over_limit: reached(used_bytes, limits.bytes)
-            || reached(images, limits.images)
-            || reached(videos, limits.videos),
-    }
+    StorageQuota::of(
+        [used_bytes, images, videos],
+        [limits.bytes, limits.images, limits.videos],
+    )
 }
 
 impl Engine {
@@ -117,7 +105,8 @@ mod tests {
             (s.images, s.videos, s.used_bytes, s.over_limit),
             (1, 1, 15, false)
         );
-        assert!(reached(0, 0) && !reached(i64::MAX, -1));
+        assert!(StorageQuota::of([0, 0, 0], [0, 1, 1]).over_limit);
+        assert!(!StorageQuota::of([i64::MAX, 0, 0], [-1, 1, 1]).over_limit);
     }
 
     #[test]

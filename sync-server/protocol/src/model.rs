@@ -88,6 +88,28 @@ pub struct StorageQuota {
     pub over_limit: bool,
 }
 
+impl StorageQuota {
+    /// The quota of these counters against these limits (`-1`, any negative: unlimited); over
+    /// the limit once any counter has reached its limit. The one derivation the server and the
+    /// app use.
+    pub fn of(usage: [i64; 3], limits: [i64; 3]) -> Self {
+        let [used_bytes, images, videos] = usage;
+        let [limit_bytes, images_limit, videos_limit] = limits;
+        let reached = |used: i64, limit: i64| limit >= 0 && used >= limit;
+        Self {
+            used_bytes,
+            limit_bytes,
+            images,
+            images_limit,
+            videos,
+            videos_limit,
+            over_limit: reached(used_bytes, limit_bytes)
+                || reached(images, images_limit)
+                || reached(videos, videos_limit),
+        }
+    }
+}
+
 /// One window of a rate limit as reported to clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -118,18 +118,10 @@ pub fn storage_quota(
     videos: i64,
     limits: TierLimits,
 ) -> StorageQuota {
-    let over = |used: i64, limit: i64| limit >= 0 && used >= limit;
-    StorageQuota {
-        used_bytes,
-        limit_bytes: limits.bytes,
-        images,
-        images_limit: limits.images,
-        videos,
-        videos_limit: limits.videos,
-        over_limit: over(used_bytes, limits.bytes)
-            || over(images, limits.images)
-            || over(videos, limits.videos),
-    }
+    StorageQuota::of(
+        [used_bytes, images, videos],
+        [limits.bytes, limits.images, limits.videos],
+    )
 }
 
 impl Store {

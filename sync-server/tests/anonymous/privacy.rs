@@ -2,49 +2,9 @@
 //! Redis key of the deployment, and everything the server logged during the run (captured by
 //! a subscriber this test binary installs).
 
+pub use crate::common::logs::{capture_logs, logs};
 use crate::common::{Backend, TestServer};
 use sqlx::Row;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
-/// Everything the server logged in this test binary (all levels).
-static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs the capturing subscriber (once per binary).
-pub fn capture_logs() {
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = buf.clone();
-        // The server's own logs and those of its HTTP, database and Redis layers.
-        let filter = tracing_subscriber::EnvFilter::new(
-            "iskra_server=trace,iskra_limiter=trace,iskra_auth=trace,tower_http=trace,sqlx=debug,redis=debug",
-        );
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(false)
-            .with_writer(move || Capture(writer.clone()))
-            .init();
-        buf
-    });
-}
-
-/// The logs captured so far.
-pub fn logs() -> String {
-    let buf = LOGS.get().expect("capture_logs() first");
-    String::from_utf8_lossy(&buf.lock().unwrap()).into_owned()
-}
 
 /// Every value of every text column of every table of the server's database.
 pub async fn text_values(server: &TestServer) -> Vec<String> {

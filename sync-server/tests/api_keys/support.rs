@@ -1,47 +1,10 @@
 //! Shared helpers of the API key tests: creating keys, requests made with a key, and the log
 //! capture the secrecy checks grep.
 
+pub use crate::common::logs::{capture_logs, logs};
 use crate::common::{send, Resp, TestServer, User};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
-/// Everything the server logged (at debug and above) in this test binary.
-static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Starts capturing every log line of the process (once per binary).
-pub fn capture_logs() {
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = Capture(buf.clone());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("debug")
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init();
-        buf
-    });
-}
-
-/// The logs captured so far.
-pub fn logs() -> String {
-    let buf = LOGS.get().expect("capture_logs first").lock().unwrap();
-    String::from_utf8_lossy(&buf).into_owned()
-}
 
 /// A caller that presents an API key (`x-api-key`).
 #[derive(Clone)]

@@ -12,6 +12,7 @@
 pub mod binary;
 pub mod clerk;
 pub mod http;
+pub mod logs;
 pub mod media;
 pub mod replica;
 pub mod sse;
