@@ -55,6 +55,19 @@ pub struct KeyOwner {
     pub user: UserRow,
 }
 
+/// A key joined with its owner (the key's columns renamed apart from the user's).
+#[derive(FromRow)]
+struct KeyOwnerRow {
+    key_id: String,
+    key_name: String,
+    key_prefix: String,
+    key_scopes: String,
+    key_created_at: i64,
+    key_last_used_at: Option<i64>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
 /// Requests of a key in one day.
 #[derive(Debug, Clone, FromRow)]
 pub struct RequestCount {
@@ -159,22 +172,37 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The active key with this hash and its owner, read on every request, so a revocation is
-    /// seen by the next request on every replica.
+    /// The live key with this hash and its owner, in one read: `None` when the key is unknown
+    /// or revoked, or its owner's account is deleted (or being deleted).
     pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
-        let key: Option<ApiKeyRow> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
+        let user_columns = super::users::COLUMNS
+            .split(',')
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row: Option<KeyOwnerRow> = sqlx::query_as(&format!(
+            "SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, \
+             k.scopes AS key_scopes, k.created_at AS key_created_at, \
+             k.last_used_at AS key_last_used_at, {user_columns} \
+             FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.hash = $1 AND k.revoked_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM user_deletions d WHERE d.user_id = k.user_id)"
         ))
         .bind(hash)
         .fetch_optional(self.pool())
         .await?;
-        let Some(key) = key else {
-            return Ok(None);
-        };
-        Ok(self
-            .user(&key.user_id)
-            .await?
-            .map(|user| KeyOwner { key, user }))
+        Ok(row.map(|r| KeyOwner {
+            key: ApiKeyRow {
+                id: r.key_id,
+                user_id: r.user.id.clone(),
+                name: r.key_name,
+                prefix: r.key_prefix,
+                scopes: r.key_scopes,
+                created_at: r.key_created_at,
+                last_used_at: r.key_last_used_at,
+            },
+            user: r.user,
+        }))
     }
 
     /// Counts one request of `key` on `day` and marks the key used (one transaction).

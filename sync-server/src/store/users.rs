@@ -41,8 +41,9 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, email, tier, created_at, used_bytes, image_count, video_count, \
-                       billing_status, subscribed";
+/// The columns of a [`UserRow`], in its order.
+pub(super) const COLUMNS: &str =
+    "id, email, tier, created_at, used_bytes, image_count, video_count, billing_status, subscribed";
 
 impl Store {
     pub async fn user(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
