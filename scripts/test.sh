@@ -39,6 +39,11 @@ if ! have tauri-driver && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" 
   log "tauri-driver"
   cargo install tauri-driver --locked --quiet
 fi
+# Finds dependencies a crate declares and no longer uses (run with the lints below).
+if ! have cargo-machete && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo-machete" ]; then
+  log "cargo-machete"
+  cargo install cargo-machete --locked --quiet
+fi
 
 log "PostgreSQL on 127.0.0.1:5432"
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -87,6 +92,7 @@ if ! have npm; then apt_install nodejs npm; fi
 
 log "format and lints"
 cargo fmt --all -- --check
+cargo machete
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "tests"

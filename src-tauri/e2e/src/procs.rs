@@ -103,7 +103,9 @@ pub fn alive(pid: u32) -> bool {
 }
 
 pub fn kill(pid: u32) {
+    // A process may have exited since it was listed: nothing to say then.
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
         .status();
 }
