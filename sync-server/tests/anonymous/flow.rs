@@ -2,11 +2,10 @@
 //! replica): quota, trusted proxies, the capability URL, the sweep, bad input, privacy.
 
 use super::privacy::{assert_no_raw_address, capture_logs};
-use crate::common::{send, Backend, Resp, TestServer, WAIT};
+use crate::common::{poll_for, send, Backend, Resp, TestServer};
 use crate::support;
 use iskra_fake_fal::Progress;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Addresses the test's clients claim through the trusted proxy (documentation ranges, so
 /// nothing else in a run contains them).
@@ -45,20 +44,15 @@ async fn quota_of(server: &TestServer, client: &str) -> Value {
 
 /// Reads an anonymous result by its URL until it has ended.
 async fn wait_result(server: &TestServer, url: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    poll_for(&format!("{url} completed"), || async {
         let g = send(server.http.get(url)).await.expect(200).clone();
         match g["status"].as_str().unwrap_or_default() {
-            "completed" => return g,
+            "completed" => Some(g),
             "failed" | "canceled" => panic!("anonymous generation ended: {g}"),
-            _ => {}
+            _ => None,
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never completed: {g}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 fn assert_quota_refusal(r: &Resp) {

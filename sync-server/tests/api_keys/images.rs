@@ -7,7 +7,7 @@
 use super::support::Form;
 use super::support::{create_key, usage_of, KeyClient};
 use crate::common::media::{png, sha256_hex};
-use crate::common::{send, Backend, WAIT};
+use crate::common::{poll_for, send, Backend};
 use crate::gen_support::{fake, request_of, server};
 use iskra_fake_fal::Progress;
 use reqwest::Method;
@@ -36,21 +36,19 @@ impl Counted {
 
     /// Polls the job until it is completed (fails on another final status).
     async fn wait_done(&self, job: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        poll_for(&format!("job {job} completed"), || async {
             let j = self
                 .get(&format!("/v1/images/job/{job}"))
                 .await
                 .expect(200)
                 .clone();
             match j["status"].as_str().unwrap() {
-                "completed" => return j,
-                "queued" | "running" => {}
+                "completed" => Some(j),
+                "queued" | "running" => None,
                 other => panic!("job ended {other}: {j}"),
             }
-            assert!(tokio::time::Instant::now() < deadline, "job {job}: {j}");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 }
 

@@ -63,8 +63,25 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
+    poll_for(what, || {
+        let done = check();
+        async move { done.await.then_some(()) }
+    })
+    .await
+}
+
+/// Polls `check` until it answers a value, and returns it; fails the test after [`WAIT`]
+/// saying what never happened.
+pub async fn poll_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
         assert!(
             tokio::time::Instant::now() < deadline,
             "timed out waiting until {what}"
