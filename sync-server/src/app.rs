@@ -42,7 +42,7 @@ async fn method_not_allowed() -> Response {
 
 /// Counts every request against the per-IP limit (keyed by a salted hash of the IP).
 async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(ip) = client_ip(req.extensions()) {
+    if let Some(ip) = client_ip(&state, req.extensions(), req.headers()) {
         let key = format!("ip:{}", iskra_limiter::hash_ip(&ip, &state.ip_salt));
         if let Err(e) = check_limit(&state, &key, &state.config.rate_limits.ip.rules(), None).await
         {

@@ -9,7 +9,7 @@ use crate::store::users::UserRow;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Extensions, StatusCode};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use iskra_limiter::{Decision, Rule};
 use iskra_protocol::ErrorCode;
 use serde::de::DeserializeOwned;
@@ -84,11 +84,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The client's address, when the server knows it.
-pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+/// The client's address, when the server knows the peer: the peer itself, or — when the peer
+/// is a trusted proxy (`ISKRA_TRUSTED_PROXIES`) — the client `X-Forwarded-For` names.
+pub fn client_ip(state: &AppState, extensions: &Extensions, headers: &HeaderMap) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    Some(state.proxies.client(peer, forwarded))
 }
 
 /// Turns a refused limiter decision into a 429.

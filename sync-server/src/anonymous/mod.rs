@@ -17,18 +17,17 @@ pub use proxies::TrustedProxies;
 
 use crate::config::Windows;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Auth;
+use crate::extract::{Auth, MaybeAuth};
 use crate::state::AppState;
 use crate::store::generations::{GenRow, NewJob};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use iskra_protocol::{GenerationKind, NewGeneration};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -77,22 +76,6 @@ impl AnonymousSettings {
     }
 }
 
-/// The client address of a request (see [`proxies`]); `None` when the server does not know
-/// the peer (requests not from a socket, as in some tests).
-pub fn client_ip(state: &AppState, parts: &Parts) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
-    Some(forwarded_client(state, peer, &parts.headers))
-}
-
-/// The client behind `peer`, reading `X-Forwarded-For` only from trusted proxies.
-pub fn forwarded_client(state: &AppState, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-    let forwarded = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    state.proxies.client(peer, forwarded)
-}
-
 /// The client address of a request as an extractor (`0.0.0.0` when the server does not know
 /// the peer).
 pub struct ClientIp(pub IpAddr);
@@ -102,7 +85,8 @@ impl FromRequestParts<AppState> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         Ok(Self(
-            client_ip(state, parts).unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            crate::extract::client_ip(state, &parts.extensions, &parts.headers)
+                .unwrap_or(IpAddr::from([0, 0, 0, 0])),
         ))
     }
 }
@@ -118,14 +102,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let credentials = parts
-            .headers
-            .contains_key(axum::http::header::AUTHORIZATION)
-            || parts.headers.contains_key("x-api-key");
-        if credentials {
-            return Auth::from_request_parts(parts, state)
-                .await
-                .map(Caller::User);
+        if let MaybeAuth(Some(auth)) = MaybeAuth::from_request_parts(parts, state).await? {
+            return Ok(Caller::User(auth));
         }
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         Ok(Caller::Anonymous(ip))
