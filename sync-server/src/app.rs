@@ -146,7 +146,7 @@ pub fn router(state: AppState) -> Router {
     api.info.version = env!("CARGO_PKG_VERSION").into();
     // Install the metrics recorder now: counts made before the first scrape must not be lost.
     crate::metrics::handle();
-    let doc = Arc::new(api);
+    let doc = Arc::new(crate::openapi::complete(&api));
     Router::new()
         .merge(json)
         .merge(streams)

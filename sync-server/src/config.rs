@@ -160,6 +160,9 @@ pub struct Config {
     pub metrics_listen: String,
     /// Bearer token that also allows `GET /metrics` on the API listener; none: refused there.
     pub metrics_token: Option<String>,
+    /// Program that takes a shared video's poster frame for its link preview (a path, or a
+    /// name looked up on PATH); empty: videos get the neutral placeholder.
+    pub ffmpeg: String,
     pub tiers: Tiers,
     pub rate_limits: RateLimits,
     pub generation: GenerationSettings,
@@ -224,6 +227,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             metrics_listen: "127.0.0.1:9464".into(),
             metrics_token: None,
+            ffmpeg: "ffmpeg".into(),
             tiers: Tiers {
                 free: TierLimits {
                     images: 100,

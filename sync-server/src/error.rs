@@ -1,7 +1,8 @@
 //! `ApiError`: every way a request can fail, mapped to status + docs/api.md error body in one place.
 //!
-//! Handlers return `Result<_, ApiError>` and use `?`; internal failures are logged with the
-//! request's span (which carries the request id) and answered with a bare `INTERNAL`.
+//! Handlers return `Result<_, ApiError>` and use `?`; an internal failure keeps its cause (a
+//! context and the whole source chain), which is logged with the request's span (it carries the
+//! request id) when the response is built, and answered with a bare `INTERNAL`.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,8 @@ pub struct RateLimitInfo {
     pub limit: i64,
     pub used: i64,
     pub resets_at: chrono::DateTime<chrono::Utc>,
+    /// Whole seconds from the decision to `resets_at` (the `RateLimit-Reset` header).
+    pub reset_secs: i64,
     pub retry_after_secs: u64,
     pub tier: Option<&'static str>,
     pub upgrade_url: String,
@@ -56,8 +59,9 @@ pub enum ApiError {
     InsufficientCredits { required: i64, available: i64 },
     #[error("billing unavailable: {0}")]
     BillingUnavailable(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A failure of the server itself; the cause is logged, never returned.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
 }
 
 impl ApiError {
@@ -72,8 +76,22 @@ impl ApiError {
         }
     }
 
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        Self::Internal(e.to_string())
+    /// An internal error caused by `e` (its source chain is kept for the log).
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    /// An internal error caused by `e`, under `context` (what the server was doing).
+    pub fn internal_in(
+        context: &'static str,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal(anyhow::Error::new(e).context(context))
+    }
+
+    /// An internal error with no underlying cause (an invariant the server could not keep).
+    pub fn internal_msg(message: &'static str) -> Self {
+        Self::Internal(anyhow::Error::msg(message))
     }
 
     /// The wire error (code, message, details) of this error.
@@ -142,20 +160,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "internal error");
+        if let ApiError::Internal(cause) = &self {
+            // `{:#}`: every cause of the chain, outermost first, on one line.
+            tracing::error!(error = %format_args!("{cause:#}"), "internal error");
         }
         let detail = self.detail();
         let status =
             StatusCode::from_u16(detail.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut headers = HeaderMap::new();
         if let ApiError::RateLimited(info) = &self {
-            let reset = (info.resets_at - chrono::Utc::now()).num_seconds().max(0);
             for (name, value) in [
                 ("retry-after", info.retry_after_secs as i64),
                 ("ratelimit-limit", info.limit),
                 ("ratelimit-remaining", 0),
-                ("ratelimit-reset", reset),
+                ("ratelimit-reset", info.reset_secs),
             ] {
                 headers.insert(name, HeaderValue::from(value));
             }
@@ -166,13 +184,13 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {e}"))
+        Self::internal_in("database", e)
     }
 }
 
 impl From<crate::blobs::BlobError> for ApiError {
     fn from(e: crate::blobs::BlobError) -> Self {
-        Self::Internal(format!("storage: {e}"))
+        Self::internal_in("storage", e)
     }
 }
 

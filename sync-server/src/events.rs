@@ -1,6 +1,12 @@
 //! Live events for a user's devices (`GET /v1/events`): a per-user broadcast with a short
 //! replay buffer so a reconnecting client resumes from `Last-Event-ID` without gaps.
 //!
+//! Each open stream reads the broadcast into a bounded buffer of its own ([`STREAM_BUFFER`]).
+//! A reader that lets it fill (it stopped reading) is cut: its stream ends after what the
+//! buffer holds, so it never slows the publisher or the user's other streams, and it never
+//! skips an event silently — it reconnects with `Last-Event-ID` and the replay buffer, longer
+//! than a stream's, gives it what it missed.
+//!
 //! With one server, events are delivered in-process. With several replicas (Redis configured),
 //! every event goes through Redis: a script assigns a global, increasing event id and publishes
 //! it in one round trip, and each replica delivers what it receives from its subscription — so
@@ -19,8 +25,11 @@ use tokio::sync::{broadcast, mpsc};
 
 /// Events kept per user for `Last-Event-ID` replay.
 const REPLAY_EVENTS: usize = 256;
-/// Capacity of a user's live channel; a subscriber that lags further re-syncs from the buffer.
+/// Capacity of a user's live channel (each stream's forwarder drains it at once).
 const CHANNEL_CAPACITY: usize = 256;
+/// Events one stream holds for a reader that is not reading; one more cuts the stream.
+/// Well below [`REPLAY_EVENTS`], so the cut reader finds what it missed in the replay.
+pub const STREAM_BUFFER: usize = 64;
 /// Pause before reconnecting a lost Redis subscription.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
@@ -179,6 +188,42 @@ impl EventHub {
             None => Vec::new(),
         };
         (replay, rx)
+    }
+
+    /// One stream of `user`'s events: the buffered events after `last_id`, then live events
+    /// through a bounded buffer of the stream's own. When the reader lets that buffer fill,
+    /// the stream is cut: the receiver yields what it holds and ends.
+    pub fn stream(
+        &self,
+        user: &str,
+        last_id: Option<u64>,
+    ) -> (Vec<Envelope>, mpsc::Receiver<Envelope>) {
+        let (replay, mut rx) = self.subscribe(user, last_id);
+        let (tx, out) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(async move {
+            loop {
+                let env = tokio::select! {
+                    // The reader is gone: stop at once, not at the next event.
+                    () = tx.closed() => break,
+                    env = rx.recv() => env,
+                };
+                // Lagging the broadcast, a full buffer, or the user's channel ended: cut.
+                let Ok(env) = env else { break };
+                if tx.try_send(env).is_err() {
+                    metrics::counter!("iskra_sse_streams_cut_total").increment(1);
+                    break;
+                }
+            }
+        });
+        (replay, out)
+    }
+
+    /// Open streams (live subscriptions) of `user` on this server.
+    pub fn streams(&self, user: &str) -> usize {
+        self.local
+            .users
+            .get(user)
+            .map_or(0, |ch| ch.tx.receiver_count())
     }
 
     /// Number of users with a channel (for metrics).

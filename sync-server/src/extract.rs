@@ -1,58 +1,93 @@
 //! Request extractors that answer in the docs/api.md error shape: JSON bodies, paths and queries
-//! (axum's rejections mapped to 400/413/415/422), the authenticated user (bearer token, user
-//! created on first request, refused once the account is deleted, per-user request limit; or an
-//! `x-api-key` with its scopes and per-key limit) and the client's hashed IP.
+//! (axum's rejections mapped to 400/413/415/422), the client's address and the request limits;
+//! the authenticated user ([`Auth`], [`MaybeAuth`]) is built in layers by
+//! [`crate::auth_layers`].
 
+pub use crate::auth_layers::{Auth, MaybeAuth};
 use crate::error::{ApiError, RateLimitInfo};
 use crate::state::AppState;
-use crate::store::users::UserRow;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::path::ErrorKind as PathErrorKind;
+use axum::extract::rejection::{
+    BytesRejection, FailedToBufferBody, JsonDataError, JsonRejection, PathRejection, QueryRejection,
+};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::http::{Extensions, HeaderMap};
 use iskra_limiter::{Decision, Rule};
 use iskra_protocol::ErrorCode;
 use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
 use std::net::{IpAddr, SocketAddr};
 
-/// A JSON body; malformed JSON is 400, well-formed but invalid data 422, too large 413.
+/// A JSON object body; malformed JSON is 400, well-formed but invalid data (another JSON value
+/// than an object included) 422, too large 413.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(data_error(&e.body_text())),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
-                "expected Content-Type: application/json".into(),
-            )),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge {
-                    limit: state.config.max_json_bytes as u64,
-                })
-            }
-            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(|e| json_rejection(e, state.config.max_json_bytes as u64))?;
+        // serde reads a struct from an array too; every body of this API is an object.
+        if !value.is_object() {
+            return Err(ApiError::Validation {
+                message: "the body must be a JSON object".into(),
+                fields: Default::default(),
+            });
+        }
+        serde_path_to_error::deserialize(value)
+            .map(Self)
+            .map_err(|e| path_error(&e))
+    }
+}
+
+/// The API error of each kind of JSON rejection.
+fn json_rejection(e: JsonRejection, limit: u64) -> ApiError {
+    match e {
+        JsonRejection::JsonDataError(e) => data_error(&e),
+        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedMediaType("expected Content-Type: application/json".into())
+        }
+        JsonRejection::BytesRejection(BytesRejection::FailedToBufferBody(
+            FailedToBufferBody::LengthLimitError(_),
+        )) => ApiError::PayloadTooLarge { limit },
+        other => ApiError::BadRequest(other.body_text()),
+    }
+}
+
+/// A 422 from serde's error, naming the offending field path when serde gives one.
+fn data_error(e: &JsonDataError) -> ApiError {
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(e) = c.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            return path_error(e);
+        }
+        cause = c.source();
+    }
+    ApiError::Validation {
+        message: e.body_text(),
+        fields: Default::default(),
+    }
+}
+
+/// A 422 naming the field path of `e` when there is one.
+fn path_error(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let known = e.path().iter().any(|s| !matches!(s, Segment::Unknown));
+    if known {
+        ApiError::field(&e.path().to_string(), e.inner().to_string())
+    } else {
+        ApiError::Validation {
+            message: e.inner().to_string(),
+            fields: Default::default(),
         }
     }
 }
 
-/// A 422 from serde's message, naming the offending field path when serde gives one.
-fn data_error(text: &str) -> ApiError {
-    let detail = text
-        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
-        .unwrap_or(text);
-    match detail.split_once(": ") {
-        Some((path, msg)) if !path.is_empty() && !path.contains(' ') => ApiError::field(path, msg),
-        _ => ApiError::Validation {
-            message: detail.to_owned(),
-            fields: Default::default(),
-        },
-    }
-}
-
-/// Path parameters; an id of the wrong form is 400.
+/// Path parameters; an id of the wrong form is 400 (a route whose parameters do not fit its
+/// type is the server's own fault: 500).
 pub struct ApiPath<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
@@ -62,9 +97,18 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|e: PathRejection| {
-                ApiError::BadRequest(format!("invalid path: {}", e.body_text()))
-            })
+            .map_err(path_rejection)
+    }
+}
+
+fn path_rejection(e: PathRejection) -> ApiError {
+    match e {
+        PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+            PathErrorKind::WrongNumberOfParameters { .. }
+            | PathErrorKind::UnsupportedType { .. } => ApiError::internal_in("route parameters", e),
+            _ => ApiError::BadRequest(format!("invalid path: {}", e.body_text())),
+        },
+        other => ApiError::internal_in("route parameters", other),
     }
 }
 
@@ -78,8 +122,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| {
-                ApiError::BadRequest(format!("invalid query: {}", e.body_text()))
+            .map_err(|e| match e {
+                QueryRejection::FailedToDeserializeQueryString(e) => {
+                    ApiError::BadRequest(format!("invalid query: {}", e.body_text()))
+                }
+                other => ApiError::internal_in("query extraction", other),
             })
     }
 }
@@ -102,14 +149,16 @@ pub fn rate_limited(
     code: ErrorCode,
     tier: Option<&'static str>,
 ) -> ApiError {
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let w = d.tightest().cloned();
+    let resets_at = w.as_ref().map_or(now, |w| w.resets_at);
     ApiError::RateLimited(Box::new(RateLimitInfo {
         code,
         window: w.as_ref().map_or("minute", |w| w.window.as_str()),
         limit: w.as_ref().map_or(0, |w| w.limit),
         used: w.as_ref().map_or(0, |w| w.used),
-        resets_at: w.as_ref().map_or(now, |w| w.resets_at),
+        resets_at,
+        reset_secs: (resets_at - now).num_seconds().max(0),
         retry_after_secs: d.retry_after_secs(now),
         tier,
         upgrade_url: state.config.upgrade_url.clone(),
@@ -128,7 +177,7 @@ pub async fn check_limit(
     }
     let decision = state
         .limiter
-        .check(key, rules, 1, chrono::Utc::now())
+        .check(key, rules, 1, state.clock.now())
         .await
         .map_err(ApiError::internal)?;
     metrics::counter!("iskra_limiter_decisions_total", "allowed" => decision.allowed.to_string())
@@ -140,122 +189,79 @@ pub async fn check_limit(
     }
 }
 
-/// The authenticated user of a request.
-#[derive(Debug, Clone)]
-pub struct Auth {
-    pub user: UserRow,
-    /// The API key the request was made with (`x-api-key`); `None` for a bearer token.
-    pub key: Option<crate::api_keys::KeyGrant>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use serde::Deserialize;
+    use serde_json::Value;
 
-impl Auth {
-    pub fn id(&self) -> &str {
-        &self.user.id
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        n: String,
     }
-}
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let header = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthenticated("missing Authorization: Bearer token".into()))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::Unauthenticated("malformed Authorization header".into()))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(ApiError::Unauthenticated(
-            "expected Authorization: Bearer <token>".into(),
-        )),
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Doc {
+        name: String,
+        #[serde(default)]
+        items: Vec<Item>,
     }
-}
 
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
+    const LIMIT: u64 = 1234;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(auth) = parts.extensions.get::<Auth>() {
-            return Ok(auth.clone());
+    async fn rejection(content_type: Option<&str>, body: impl Into<Body>) -> ApiError {
+        let mut req = Request::builder().method("POST").uri("/");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
         }
-        if let Some(auth) = api_key(parts, state).await? {
-            parts.extensions.insert(auth.clone());
-            return Ok(auth);
+        let req = req.body(body.into()).unwrap();
+        match axum::Json::<Doc>::from_request(req, &()).await {
+            Ok(doc) => panic!("accepted: {:?}", doc.0),
+            Err(e) => json_rejection(e, LIMIT),
         }
-        let token = bearer(parts)?;
-        let principal = state.auth.verify_bearer(token).await.map_err(|e| {
-            tracing::info!(reason = %e, "bearer token refused");
-            ApiError::Unauthenticated("invalid or expired token".into())
-        })?;
-        crate::accounts::refuse_deleted(state, &principal.user_id).await?;
-        let user = state
-            .store
-            .ensure_user(&principal.user_id, principal.email.as_deref())
-            .await?;
-        let key = format!("user:{}", user.id);
-        check_limit(
-            state,
-            &key,
-            &state.config.rate_limits.user.rules(),
-            Some(user.tier().as_str()),
-        )
-        .await?;
-        let auth = Auth { user, key: None };
-        parts.extensions.insert(auth.clone());
-        Ok(auth)
     }
-}
 
-/// The `x-api-key` path of [`Auth`]: a request without `Authorization` that carries a key is
-/// authenticated by [`crate::api_keys::authenticate`] for its matched route.
-async fn api_key(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
-    if parts
-        .headers
-        .contains_key(axum::http::header::AUTHORIZATION)
-    {
-        return Ok(None);
+    fn fields(e: &ApiError) -> Value {
+        e.detail()
+            .details
+            .get("fields")
+            .cloned()
+            .unwrap_or_default()
     }
-    let Some(value) = parts.headers.get(crate::api_keys::HEADER) else {
-        return Ok(None);
-    };
-    let presented = value
-        .to_str()
-        .map_err(|_| ApiError::Unauthenticated(crate::api_keys::REFUSED.into()))?;
-    let route = parts
-        .extensions
-        .get::<axum::extract::MatchedPath>()
-        .map(|p| (&parts.method, p.as_str()));
-    let owner = crate::api_keys::authenticate(state, presented, route).await?;
-    let key = crate::api_keys::KeyGrant {
-        scopes: owner.key.scopes(),
-        id: owner.key.id,
-    };
-    Ok(Some(Auth {
-        user: owner.user,
-        key: Some(key),
-    }))
-}
 
-/// The authenticated user when a bearer token is present, else anonymous.
-pub struct MaybeAuth(pub Option<Auth>);
+    #[tokio::test]
+    async fn wrong_data_names_the_field_path() {
+        let json = Some("application/json");
+        let e = rejection(json, r#"{"name": 1}"#).await;
+        assert_eq!(e.detail().code, ErrorCode::ValidationFailed);
+        assert!(fields(&e)["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid type: integer `1`, expected a string"));
+        let e = rejection(json, r#"{"name": "a", "items": [{"n": false}]}"#).await;
+        assert!(fields(&e)["items[0].n"].is_string(), "{:?}", e.detail());
+        // No path to name: a 422 without fields.
+        let e = rejection(json, r#"{}"#).await;
+        assert_eq!(e.detail().code, ErrorCode::ValidationFailed);
+        assert!(e.detail().message.starts_with("missing field `name`"));
+        assert_eq!(fields(&e), Value::Object(Default::default()));
+    }
 
-impl FromRequestParts<AppState> for MaybeAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if parts
-            .headers
-            .contains_key(axum::http::header::AUTHORIZATION)
-            || parts.headers.contains_key(crate::api_keys::HEADER)
-        {
-            Auth::from_request_parts(parts, state)
-                .await
-                .map(|a| Self(Some(a)))
-        } else {
-            Ok(Self(None))
-        }
+    #[tokio::test]
+    async fn syntax_type_and_size_map_to_400_415_413() {
+        let e = rejection(Some("application/json"), r#"{"name": "#).await;
+        assert_eq!(e.detail().code, ErrorCode::BadRequest);
+        let e = rejection(None, r#"{"name": "a"}"#).await;
+        assert_eq!(e.detail().code, ErrorCode::UnsupportedMediaType);
+        // axum's default body limit (2 MB) applies without a DefaultBodyLimit layer.
+        let big = format!(r#"{{"name": "{}"}}"#, "a".repeat(3 << 20));
+        let e = rejection(Some("application/json"), big).await;
+        assert!(
+            matches!(e, ApiError::PayloadTooLarge { limit: LIMIT }),
+            "{e:?}"
+        );
     }
 }

@@ -22,6 +22,20 @@ const WAIT_FOR_FIRST: Duration = Duration::from_secs(10);
 /// Pause between looks at a key another request holds.
 const WAIT_STEP: Duration = Duration::from_millis(20);
 
+/// The form of an `Idempotency-Key` (as stated in `/openapi.json`): 1–255 visible ASCII
+/// characters, spaces allowed inside.
+pub const KEY_PATTERN: &str = "^[!-~]([ -~]{0,253}[!-~])?$";
+
+/// Whether `key` has the form of [`KEY_PATTERN`].
+fn valid_key(key: &str) -> bool {
+    let visible = |b: &u8| (b'!'..=b'~').contains(b);
+    let bytes = key.as_bytes();
+    (1..=MAX_KEY_LEN).contains(&bytes.len())
+        && bytes.iter().all(|b| *b == b' ' || visible(b))
+        && bytes.first().is_some_and(visible)
+        && bytes.last().is_some_and(visible)
+}
+
 /// What a request's `Idempotency-Key` allows.
 pub enum KeyClaim {
     /// No key was sent: do the work.
@@ -45,15 +59,11 @@ pub async fn claim(
     let Some(raw) = headers.get("idempotency-key") else {
         return Ok(KeyClaim::NoKey);
     };
-    let key = raw
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "Idempotency-Key must be 1–{MAX_KEY_LEN} visible characters"
-            ))
-        })?;
+    let key = raw.to_str().ok().filter(|k| valid_key(k)).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "Idempotency-Key must be 1–{MAX_KEY_LEN} visible characters"
+        ))
+    })?;
     let mut hasher = Sha256::new();
     for part in fingerprint {
         hasher.update((part.len() as u64).to_le_bytes());

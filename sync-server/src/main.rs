@@ -128,7 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.signing_secret.as_deref(),
                 &config.data_dir,
             )?;
-            let dev = iskra_server::signing::dev_auth(&secret);
+            let dev = iskra_server::signing::dev_auth(&secret, iskra_clock::Clock::System);
             println!(
                 "{}",
                 dev.mint(

@@ -24,7 +24,7 @@ pub fn video_key(user: &str) -> String {
 /// [`crate::anonymous::quota`]).
 pub fn anonymous_key(state: &AppState, ip: Option<IpAddr>) -> String {
     let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    crate::anonymous::quota::key(&state.ip_salt, ip, chrono::Utc::now())
+    crate::anonymous::quota::key(&state.ip_salt, ip, state.clock.now())
 }
 
 fn windows(d: Decision) -> Vec<WindowStatus> {
@@ -43,7 +43,7 @@ fn windows(d: Decision) -> Vec<WindowStatus> {
 async fn peek(state: &AppState, key: &str, rules: &[Rule]) -> Result<Vec<WindowStatus>, ApiError> {
     let d = state
         .limiter
-        .peek(key, rules, chrono::Utc::now())
+        .peek(key, rules, state.clock.now())
         .await
         .map_err(ApiError::internal)?;
     Ok(windows(d))

@@ -71,9 +71,9 @@ pub fn derive(secret: &[u8], purpose: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// The dev-token signer derived from the server secret.
-pub fn dev_auth(secret: &[u8]) -> iskra_auth::DevAuth {
-    iskra_auth::DevAuth::new(derive(secret, b"iskra dev tokens"))
+/// The dev-token signer derived from the server secret, reading the time from `clock`.
+pub fn dev_auth(secret: &[u8], clock: iskra_clock::Clock) -> iskra_auth::DevAuth {
+    iskra_auth::DevAuth::with_clock(derive(secret, b"iskra dev tokens"), clock)
 }
 
 /// Length in bytes of a generated server secret.

@@ -6,6 +6,7 @@ use crate::events::EventHub;
 use crate::signing::{self, UrlSigner};
 use crate::store::Store;
 use iskra_auth::{Authenticator, ClerkConfig, ClerkVerifier, DevAuth};
+use iskra_clock::Clock;
 use iskra_limiter::{Limiter, MemoryLimiter, RedisLimiter};
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ pub struct Inner {
     pub blobs: Arc<dyn BlobStore>,
     pub auth: Authenticator,
     pub limiter: Arc<dyn Limiter>,
+    /// What "now" is for limiter windows, token expiry, the JWKS refetch interval and usage
+    /// counted per UTC day: the system clock, or a manual one in tests.
+    pub clock: Clock,
     pub events: EventHub,
     pub signer: UrlSigner,
     /// The generation pipeline: fal client, webhook verifier, worker identity.
@@ -96,6 +100,15 @@ impl AppState {
 
     /// Builds the state: store (migrated), blobs, authenticator, limiter, signer.
     pub async fn build(config: Config, public_base: String) -> Result<Self, StartError> {
+        Self::build_with_clock(config, public_base, Clock::System).await
+    }
+
+    /// Like [`Self::build`], with the time read from `clock` (tests pass a manual clock).
+    pub async fn build_with_clock(
+        config: Config,
+        public_base: String,
+        clock: Clock,
+    ) -> Result<Self, StartError> {
         config.validate()?;
         let store = open_store(&config).await?;
         let storage_url = config
@@ -107,7 +120,7 @@ impl AppState {
         std::fs::create_dir_all(&tmp_dir)?;
         let secret =
             signing::load_or_create_secret(config.signing_secret.as_deref(), &config.data_dir)?;
-        let dev = signing::dev_auth(&secret);
+        let dev = signing::dev_auth(&secret, clock.clone());
         let auth = match config.auth_mode {
             AuthMode::Dev => Authenticator::Dev(dev.clone()),
             AuthMode::Clerk => {
@@ -118,7 +131,7 @@ impl AppState {
                 let http = reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()?;
-                Authenticator::Clerk(ClerkVerifier::new(
+                Authenticator::Clerk(ClerkVerifier::with_clock(
                     ClerkConfig {
                         issuer,
                         jwks_url,
@@ -127,6 +140,7 @@ impl AppState {
                         min_refetch_interval: Duration::from_secs(60),
                     },
                     http,
+                    clock.clone(),
                 )?)
             }
         };
@@ -147,6 +161,7 @@ impl AppState {
             blobs,
             auth,
             limiter,
+            clock,
             events,
             signer: UrlSigner::new(secret.clone()),
             gen,

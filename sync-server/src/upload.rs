@@ -85,8 +85,13 @@ where
     let tmp = tempfile::Builder::new()
         .prefix("upload-")
         .tempfile_in(tmp_dir)
-        .map_err(ApiError::internal)?;
-    let mut out = tokio::fs::File::from_std(tmp.as_file().try_clone().map_err(ApiError::internal)?);
+        .map_err(|e| ApiError::internal_in("creating the upload's temporary file", e))?;
+    let mut out = tokio::fs::File::from_std(
+        tmp.as_file()
+            .try_clone()
+            .map_err(|e| ApiError::internal_in("opening the upload's temporary file", e))?,
+    );
+    let written = |e| ApiError::internal_in("writing the upload's temporary file", e);
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut size: u64 = 0;
@@ -103,10 +108,10 @@ where
             head.extend_from_slice(&chunk[..take]);
         }
         hasher.update(&chunk);
-        out.write_all(&chunk).await.map_err(ApiError::internal)?;
+        out.write_all(&chunk).await.map_err(written)?;
     }
-    out.flush().await.map_err(ApiError::internal)?;
-    out.sync_all().await.map_err(ApiError::internal)?;
+    out.flush().await.map_err(written)?;
+    out.sync_all().await.map_err(written)?;
     drop(out);
     metrics::counter!("iskra_upload_bytes_total").increment(size);
 
@@ -126,7 +131,7 @@ where
     let max_pixels = limits.max_pixels;
     let info = tokio::task::spawn_blocking(move || iskra_media::probe_file(&path, max_pixels))
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(|e| ApiError::internal_in("probing the upload", e))??;
     Ok(Received {
         file: tmp,
         size,

@@ -123,9 +123,8 @@ async fn valid_uploads_are_stored_served_and_deleted(b: Backend) {
         events.next_named("asset.deleted").await.data["assetId"],
         pa["id"]
     );
-    if let Some(blobs) = srv.blob_files() {
-        assert_eq!(blobs.len(), 2, "the deleted blob is gone: {blobs:?}");
-    }
+    let blobs = srv.blobs().await;
+    assert_eq!(blobs.len(), 2, "the deleted blob is gone: {blobs:?}");
     // And it can be uploaded again.
     alice.upload(&p, "image/png").await.expect(201);
 }

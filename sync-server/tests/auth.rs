@@ -6,8 +6,9 @@
 #[macro_use]
 mod common;
 
+use chrono::TimeDelta;
 use common::clerk::{self, claims, TestKey, APP, ISSUER};
-use common::{Backend, TestServer, User};
+use common::{Backend, ManualClock, TestServer, User};
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 
@@ -174,7 +175,32 @@ async fn missing_or_malformed_credentials_are_401(b: Backend) {
     assert_eq!(q.expect(200)["isAnonymous"], true);
 }
 
+/// A token accepted now is refused once the server's clock passes its `exp` and the 5 s skew;
+/// the clock is moved, nothing waits.
+async fn clerk_token_expires_as_the_server_clock_moves(b: Backend) {
+    let key = TestKey::load("a");
+    let jwks = clerk::jwks_server(vec![key.jwk("a")]).await;
+    let start = clerk::now();
+    let clock = ManualClock::new(chrono::DateTime::from_timestamp(start, 0).unwrap());
+    let srv = TestServer::start_at(b, &clock, |cfg| clerk::configure(cfg, &jwks)).await;
+    let sub = "user_2brief";
+    let token = key.sign(
+        Algorithm::RS256,
+        "a",
+        &claims(sub, json!({"exp": start + 60})),
+    );
+    let user = bearer(&srv, sub, token);
+    user.get("/v1/me").await.expect(200);
+    clock.advance(TimeDelta::seconds(65));
+    user.get("/v1/me").await.expect(200);
+    clock.advance(TimeDelta::seconds(1));
+    user.get("/v1/me")
+        .await
+        .expect_error(401, "UNAUTHENTICATED");
+}
+
 backend_tests!(
+    clerk_token_expires_as_the_server_clock_moves,
     clerk_refuses_bad_tokens,
     clerk_accepts_a_valid_token_and_creates_the_user,
     missing_or_malformed_credentials_are_401,

@@ -22,12 +22,7 @@ struct Route {
 }
 
 async fn documented_routes(srv: &TestServer) -> Vec<Route> {
-    let doc = srv
-        .anonymous()
-        .get("/openapi.json")
-        .await
-        .expect(200)
-        .clone();
+    let doc = srv.openapi().await;
     let routes: Vec<Route> = common::operations(&doc)
         .into_iter()
         .map(|(method, path, op)| Route {

@@ -1,14 +1,17 @@
 //! Limits under concurrency (S5, S6): parallel uploads never pass the storage quota together,
 //! an over-limit user keeps reading, syncing and deleting, and N parallel requests against a
 //! rate limit L let exactly L through with the 429 headers and body of docs/api.md — with the
-//! in-process limiter (embedded) and the Redis one (scaled).
+//! in-process limiter (embedded) and the Redis one (scaled). The rate-limit cases run on a manual
+//! clock: they cross a minute, an hour and midnight UTC by moving it, and know every `resetsAt`
+//! and `Retry-After` exactly.
 
 #[macro_use]
 mod common;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use common::media::png;
 use common::replica::Replica;
-use common::{Backend, Resp, TestServer, User};
+use common::{Backend, ManualClock, Resp, TestServer, User};
 use futures::future::join_all;
 use serde_json::{json, Value};
 use std::future::Future;
@@ -70,9 +73,8 @@ async fn parallel_uploads_never_pass_the_quota(b: Backend) {
     );
     assert_eq!(alice.list_all("/v1/assets", "").await.len(), 10);
     assert!(srv.tmp_files().is_empty());
-    if let Some(blobs) = srv.blob_files() {
-        assert_eq!(blobs.len(), 10, "refused uploads left blobs: {blobs:?}");
-    }
+    let blobs = srv.blobs().await;
+    assert_eq!(blobs.len(), 10, "refused uploads left blobs: {blobs:?}");
     over_limit_user_keeps_working(&alice, p, &results).await;
 }
 
@@ -116,32 +118,24 @@ async fn over_limit_user_keeps_working(alice: &User, p: uuid::Uuid, results: &[R
         .expect_error(403, "STORAGE_QUOTA_EXCEEDED");
 }
 
-/// Sends `n` requests at once from `make` within one fixed minute window: a burst starts with
-/// at least 10 s left in the window, and one that still straddles a boundary is repeated with
-/// the next `attempt` (callers use a fresh limiter key per attempt when they can).
-async fn burst_in_one_minute<F, Fut>(n: usize, make: F) -> Vec<Resp>
-where
-    F: Fn(usize, usize) -> Fut,
-    Fut: Future<Output = Resp> + Send + 'static,
-{
-    let minute = || chrono::Utc::now().timestamp().div_euclid(60);
-    for attempt in 0..3 {
-        let into_window = chrono::Utc::now().timestamp_millis().rem_euclid(60_000) as u64;
-        if into_window > 50_000 {
-            // Wall-clock alignment with the limiter's fixed window, not synchronisation.
-            tokio::time::sleep(std::time::Duration::from_millis(60_000 - into_window + 50)).await;
-        }
-        let start = minute();
-        let results = burst(n, |i| make(attempt, i)).await;
-        if minute() == start {
-            return results;
-        }
-    }
-    panic!("three bursts in a row straddled a minute boundary");
+/// An instant on the test's manual clock.
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-/// Checks the headers and body docs/api.md gives a 429.
-fn assert_rate_limited(res: &Resp, limit: i64, tier: Value) {
+/// What a 429 must say (docs/api.md), all of it known exactly on a manual clock.
+#[derive(Clone)]
+struct Refusal {
+    window: &'static str,
+    limit: i64,
+    tier: Value,
+    resets_at: &'static str,
+    /// `Retry-After` and `RateLimit-Reset`, in seconds.
+    reset_secs: i64,
+}
+
+/// Checks the headers and body of a 429 against `expected`.
+fn assert_rate_limited(res: &Resp, expected: &Refusal) {
     let err = res.expect_error(429, "RATE_LIMITED");
     let header = |name: &str| {
         res.header(name)
@@ -149,67 +143,180 @@ fn assert_rate_limited(res: &Resp, limit: i64, tier: Value) {
             .parse::<i64>()
             .expect(name)
     };
-    let retry = header("retry-after");
-    assert!((0..=60).contains(&retry), "Retry-After {retry}");
     assert_eq!(
-        (header("ratelimit-limit"), header("ratelimit-remaining")),
-        (limit, 0)
+        (
+            header("retry-after"),
+            header("ratelimit-reset"),
+            header("ratelimit-limit"),
+            header("ratelimit-remaining")
+        ),
+        (expected.reset_secs, expected.reset_secs, expected.limit, 0)
     );
-    assert!((0..=60).contains(&header("ratelimit-reset")));
     assert_eq!(
         (
             &err["window"],
             &err["limit"],
+            &err["used"],
             &err["remaining"],
             &err["tier"]
         ),
-        (&json!("minute"), &json!(limit), &json!(0), &tier)
+        (
+            &json!(expected.window),
+            &json!(expected.limit),
+            &json!(expected.limit),
+            &json!(0),
+            &expected.tier
+        )
     );
-    assert!(err["used"].as_i64().is_some_and(|u| u >= limit), "{err}");
     let resets = err["resetsAt"].as_str().expect("resetsAt");
-    assert!(
-        chrono::DateTime::parse_from_rfc3339(resets).is_ok(),
-        "resetsAt {resets}"
-    );
+    assert_eq!(at(resets), at(expected.resets_at), "resetsAt {resets}");
     assert_eq!(err["upgradeUrl"], "iskra://upgrade");
+}
+
+/// `n` parallel `GET /v1/me` of `user`: exactly `limit` pass, every other one is `refusal`.
+async fn burst_passes_exactly(user: &User, n: usize, refusal: &Refusal) {
+    let results = burst(n, |_| {
+        let user = user.clone();
+        async move { user.get("/v1/me").await }
+    })
+    .await;
+    let limit = refusal.limit as usize;
+    assert_eq!(
+        (count(&results, 200), count(&results, 429)),
+        (limit, n - limit)
+    );
+    for res in results.iter().filter(|r| r.status == 429) {
+        assert_rate_limited(res, refusal);
+    }
 }
 
 async fn parallel_requests_pass_exactly_the_user_limit(b: Backend) {
     const LIMIT: i64 = 37;
-    let srv = TestServer::start(b, |cfg| cfg.rate_limits.user.minute = LIMIT).await;
-    let results = burst_in_one_minute(100, |attempt, _| {
-        let user = srv.user(&format!("busy-{attempt}"));
-        async move { user.get("/v1/me").await }
-    })
-    .await;
-    assert_eq!(
-        (count(&results, 200), count(&results, 429)),
-        (LIMIT as usize, 100 - LIMIT as usize)
-    );
-    for res in results.iter().filter(|r| r.status == 429) {
-        assert_rate_limited(res, LIMIT, json!("free"));
-    }
+    let clock = ManualClock::new(at("2026-12-01T10:20:30Z"));
+    let srv = TestServer::start_at(b, &clock, |cfg| cfg.rate_limits.user.minute = LIMIT).await;
+    let busy = srv.user("busy");
+    let refusal = Refusal {
+        window: "minute",
+        limit: LIMIT,
+        tier: json!("free"),
+        resets_at: "2026-12-01T10:21:00Z",
+        reset_secs: 30,
+    };
+    burst_passes_exactly(&busy, 100, &refusal).await;
     // Another user is not affected.
     srv.user("calm").get("/v1/me").await.expect(200);
+    // Still refused one second before the minute ends, with one second to wait.
+    clock.advance(TimeDelta::seconds(29));
+    let res = busy.get("/v1/me").await;
+    assert_rate_limited(
+        &res,
+        &Refusal {
+            reset_secs: 1,
+            ..refusal.clone()
+        },
+    );
+    // The next minute starts from zero.
+    clock.advance(TimeDelta::seconds(1));
+    let refusal = Refusal {
+        resets_at: "2026-12-01T10:22:00Z",
+        reset_secs: 60,
+        ..refusal
+    };
+    burst_passes_exactly(&busy, 50, &refusal).await;
+}
+
+async fn hour_window_turns_on_the_hour(b: Backend) {
+    let clock = ManualClock::new(at("2026-12-01T10:59:10Z"));
+    let srv = TestServer::start_at(b, &clock, |cfg| {
+        cfg.rate_limits.user.minute = 100;
+        cfg.rate_limits.user.hour = 4;
+    })
+    .await;
+    let user = srv.user("hourly");
+    let refusal = Refusal {
+        window: "hour",
+        limit: 4,
+        tier: json!("free"),
+        resets_at: "2026-12-01T11:00:00Z",
+        reset_secs: 50,
+    };
+    burst_passes_exactly(&user, 10, &refusal).await;
+    clock.advance(TimeDelta::seconds(50));
+    let refusal = Refusal {
+        resets_at: "2026-12-01T12:00:00Z",
+        reset_secs: 3600,
+        ..refusal
+    };
+    burst_passes_exactly(&user, 10, &refusal).await;
+}
+
+async fn day_window_turns_at_midnight_utc(b: Backend) {
+    let clock = ManualClock::new(at("2026-12-01T23:59:45Z"));
+    let srv = TestServer::start_at(b, &clock, |cfg| {
+        cfg.rate_limits.user.minute = 100;
+        cfg.rate_limits.user.hour = 100;
+        cfg.rate_limits.user.day = 3;
+    })
+    .await;
+    let user = srv.user("daily");
+    let refusal = Refusal {
+        window: "day",
+        limit: 3,
+        tier: json!("free"),
+        resets_at: "2026-12-02T00:00:00Z",
+        reset_secs: 15,
+    };
+    burst_passes_exactly(&user, 8, &refusal).await;
+    // One second before midnight: still the same day.
+    clock.set(at("2026-12-01T23:59:59Z"));
+    assert_rate_limited(
+        &user.get("/v1/me").await,
+        &Refusal {
+            reset_secs: 1,
+            ..refusal.clone()
+        },
+    );
+    clock.set(at("2026-12-02T00:00:00Z"));
+    let refusal = Refusal {
+        resets_at: "2026-12-03T00:00:00Z",
+        reset_secs: 86_400,
+        ..refusal
+    };
+    burst_passes_exactly(&user, 8, &refusal).await;
 }
 
 async fn parallel_requests_pass_exactly_the_ip_limit(b: Backend) {
     const LIMIT: i64 = 23;
-    let srv = TestServer::start(b, |cfg| cfg.rate_limits.ip.minute = LIMIT).await;
+    let clock = ManualClock::new(at("2026-12-01T08:00:55Z"));
+    let srv = TestServer::start_at(b, &clock, |cfg| cfg.rate_limits.ip.minute = LIMIT).await;
     let anon = srv.anonymous();
-    let first = burst_in_one_minute(60, |_, _| {
-        let anon = anon.clone();
-        async move { anon.get("/health").await }
-    })
-    .await;
+    let health = |n| {
+        burst(n, |_| {
+            let anon = anon.clone();
+            async move { anon.get("/health").await }
+        })
+    };
+    let first = health(60).await;
     assert_eq!(count(&first, 200), LIMIT as usize);
+    let refusal = Refusal {
+        window: "minute",
+        limit: LIMIT,
+        tier: Value::Null,
+        resets_at: "2026-12-01T08:01:00Z",
+        reset_secs: 5,
+    };
     for res in first.iter().filter(|r| r.status == 429) {
-        assert_rate_limited(res, LIMIT, Value::Null);
+        assert_rate_limited(res, &refusal);
     }
+    clock.advance(TimeDelta::seconds(5));
+    let second = health(30).await;
+    assert_eq!(count(&second, 200), LIMIT as usize);
 }
 
 backend_tests!(
     parallel_uploads_never_pass_the_quota,
     parallel_requests_pass_exactly_the_user_limit,
     parallel_requests_pass_exactly_the_ip_limit,
+    hour_window_turns_on_the_hour,
+    day_window_turns_at_midnight_utc,
 );

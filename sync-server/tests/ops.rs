@@ -154,12 +154,7 @@ async fn openapi_lists_exactly_the_served_routes(b: Backend) {
     })
     .await;
     let user = srv.user("prober");
-    let doc = srv
-        .anonymous()
-        .get("/openapi.json")
-        .await
-        .expect(200)
-        .clone();
+    let doc = srv.openapi().await;
     assert!(
         doc["openapi"]
             .as_str()
@@ -200,6 +195,55 @@ async fn openapi_lists_exactly_the_served_routes(b: Backend) {
     assert_eq!(
         served, documented,
         "served routes (left) differ from /openapi.json (right)"
+    );
+}
+
+/// `METHOD /path` with every `{parameter}` written `{}` (docs and document may name them apart).
+fn operation_key(method: &str, path: &str) -> String {
+    let mut out = format!("{method} ");
+    let mut in_param = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            c if !in_param => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every `` `METHOD /path` `` docs/api.md mentions.
+fn api_md_operations() -> BTreeSet<String> {
+    let md = include_str!("../../docs/api.md");
+    let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+    md.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|code| {
+            let (method, path) = code.split_once(' ')?;
+            let path = path.split(['?', ' ']).next()?;
+            (methods.contains(&method) && path.starts_with('/'))
+                .then(|| operation_key(method, path))
+        })
+        .collect()
+}
+
+async fn api_md_lists_exactly_the_operations_of_openapi(b: Backend) {
+    let srv = TestServer::default(b).await;
+    let doc = srv.openapi().await;
+    let documented: BTreeSet<String> = common::operations(&doc)
+        .iter()
+        .map(|(method, path, _)| operation_key(method.as_str(), path))
+        .collect();
+    assert!(documented.len() > 40, "{documented:?}");
+    assert_eq!(
+        api_md_operations(),
+        documented,
+        "docs/api.md (left) and /openapi.json (right) name different operations"
     );
 }
 
@@ -278,6 +322,7 @@ backend_tests!(
     health_reports_every_check,
     metrics_count_requests,
     openapi_lists_exactly_the_served_routes,
+    api_md_lists_exactly_the_operations_of_openapi,
     every_response_has_a_request_id,
     graceful_shutdown_finishes_uploads_in_flight,
 );

@@ -10,7 +10,7 @@ mod sharing {
     pub mod html5;
 }
 
-use common::media::{mp4, png, sha256_hex};
+use common::media::{decodable_mp4, mp4, png, sha256_hex};
 use common::svix::{new_secret, user_deleted, ClerkSender};
 use common::{send, Backend, TestServer, User};
 use serde_json::{json, Value};
@@ -88,22 +88,51 @@ fn assert_public_headers(res: &common::Resp, what: &str) {
     );
 }
 
-/// The four public URLs of a link: all served (`live`), or all 404 with the public headers.
+/// The four public URLs of a link: all served (`live`), or all 404 with the public headers —
+/// the page, to a person's browser, as the small HTML page of a dead link; to crawlers and
+/// programs (no browser user agent) as the API's error.
 async fn assert_all(srv: &TestServer, short: &str, live: bool) {
     for (path, ua, served) in [
         (format!("/t/{short}"), CRAWLERS[0], 200),
         (format!("/t/{short}"), PERSON, 200),
+        (format!("/t/{short}"), PROGRAM, 200),
         (format!("/t/{short}/image"), PERSON, 302),
         (format!("/t/{short}/og.jpg"), CRAWLERS[1], 200),
     ] {
         let res = get_as(srv, &path, ua).await;
         if live {
             assert_eq!(res.status, served, "{path} as {ua}");
+        } else if ua == PERSON && !path.contains("/image") {
+            assert_dead_page(&res, &path);
         } else {
             res.expect_error(404, "NOT_FOUND");
         }
         assert_public_headers(&res, &path);
     }
+}
+
+/// A program's user agent (not a browser).
+const PROGRAM: &str = "curl/8.5.0";
+
+/// The page a person's browser gets for a dead link: status 404, a small styled HTML page
+/// saying so, in the page's headers (no script, nothing cached).
+#[track_caller]
+fn assert_dead_page(res: &common::Resp, what: &str) {
+    assert_eq!(res.status, 404, "{what}");
+    assert_eq!(
+        res.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{what}"
+    );
+    assert_eq!(res.header("cache-control"), Some("no-store"), "{what}");
+    let body = String::from_utf8_lossy(&res.bytes);
+    assert!(body.starts_with("<!DOCTYPE html>"), "{what}: {body}");
+    assert!(body.contains("This link is no longer available"), "{body}");
+    assert!(
+        body.contains("<style>") && !body.contains("<script"),
+        "{body}"
+    );
+    validate(&body).unwrap_or_else(|e| panic!("{what}: {e}\n{body}"));
 }
 
 async fn links_previews_and_the_viewer(b: Backend) {
@@ -244,7 +273,8 @@ async fn links_previews_and_the_viewer(b: Backend) {
         "User-agent: *\nAllow: /t/\nDisallow: /\n"
     );
 
-    // A video gets the placeholder preview and a video element.
+    // A video whose frame cannot be taken (this one has no decodable frame) gets the
+    // placeholder preview, and people a video element.
     let video = mp4(64, 48);
     alice.upload(&video, "video/mp4").await.expect(201);
     let vid = sha256_hex(&video);
@@ -271,6 +301,37 @@ async fn links_previews_and_the_viewer(b: Backend) {
     let tags = validate(std::str::from_utf8(&res.bytes).unwrap()).unwrap();
     assert!(tags.iter().any(|t| t.name == "video"));
 
+    // A decodable video's preview is its first frame, at the video's size.
+    let real = decodable_mp4(320, 240);
+    alice.upload(&real, "video/mp4").await.expect(201);
+    let rlink = alice
+        .post(
+            &format!("/v1/assets/{}/share", sha256_hex(&real)),
+            &json!({}),
+        )
+        .await
+        .expect(201)
+        .clone();
+    let rshort = rlink["shortId"].as_str().unwrap();
+    let res = get_as(&srv, &format!("/t/{rshort}"), CRAWLERS[0]).await;
+    let tags = validate(std::str::from_utf8(&res.bytes).unwrap()).unwrap();
+    assert_eq!(
+        (
+            meta(&tags, "og:image:width"),
+            meta(&tags, "og:image:height")
+        ),
+        ("320".to_owned(), "240".to_owned())
+    );
+    let og = get_as(&srv, &format!("/t/{rshort}/og.jpg"), CRAWLERS[0]).await;
+    og.expect(200);
+    let frame = image::load_from_memory_with_format(&og.bytes, image::ImageFormat::Jpeg)
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(frame.dimensions(), (320, 240));
+    // ffmpeg's test pattern is colour bars, not the placeholder's single tone.
+    let (first, mid) = (frame.get_pixel(10, 10), frame.get_pixel(160, 10));
+    assert_ne!(first, mid, "the preview is not the video's frame");
+
     // Revoked: every URL answers 404; a second revoke too; sharing again makes a new link.
     alice.delete(&path).await.expect(204);
     assert_all(&srv, &short, false).await;
@@ -282,12 +343,11 @@ async fn links_previews_and_the_viewer(b: Backend) {
     // Deleting the asset ends its link and its rendition.
     alice.delete(&format!("/v1/assets/{id}")).await.expect(204);
     assert_all(&srv, &again, false).await;
-    if let Some(files) = srv.blob_files() {
-        assert!(
-            !files.iter().any(|f| f.to_string_lossy().contains(&id)),
-            "no blob of the deleted asset is left: {files:?}"
-        );
-    }
+    let blobs = srv.blobs().await;
+    assert!(
+        !blobs.iter().any(|k| k.contains(&id)),
+        "no blob of the deleted asset is left: {blobs:?}"
+    );
     // Ids that are not short ids, and unknown ones.
     for path in [
         "/t/short",
@@ -295,9 +355,16 @@ async fn links_previews_and_the_viewer(b: Backend) {
         "/t/AAAAAAAA/image",
         "/t/%3Cscript%3E/og.jpg",
     ] {
-        let res = get_as(&srv, path, PERSON).await;
-        res.expect_error(404, "NOT_FOUND");
-        assert_public_headers(&res, path);
+        for ua in [PERSON, PROGRAM, CRAWLERS[0]] {
+            let res = get_as(&srv, path, ua).await;
+            // The page itself (not the image or preview) to a person.
+            if ua == PERSON && !path["/t/".len()..].contains('/') {
+                assert_dead_page(&res, path);
+            } else {
+                res.expect_error(404, "NOT_FOUND");
+            }
+            assert_public_headers(&res, path);
+        }
     }
 }
 

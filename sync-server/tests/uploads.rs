@@ -1,6 +1,7 @@
 //! Upload refusals (S4, X3): too large, forged or mismatched type, undecodable, over the pixel
 //! limit, wrong hash, cut off mid-body. Each gets its status and docs/api.md error, and afterwards
-//! the quota is unchanged and no file is left in the temp dir or the blob store.
+//! the quota is unchanged and no file is left in the temp dir or the blob store (the blob
+//! directory, or the S3 bucket listed under the server's prefix).
 
 #[macro_use]
 mod common;
@@ -28,9 +29,8 @@ async fn assert_nothing_stored(
         Vec::<std::path::PathBuf>::new(),
         "temp files left behind"
     );
-    if let Some(blobs) = srv.blob_files() {
-        assert!(blobs.is_empty(), "blobs left behind: {blobs:?}");
-    }
+    let blobs = srv.blobs().await;
+    assert!(blobs.is_empty(), "blobs left behind: {blobs:?}");
     assert!(
         user.list_all("/v1/assets", "").await.is_empty(),
         "an asset was listed"

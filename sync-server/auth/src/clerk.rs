@@ -19,11 +19,15 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+use iskra_clock::Clock;
+use jsonwebtoken::{decode, decode_header, Algorithm};
 use serde::Deserialize;
 
 use crate::jwks::JwksCache;
-use crate::{check_token_shape, jwt_error, principal_from_claims, AuthError, Principal};
+use crate::{
+    check_times, check_token_shape, jwt_error, principal_from_claims, validation, AuthError,
+    Principal,
+};
 
 /// Default clock skew allowed on `exp` and `nbf`, in seconds (spec S1: 5 s).
 pub const DEFAULT_SKEW_SECS: u64 = 5;
@@ -72,6 +76,8 @@ impl ClerkConfig {
 pub struct ClerkVerifier {
     cfg: ClerkConfig,
     jwks: JwksCache,
+    /// What "now" is for `exp` / `nbf` and the JWKS refetch interval.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for ClerkVerifier {
@@ -90,9 +96,7 @@ struct ClerkClaims {
     sub: Option<String>,
     azp: Option<String>,
     email: Option<serde_json::Value>,
-    #[allow(dead_code)]
     exp: Option<f64>,
-    #[allow(dead_code)]
     nbf: Option<f64>,
 }
 
@@ -103,6 +107,15 @@ impl ClerkVerifier {
     /// only for `localhost`, `127.0.0.0/8` and `::1`). Configuration errors come back as
     /// [`AuthError::Invalid`].
     pub fn new(cfg: ClerkConfig, http: reqwest::Client) -> Result<Self, AuthError> {
+        Self::with_clock(cfg, http, Clock::System)
+    }
+
+    /// Like [`Self::new`], reading the time from `clock`.
+    pub fn with_clock(
+        cfg: ClerkConfig,
+        http: reqwest::Client,
+        clock: Clock,
+    ) -> Result<Self, AuthError> {
         if cfg.issuer.trim().is_empty() {
             return Err(AuthError::invalid("Clerk issuer is not configured"));
         }
@@ -118,8 +131,8 @@ impl ClerkVerifier {
             }
             _ => return Err(AuthError::invalid("Clerk JWKS URL must be an https URL")),
         }
-        let jwks = JwksCache::new(url, http, cfg.min_refetch_interval);
-        Ok(ClerkVerifier { cfg, jwks })
+        let jwks = JwksCache::new(url, http, cfg.min_refetch_interval, clock.clone());
+        Ok(ClerkVerifier { cfg, jwks, clock })
     }
 
     /// Verifies `token` (without the `Bearer ` prefix) and returns its subject.
@@ -143,17 +156,16 @@ impl ClerkVerifier {
             ));
         }
 
-        let mut validation = Validation::new(alg);
-        validation.algorithms = vec![alg];
-        validation.leeway = self.cfg.skew_secs;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = false;
-        validation.set_issuer(&[&self.cfg.issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let validation = validation(alg, &self.cfg.issuer);
         let claims = decode::<ClerkClaims>(token, &key.key, &validation)
             .map_err(|e| jwt_error(&e))?
             .claims;
+        check_times(
+            claims.exp,
+            claims.nbf,
+            self.cfg.skew_secs,
+            self.clock.unix_secs(),
+        )?;
 
         // Exact string match (the library would also accept an array containing the issuer).
         if claims.iss.as_deref() != Some(self.cfg.issuer.as_str()) {

@@ -5,12 +5,16 @@
 //! Verification accepts HS256 only, so a Clerk (RS*) token never passes here, and the Clerk
 //! verifier refuses HS256, so a dev token never passes there.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use iskra_clock::Clock;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
-use crate::{check_token_shape, jwt_error, principal_from_claims, AuthError, Principal};
+use crate::{
+    check_times, check_token_shape, jwt_error, principal_from_claims, validation, AuthError,
+    Principal,
+};
 
 /// `iss` of every dev token.
 pub const DEV_ISSUER: &str = "iskra-dev";
@@ -26,6 +30,8 @@ const MIN_SECRET_BYTES: usize = 32;
 pub struct DevAuth {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// What "now" is when minting (`iat`, `exp`) and verifying (`exp`, `nbf`).
+    clock: Clock,
 }
 
 impl std::fmt::Debug for DevAuth {
@@ -48,9 +54,7 @@ struct MintClaims<'a> {
 struct DevClaims {
     sub: Option<String>,
     email: Option<serde_json::Value>,
-    #[allow(dead_code)]
     exp: Option<f64>,
-    #[allow(dead_code)]
     nbf: Option<f64>,
 }
 
@@ -58,6 +62,11 @@ impl DevAuth {
     /// Uses `secret` as the HS256 key. Callers should pass at least 32 random bytes (a shorter
     /// secret works but is logged as weak).
     pub fn new(secret: Vec<u8>) -> Self {
+        Self::with_clock(secret, Clock::System)
+    }
+
+    /// Like [`Self::new`], reading the time from `clock`.
+    pub fn with_clock(secret: Vec<u8>, clock: Clock) -> Self {
         if secret.len() < MIN_SECRET_BYTES {
             tracing::warn!(
                 bytes = secret.len(),
@@ -67,14 +76,13 @@ impl DevAuth {
         DevAuth {
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
+            clock,
         }
     }
 
     /// A token for `user_id` valid for `ttl` from now.
     pub fn mint(&self, user_id: &str, email: Option<&str>, ttl: Duration) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = u64::try_from(self.clock.unix_secs()).unwrap_or(0);
         let claims = MintClaims {
             iss: DEV_ISSUER,
             sub: user_id,
@@ -94,16 +102,16 @@ impl DevAuth {
     /// `nbf` honoured, 5 s skew, non-empty `sub`.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         check_token_shape(token)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
-        validation.leeway = DEV_SKEW_SECS;
-        validation.validate_nbf = true;
-        validation.validate_aud = false;
-        validation.set_issuer(&[DEV_ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let validation = validation(Algorithm::HS256, DEV_ISSUER);
         let claims = decode::<DevClaims>(token, &self.decoding, &validation)
             .map_err(|e| jwt_error(&e))?
             .claims;
+        check_times(
+            claims.exp,
+            claims.nbf,
+            DEV_SKEW_SECS,
+            self.clock.unix_secs(),
+        )?;
         principal_from_claims(claims.sub, claims.email)
     }
 }
@@ -147,20 +155,14 @@ mod tests {
     }
 
     #[test]
-    fn expired_beyond_skew_is_refused() {
-        let d = dev();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let claims = MintClaims {
-            iss: DEV_ISSUER,
-            sub: "alice",
-            email: None,
-            iat: now,
-            exp: now - 10,
-        };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &d.encoding).unwrap();
+    fn expires_once_the_clock_passes_exp_and_skew() {
+        let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let manual = iskra_clock::ManualClock::new(start);
+        let d = DevAuth::with_clock(b"0123456789abcdef0123456789abcdef".to_vec(), manual.clock());
+        let token = d.mint("alice", None, Duration::from_secs(60));
+        manual.advance(chrono::TimeDelta::seconds(60 + DEV_SKEW_SECS as i64));
+        assert_eq!(d.verify(&token).unwrap().user_id, "alice");
+        manual.advance(chrono::TimeDelta::seconds(1));
         let err = d.verify(&token).unwrap_err();
         assert!(err.to_string().contains("expired"), "{err}");
     }

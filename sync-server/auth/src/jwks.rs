@@ -5,15 +5,21 @@
 //! its outcome). A single fetch is in flight at any time: concurrent callers queue on one gate
 //! and re-read the cache once the leader is done. The fetch runs in its own task that owns the
 //! gate, so a caller that gives up (client disconnect) neither aborts it nor lets a second fetch
-//! start beside it.
+//! start beside it. The interval is measured on the verifier's [`Clock`].
+//!
+//! Entries are read as `jsonwebtoken`'s [`Jwk`] and turned into keys by
+//! [`DecodingKey::from_jwk`]; what this module adds is the policy: RSA signature keys with a
+//! `kid` only, an RS* `alg` (or none), a modulus of at least 2048 bits.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use iskra_clock::Clock;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
@@ -29,12 +35,6 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A; Clerk uses 2048-bit keys).
 const MIN_RSA_BITS: usize = 2048;
 
-/// base64url that tolerates (but does not require) `=` padding, as some JWKS publishers pad.
-const B64URL_LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
 /// One usable verification key from the set.
 pub(crate) struct VerifyKey {
     /// The RSA public key.
@@ -47,7 +47,7 @@ pub(crate) struct VerifyKey {
 #[derive(Default)]
 struct FetchState {
     /// When the latest fetch finished, if any has.
-    finished_at: Option<Instant>,
+    finished_at: Option<DateTime<Utc>>,
     /// Why the latest fetch failed (`None` after a success).
     last_error: Option<String>,
 }
@@ -55,7 +55,8 @@ struct FetchState {
 struct Inner {
     url: reqwest::Url,
     http: reqwest::Client,
-    min_refetch_interval: Duration,
+    min_refetch_interval: TimeDelta,
+    clock: Clock,
     keys: RwLock<Arc<HashMap<String, Arc<VerifyKey>>>>,
     gate: Arc<Mutex<FetchState>>,
 }
@@ -67,11 +68,18 @@ pub(crate) struct JwksCache {
 
 impl JwksCache {
     /// A cache for `url`; nothing is fetched until the first lookup.
-    pub(crate) fn new(url: reqwest::Url, http: reqwest::Client, min_refetch: Duration) -> Self {
+    /// `clock` measures the interval between fetches.
+    pub(crate) fn new(
+        url: reqwest::Url,
+        http: reqwest::Client,
+        min_refetch: Duration,
+        clock: Clock,
+    ) -> Self {
         let inner = Inner {
             url,
             http,
-            min_refetch_interval: min_refetch,
+            min_refetch_interval: TimeDelta::from_std(min_refetch).unwrap_or(TimeDelta::MAX),
+            clock,
             keys: RwLock::new(Arc::new(HashMap::new())),
             gate: Arc::new(Mutex::new(FetchState::default())),
         };
@@ -90,9 +98,10 @@ impl JwksCache {
         if let Some(key) = self.inner.cached(kid).await {
             return Ok(key);
         }
+        let now = self.inner.clock.now();
         let recent = state
             .finished_at
-            .is_some_and(|at| at.elapsed() < self.inner.min_refetch_interval);
+            .is_some_and(|at| now - at < self.inner.min_refetch_interval);
         if recent {
             return Err(match &state.last_error {
                 Some(err) => AuthError::KeysUnavailable(err.clone()),
@@ -103,7 +112,7 @@ impl JwksCache {
         let refresh = tokio::spawn(async move {
             let mut state = state;
             let outcome = inner.fetch().await;
-            state.finished_at = Some(Instant::now());
+            state.finished_at = Some(inner.clock.now());
             match outcome {
                 Ok(keys) => {
                     tracing::info!(url = %inner.url, keys = keys.len(), "JWKS refreshed");
@@ -180,21 +189,11 @@ impl Inner {
     }
 }
 
+/// A JWK set as published: each entry is parsed on its own (as `jsonwebtoken`'s [`Jwk`]), so
+/// one entry of a kind this crate does not know (a new `kty` or `alg`) does not void the set.
 #[derive(Deserialize)]
 struct JwkSetDoc {
     keys: Vec<serde_json::Value>,
-}
-
-/// The JWK members this crate looks at; anything else is ignored.
-#[derive(Deserialize)]
-struct RawJwk {
-    kty: String,
-    kid: Option<String>,
-    #[serde(rename = "use")]
-    use_: Option<String>,
-    alg: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
 }
 
 /// Parses a JWK set, keeping RSA signature keys with a `kid`; other entries are skipped.
@@ -203,7 +202,7 @@ fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<VerifyKey>>, String> {
         serde_json::from_slice(body).map_err(|_| "JWKS document is not a JSON key set")?;
     let mut keys = HashMap::new();
     for value in doc.keys {
-        let Ok(jwk) = serde_json::from_value::<RawJwk>(value) else {
+        let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
             continue;
         };
         let Some((kid, key)) = usable_key(jwk) else {
@@ -218,42 +217,53 @@ fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<VerifyKey>>, String> {
     Ok(keys)
 }
 
-fn usable_key(jwk: RawJwk) -> Option<(String, VerifyKey)> {
-    if jwk.kty != "RSA" || !matches!(jwk.use_.as_deref(), None | Some("sig")) {
+/// The verification key of an RSA signature JWK with a `kid` and an RS* (or no) `alg` whose
+/// modulus has at least [`MIN_RSA_BITS`] bits; `None` for anything else.
+fn usable_key(mut jwk: Jwk) -> Option<(String, VerifyKey)> {
+    if !matches!(
+        jwk.common.public_key_use,
+        None | Some(PublicKeyUse::Signature)
+    ) {
         return None;
     }
-    let kid = jwk.kid.filter(|k| !k.is_empty())?;
-    let alg = match jwk.alg.as_deref() {
+    let kid = jwk.common.key_id.clone().filter(|k| !k.is_empty())?;
+    let alg = match jwk.common.key_algorithm {
         None => None,
-        Some("RS256") => Some(Algorithm::RS256),
-        Some("RS384") => Some(Algorithm::RS384),
-        Some("RS512") => Some(Algorithm::RS512),
+        Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
+        Some(KeyAlgorithm::RS384) => Some(Algorithm::RS384),
+        Some(KeyAlgorithm::RS512) => Some(Algorithm::RS512),
         Some(_) => return None,
     };
-    let n = B64URL_LENIENT.decode(jwk.n?).ok()?;
-    let e = B64URL_LENIENT.decode(jwk.e?).ok()?;
-    let n = strip_leading_zeros(&n);
-    let e = strip_leading_zeros(&e);
-    let bits = n.first().map_or(0, |top| {
-        (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize)
-    });
+    let AlgorithmParameters::RSA(rsa) = &mut jwk.algorithm else {
+        return None;
+    };
+    let (n, bits) = minimal_unsigned(&rsa.n)?;
+    let (e, _) = minimal_unsigned(&rsa.e)?;
     if bits < MIN_RSA_BITS || e.is_empty() || e.len() > 8 {
         tracing::warn!(kid = %kid, bits, "JWKS key refused: RSA modulus too small or bad exponent");
         return None;
     }
-    let key = DecodingKey::from_rsa_raw_components(n, e);
+    rsa.n = URL_SAFE_NO_PAD.encode(n);
+    rsa.e = URL_SAFE_NO_PAD.encode(e);
+    let key = DecodingKey::from_jwk(&jwk).ok()?;
     Some((kid, VerifyKey { key, alg }))
 }
 
-fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+/// The big-endian integer in base64url `b64` (padded or not) without leading zero bytes, as the
+/// RSA verifier requires (some publishers prepend a sign byte), and its size in bits.
+fn minimal_unsigned(b64: &str) -> Option<(Vec<u8>, usize)> {
+    let bytes = URL_SAFE_NO_PAD.decode(b64.trim_end_matches('=')).ok()?;
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
+    let minimal = bytes[start..].to_vec();
+    let bits = minimal.first().map_or(0, |top| {
+        (minimal.len() - 1) * 8 + (8 - top.leading_zeros() as usize)
+    });
+    Some((minimal, bits))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn jwk(extra: serde_json::Value) -> serde_json::Value {
         let mut base = serde_json::json!({
@@ -301,6 +311,14 @@ mod tests {
         assert_eq!(keys.get("k").and_then(|k| k.alg), Some(Algorithm::RS256));
         assert!(parse_jwks(b"not json").is_err());
         assert!(parse_jwks(b"{\"keys\": 3}").is_err());
+    }
+
+    #[test]
+    fn padded_base64url_is_tolerated() {
+        let padded = jwk(
+            serde_json::json!({"n": base64::engine::general_purpose::URL_SAFE.encode([0xC5u8; 256])}),
+        );
+        assert_eq!(parse(vec![padded]).len(), 1);
     }
 
     #[test]

@@ -115,6 +115,43 @@ pub(crate) fn principal_from_claims(
     Ok(Principal { user_id, email })
 }
 
+/// Checks `exp` (required) and `nbf` (optional) against `now` (Unix seconds) with `leeway`
+/// seconds either way. Done here rather than in `jsonwebtoken` (which reads the system clock) so
+/// that the caller's [`iskra_clock::Clock`] decides what "now" is.
+pub(crate) fn check_times(
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    leeway: u64,
+    now: i64,
+) -> Result<(), AuthError> {
+    let (now, leeway) = (now as f64, leeway as f64);
+    let Some(exp) = exp else {
+        return Err(AuthError::invalid(
+            "the `exp` claim is missing or not a number",
+        ));
+    };
+    if exp < now - leeway {
+        return Err(AuthError::invalid("the token has expired"));
+    }
+    if nbf.is_some_and(|nbf| nbf > now + leeway) {
+        return Err(AuthError::invalid("the token is not valid yet (nbf)"));
+    }
+    Ok(())
+}
+
+/// Validation rules shared by both token kinds: exactly `alg`, issuer `issuer`, `exp`, `iss`
+/// and `sub` required, no `aud`. `exp` / `nbf` are left to [`check_times`].
+pub(crate) fn validation(alg: jsonwebtoken::Algorithm, issuer: &str) -> jsonwebtoken::Validation {
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.algorithms = vec![alg];
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    validation
+}
+
 /// Maps a `jsonwebtoken` failure to a fixed, token-free message.
 pub(crate) fn jwt_error(err: &jsonwebtoken::errors::Error) -> AuthError {
     let msg = match err.kind() {
@@ -154,6 +191,19 @@ mod tests {
         }
         assert!(check_token_shape("a.b.c").is_ok());
         assert!(check_token_shape(&"a.".repeat(MAX_TOKEN_BYTES)).is_err());
+    }
+
+    #[test]
+    fn times_are_checked_with_leeway() {
+        let now = 1_000_000;
+        assert!(check_times(Some(1_000_000.0), None, 5, now).is_ok());
+        assert!(check_times(Some(999_995.0), None, 5, now).is_ok());
+        let err = check_times(Some(999_994.0), None, 5, now).unwrap_err();
+        assert!(err.to_string().contains("expired"), "{err}");
+        assert!(check_times(None, None, 5, now).is_err());
+        assert!(check_times(Some(2e6), Some(1_000_005.0), 5, now).is_ok());
+        let err = check_times(Some(2e6), Some(1_000_006.0), 5, now).unwrap_err();
+        assert!(err.to_string().contains("not valid yet"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::TimeDelta;
 use common::*;
 use iskra_auth::{AuthError, ClerkConfig, ClerkVerifier, Principal};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -271,4 +272,33 @@ async fn http_non_loopback_jwks_url_refused() {
     }
     let https = config("https://clerk.example.com/.well-known/jwks.json", MINUTE);
     assert!(ClerkVerifier::new(https, reqwest::Client::new()).is_ok());
+}
+
+#[tokio::test]
+async fn token_expires_when_the_clock_passes_exp_and_skew() {
+    let a = TestKey::load("a");
+    let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
+    let clock = paused_clock();
+    let v = verifier_on(&server.url, MINUTE, &clock);
+    let token = a.sign(Algorithm::RS256, "a", &claims(json!({ "exp": now() + 60 })));
+    assert_eq!(v.verify(&token).await.unwrap(), ada());
+    // exp plus the 5 s skew is the last accepted second.
+    clock.advance(TimeDelta::seconds(65));
+    assert_eq!(v.verify(&token).await.unwrap(), ada());
+    clock.advance(TimeDelta::seconds(1));
+    let msg = assert_invalid(v.verify(&token).await, &token);
+    assert!(msg.contains("expired"), "{msg}");
+}
+
+#[tokio::test]
+async fn token_becomes_valid_when_the_clock_reaches_nbf() {
+    let a = TestKey::load("a");
+    let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
+    let clock = paused_clock();
+    let v = verifier_on(&server.url, MINUTE, &clock);
+    let token = a.sign(Algorithm::RS256, "a", &claims(json!({ "nbf": now() + 30 })));
+    let msg = assert_invalid(v.verify(&token).await, &token);
+    assert!(msg.contains("not valid yet"), "{msg}");
+    clock.advance(TimeDelta::seconds(25));
+    assert_eq!(v.verify(&token).await.unwrap(), ada());
 }

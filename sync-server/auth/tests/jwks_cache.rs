@@ -1,10 +1,13 @@
-//! JWKS caching, refetch on unknown `kid`, rate limiting and single-flight (spec S1).
+//! JWKS caching, refetch on unknown `kid`, rate limiting and single-flight (spec S1). The refetch
+//! interval is crossed by moving the verifier's manual clock, never by sleeping; the fake JWKS
+//! server's hit counter shows each fetch.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::TimeDelta;
 use common::*;
 use iskra_auth::AuthError;
 use jsonwebtoken::Algorithm;
@@ -29,8 +32,9 @@ async fn keys_are_cached_between_verifications() {
 async fn unknown_kid_refetches_once_and_succeeds_after_rotation() {
     let (a, b) = (TestKey::load("a"), TestKey::load("b"));
     let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
-    let interval = Duration::from_millis(200);
-    let v = verifier(&server.url, interval);
+    let interval = MINUTE;
+    let clock = paused_clock();
+    let v = verifier_on(&server.url, interval, &clock);
     v.verify(&a.sign(Algorithm::RS256, "a", &claims(json!({}))))
         .await
         .unwrap();
@@ -38,7 +42,7 @@ async fn unknown_kid_refetches_once_and_succeeds_after_rotation() {
 
     // Clerk rotates: key B under a new kid replaces key A.
     server.set_jwks(jwks(&[b.jwk("b")]));
-    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    clock.advance(TimeDelta::from_std(interval).unwrap());
     let new_token = b.sign(Algorithm::RS256, "b", &claims(json!({})));
     v.verify(&new_token).await.unwrap();
     assert_eq!(server.hits(), 2, "exactly one refetch for the unknown kid");
@@ -46,6 +50,7 @@ async fn unknown_kid_refetches_once_and_succeeds_after_rotation() {
     assert_eq!(server.hits(), 2, "the rotated key is cached");
 
     // The retired key is gone from the cache, and asking again within the interval is free.
+    clock.advance(TimeDelta::seconds(59));
     let old = a.sign(Algorithm::RS256, "a", &claims(json!({})));
     assert_invalid(v.verify(&old).await, &old);
     assert_eq!(server.hits(), 2);
@@ -55,14 +60,15 @@ async fn unknown_kid_refetches_once_and_succeeds_after_rotation() {
 async fn burst_of_unknown_kids_causes_at_most_one_refetch() {
     let a = TestKey::load("a");
     let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
-    let interval = Duration::from_secs(1);
-    let v = Arc::new(verifier(&server.url, interval));
+    let interval = MINUTE;
+    let clock = paused_clock();
+    let v = Arc::new(verifier_on(&server.url, interval, &clock));
     v.verify(&a.sign(Algorithm::RS256, "a", &claims(json!({}))))
         .await
         .unwrap();
     assert_eq!(server.hits(), 1);
 
-    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    clock.advance(TimeDelta::from_std(interval).unwrap());
     server.set_delay(Duration::from_millis(200));
     let tasks: Vec<_> = (0..20)
         .map(|i| {
@@ -84,15 +90,16 @@ async fn burst_of_unknown_kids_causes_at_most_one_refetch() {
 async fn burst_after_rotation_all_succeed_with_one_refetch() {
     let (a, b) = (TestKey::load("a"), TestKey::load("b"));
     let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
-    let interval = Duration::from_millis(200);
-    let v = Arc::new(verifier(&server.url, interval));
+    let interval = MINUTE;
+    let clock = paused_clock();
+    let v = Arc::new(verifier_on(&server.url, interval, &clock));
     v.verify(&a.sign(Algorithm::RS256, "a", &claims(json!({}))))
         .await
         .unwrap();
 
     server.set_jwks(jwks(&[a.jwk("a"), b.jwk("b")]));
     server.set_delay(Duration::from_millis(200));
-    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    clock.advance(TimeDelta::from_std(interval).unwrap());
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (v, token) = (
@@ -151,8 +158,9 @@ async fn jwks_error_status_is_keys_unavailable_then_recovers() {
     let a = TestKey::load("a");
     let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
     server.set_failing(true);
-    let interval = Duration::from_millis(200);
-    let v = verifier(&server.url, interval);
+    let interval = MINUTE;
+    let clock = paused_clock();
+    let v = verifier_on(&server.url, interval, &clock);
     let token = a.sign(Algorithm::RS256, "a", &claims(json!({})));
     assert!(matches!(
         v.verify(&token).await,
@@ -165,7 +173,7 @@ async fn jwks_error_status_is_keys_unavailable_then_recovers() {
     assert_eq!(server.hits(), 1, "failures are rate limited too");
 
     server.set_failing(false);
-    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    clock.advance(TimeDelta::from_std(interval).unwrap());
     assert_eq!(v.verify(&token).await.unwrap().user_id, "user_2abc");
     assert_eq!(server.hits(), 2);
 }
@@ -182,4 +190,25 @@ async fn jwks_without_usable_keys_is_keys_unavailable() {
         v.verify(&token).await,
         Err(AuthError::KeysUnavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn unknown_kid_refetches_only_after_the_interval() {
+    let (a, b) = (TestKey::load("a"), TestKey::load("b"));
+    let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
+    let clock = paused_clock();
+    let v = verifier_on(&server.url, MINUTE, &clock);
+    v.verify(&a.sign(Algorithm::RS256, "a", &claims(json!({}))))
+        .await
+        .unwrap();
+    server.set_jwks(jwks(&[a.jwk("a"), b.jwk("b")]));
+    let token = b.sign(Algorithm::RS256, "b", &claims(json!({})));
+    // Within the minute after the first fetch the unknown kid is refused without a fetch.
+    clock.advance(TimeDelta::seconds(59));
+    assert_invalid(v.verify(&token).await, &token);
+    assert_eq!(server.hits(), 1);
+    // A minute after it, the set is fetched again and the new key verifies.
+    clock.advance(TimeDelta::seconds(1));
+    assert_eq!(v.verify(&token).await.unwrap().user_id, "user_2abc");
+    assert_eq!(server.hits(), 2);
 }

@@ -5,6 +5,10 @@
 //! cost; then every window is charged, otherwise nothing is (atomic check-and-increment). Windows
 //! are fixed and aligned to UTC: minutes, hours, and days starting at midnight UTC.
 //!
+//! The limiter never reads the system clock: every check and peek is made at the `now` its
+//! caller passes (the server's `iskra-clock`, a manual clock in tests), and a Redis counter is
+//! named by the window start computed from that instant.
+//!
 //! [`MemoryLimiter`] serves a single server process; [`RedisLimiter`] shares counters between
 //! replicas with the same semantics, in one round trip per decision.
 

@@ -19,11 +19,18 @@ pub const MAX_KEY_NAME_CHARS: usize = 100;
 /// `POST /v1/api-keys` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewApiKey {
-    /// 1–100 characters, for the owner's eyes.
+    /// 1–100 characters, not blank, for the owner's eyes.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::key_name))]
     pub name: String,
     /// `images:generate` and/or `images:read`; both when absent.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::key_scopes))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
 }
@@ -32,8 +39,7 @@ impl NewApiKey {
     /// A trimmed, non-empty name of at most [`MAX_KEY_NAME_CHARS`], and known scopes (at least
     /// one, none twice). Returns the scopes the key gets.
     pub fn validate(&self) -> Result<Vec<String>, (&'static str, String)> {
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_KEY_NAME_CHARS {
+        if self.name.trim().is_empty() || self.name.chars().count() > MAX_KEY_NAME_CHARS {
             return Err((
                 "name",
                 format!("must be 1 to {MAX_KEY_NAME_CHARS} characters"),
@@ -65,21 +71,35 @@ impl NewApiKey {
 /// Use of a key in one UTC day (or summed over a range): what a bill is made from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyUsage {
     /// Requests the key made that passed authentication and its rate limit.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub requests: i64,
     /// Generations the key submitted.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub generations: i64,
     /// Images those generations made.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub images: i64,
     /// Credits charged for them (settled jobs only).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub credits_charged: i64,
 }
 
 /// A key as `GET /v1/api-keys` lists it (never the key itself).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyInfo {
     pub id: Uuid,
@@ -97,6 +117,11 @@ pub struct ApiKeyInfo {
 /// `POST /v1/api-keys` answer: the key, shown this once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NewApiKeyCreated {
     /// `isk_` + 32 base62 characters + a 6-character checksum; the server keeps only a hash.
@@ -108,6 +133,11 @@ pub struct NewApiKeyCreated {
 /// `GET /v1/api-keys` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyList {
     pub items: Vec<ApiKeyInfo>,
@@ -118,6 +148,8 @@ pub struct ApiKeyList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageRequest {
+    /// 1–4,000 characters, not blank.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::prompt))]
     pub prompt: String,
     /// A model id of `GET /v1/models`; the default of the kind when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,9 +158,11 @@ pub struct ImageRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_size: Option<String>,
     /// 1–4 outputs.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_images: Option<u32>,
     /// The reference image of an edit (an asset id, SHA-256); JSON edits need it.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::optional_asset_id))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_asset_id: Option<String>,
 }
@@ -166,6 +200,11 @@ pub struct ImageJob {
 /// One row of `GET /v1/images/usage`: a key's use in one UTC day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageRow {
     pub key_id: Uuid,
@@ -178,6 +217,11 @@ pub struct UsageRow {
 /// `GET /v1/images/usage` answer: rows by key and day, and their sum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../../ui/src/generated/")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageReport {
     pub from: String,

@@ -150,6 +150,7 @@ pub struct CreditEstimate {
 )]
 pub struct CheckoutRequest {
     /// `pro` or `enterprise`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::paid_plan))]
     pub plan: Tier,
 }
 

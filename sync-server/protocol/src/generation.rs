@@ -133,6 +133,7 @@ pub struct GenerationParams {
     #[cfg_attr(feature = "ts", ts(optional))]
     pub image_size: Option<String>,
     /// 1–4 outputs (images only; videos make one).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub num_images: Option<u32>,
@@ -140,6 +141,7 @@ pub struct GenerationParams {
     #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub seed: Option<u64>,
     /// Length of a video in seconds (1–10).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub duration_s: Option<u32>,
@@ -198,8 +200,11 @@ pub struct NewGeneration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub model: Option<String>,
+    /// 1–4,000 characters, not blank.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::prompt))]
     pub prompt: String,
     /// The source image (SHA-256) of image-to-image and image-to-video.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::optional_asset_id))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub image_asset_id: Option<String>,
@@ -340,6 +345,28 @@ pub struct Generation {
     pub error: Option<GenerationError>,
     pub outputs: Vec<Asset>,
     pub credits: Option<GenerationCredits>,
+}
+
+/// How a client that has not signed in reads the result of its generation (S6): the
+/// capability token (given only in the 202, never stored by the server), the URL it opens,
+/// and when the result is removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AnonymousAccess {
+    pub token: String,
+    /// `{public base}/v1/generations/anonymous/{token}`.
+    pub url: String,
+    pub expires_at: String,
+}
+
+/// A generation of a client that has not signed in: the Generation and its access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnonymousGeneration {
+    #[serde(flatten)]
+    pub generation: Generation,
+    pub anonymous: AnonymousAccess,
 }
 
 /// Where an asset came from when a generation made it.

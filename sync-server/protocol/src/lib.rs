@@ -13,6 +13,7 @@ pub mod generation;
 pub mod hlc;
 pub mod merge;
 pub mod model;
+pub mod patterns;
 pub mod shares;
 pub mod sync;
 

@@ -190,6 +190,8 @@ pub struct NewProject {
     #[serde(default)]
     pub id: Option<Uuid>,
     #[serde(default)]
+    /// At most 200 characters, not blank, no control characters.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::optional_project_name))]
     pub name: Option<String>,
 }
 
@@ -198,6 +200,8 @@ pub struct NewProject {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProjectPatch {
+    /// At most 200 characters, not blank, no control characters.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::project_name))]
     pub name: String,
 }
 

@@ -32,7 +32,7 @@ pub struct Change {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<bool>,
     /// Hybrid logical clock, e.g. `0001732300000000-000003-3f2a9c`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::clock))]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub clock: Hlc,
 }
@@ -166,7 +166,9 @@ pub fn validate_viewport_property(name: &str, v: &Value) -> Result<(), String> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncRequest {
     pub client_id: Uuid,
+    /// The `cursor` of an earlier answer; absent or empty = from the beginning.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::patterns::schemas::sync_cursor))]
     pub since: Option<String>,
     #[serde(default)]
     pub changes: Vec<Change>,

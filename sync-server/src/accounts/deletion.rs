@@ -33,12 +33,12 @@
 //! untouched by it and not waiting for it.
 //!
 //! Work already under way when step 1 committed (an upload authenticated just before it, a
-//! generation output being stored) may still write. `storing` writes the blob first and then
-//! the row, which needs the user row: a row written before step 4 goes with the cascade and its
-//! blob, written earlier still, with the sweep of step 5; a row insert after step 4 fails, and
-//! `storing` then deletes the blob it wrote. What remains — a writer that died between its blob
-//! and that clean-up, or a request authenticated before step 1 that re-creates the user row
-//! after step 4 — is removed by step 6.
+//! generation output being stored) may still write. `services::assets` writes the blob first
+//! and then the row, which needs the user row: a row written before step 4 goes with the
+//! cascade and its blob, written earlier still, with the sweep of step 5; a row insert after
+//! step 4 fails, and `services::assets` then deletes the blob it wrote. What remains — a writer
+//! that died between its blob and that clean-up, or a request authenticated before step 1 that
+//! re-creates the user row after step 4 — is removed by step 6.
 
 use super::store::{DeletionPhase, OwnedTable, BATCH};
 use crate::blobs::{asset_key, user_prefix, BlobError};

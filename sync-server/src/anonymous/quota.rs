@@ -54,7 +54,7 @@ pub async fn take(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
         &state.ip_salt,
         &rules,
         ip,
-        Utc::now(),
+        state.clock.now(),
     )
     .await
     .map_err(ApiError::internal)?;

@@ -82,9 +82,9 @@ pub fn limit_key(key_id: &str) -> String {
     format!("apikey:{key_id}")
 }
 
-/// The UTC day of now, as usage is counted (`YYYY-MM-DD`).
-pub fn today() -> String {
-    chrono::Utc::now().format("%Y-%m-%d").to_string()
+/// The UTC day of `clock`'s now, as usage is counted (`YYYY-MM-DD`).
+pub fn today(clock: &iskra_clock::Clock) -> String {
+    clock.now().format("%Y-%m-%d").to_string()
 }
 
 /// The key of a request, when the request was made with one.
@@ -104,7 +104,7 @@ pub async fn authenticate(
     let owner = decide(state, presented, route).await?;
     state
         .store
-        .count_key_request(&owner.key.id, &today())
+        .count_key_request(&owner.key.id, &today(&state.clock))
         .await?;
     Ok(owner)
 }

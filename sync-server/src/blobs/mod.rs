@@ -9,7 +9,7 @@ mod local;
 mod s3;
 
 pub use local::LocalBlobs;
-pub use s3::S3Blobs;
+pub use s3::{bucket_from_env, S3Blobs};
 
 use bytes::Bytes;
 use futures::stream::BoxStream;

@@ -28,19 +28,24 @@ fn store_err(e: object_store::Error) -> BlobError {
     }
 }
 
+/// A client of the whole of `bucket` configured from the `AWS_*` environment (the server's
+/// store and the tests that look into the bucket share it).
+pub fn bucket_from_env(bucket: &str) -> Result<Arc<dyn ObjectStore>, BlobError> {
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        builder = builder
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_endpoint(endpoint)
+            .with_virtual_hosted_style_request(false);
+    }
+    Ok(Arc::new(builder.build().map_err(store_err)?))
+}
+
 impl S3Blobs {
     /// A store for `bucket` configured from the `AWS_*` environment.
     pub fn from_env(bucket: &str, prefix: &str) -> Result<Self, BlobError> {
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-            builder = builder
-                .with_allow_http(endpoint.starts_with("http://"))
-                .with_endpoint(endpoint)
-                .with_virtual_hosted_style_request(false);
-        }
-        let store = builder.build().map_err(store_err)?;
         Ok(Self {
-            store: Arc::new(store),
+            store: bucket_from_env(bucket)?,
             prefix: prefix.trim_matches('/').to_owned(),
         })
     }

@@ -16,9 +16,12 @@ pub use runtime::Runtime;
 
 use crate::config::generation::ModelConfig;
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{self, KeyClaim};
 use crate::state::AppState;
+use crate::store::api_keys::KeySubmission;
 use crate::store::generations::{GenQuery, GenRow, NewJob, Phase};
 use crate::store::users::UserRow;
+use axum::http::HeaderMap;
 use iskra_protocol::events::ServerEvent;
 use iskra_protocol::{
     AssetType, Generation, GenerationCredits, GenerationError, GenerationKind, GenerationParams,
@@ -151,12 +154,14 @@ async fn admit(state: &AppState, user: &UserRow, req: &NewGeneration) -> ApiResu
 
 /// Accepts a request: admission checks, storage quota, the S6 windows of the caller's tier
 /// (all must pass, counted atomically), then the queued job holding its credits, and the
-/// answer of its claimed `Idempotency-Key` (`key`), all in one transaction. Returns the job.
+/// answer of its claimed `Idempotency-Key` (`key`) and its link to the API key that submitted
+/// it (`api_key`, for the key's usage), all in one transaction. Returns the job.
 pub async fn submit(
     state: &AppState,
     user: &UserRow,
     req: &NewGeneration,
     idempotency_key: Option<&str>,
+    api_key: Option<KeySubmission<'_>>,
 ) -> ApiResult<GenRow> {
     if state.gen.fal.is_none() {
         return Err(ApiError::Unavailable(
@@ -182,7 +187,7 @@ pub async fn submit(
     crate::credits::refresh_period(&state.store, &state.config.credits, user).await?;
     let row = state
         .store
-        .insert_generation_holding(&job, estimate, idempotency_key)
+        .insert_generation_holding(&job, estimate, idempotency_key, api_key)
         .await?
         .map_err(|acc| ApiError::InsufficientCredits {
             required: estimate,
@@ -193,6 +198,42 @@ pub async fn submit(
     crate::credits::announce(state, &user.id).await;
     state.gen.wake();
     Ok(row)
+}
+
+/// Submits under the request's `Idempotency-Key` (`route` and the request make its
+/// fingerprint): without a key as [`submit`]; a new key's answer is stored with the job and
+/// the key released when the request is refused; a repeat answers the first job (`true`: a
+/// replay); the same key with another request is 409 `CONFLICT`.
+pub async fn submit_once(
+    state: &AppState,
+    user: &UserRow,
+    headers: &HeaderMap,
+    route: &str,
+    req: &NewGeneration,
+    api_key: Option<KeySubmission<'_>>,
+) -> ApiResult<(GenRow, bool)> {
+    let fingerprint = serde_json::to_vec(req).unwrap_or_default();
+    let claim =
+        idempotency::claim(state, &user.id, headers, &[route.as_bytes(), &fingerprint]).await?;
+    match claim {
+        KeyClaim::NoKey => Ok((submit(state, user, req, None, api_key).await?, false)),
+        KeyClaim::Fresh(key) => match submit(state, user, req, Some(&key), api_key).await {
+            Ok(row) => Ok((row, false)),
+            Err(e) => {
+                idempotency::release(state, &user.id, &key).await?;
+                Err(e)
+            }
+        },
+        KeyClaim::Done { body, .. } => {
+            let id = body["generationId"].as_str().unwrap_or_default();
+            let row = state
+                .store
+                .generation(&user.id, id)
+                .await?
+                .ok_or(ApiError::NotFound("generation"))?;
+            Ok((row, true))
+        }
+    }
 }
 
 /// Cancels a job that has not ended: a queued one at once; a running one also at fal (its

@@ -55,7 +55,7 @@ pub async fn store_all(
     .ok();
     let mut stored = Vec::with_capacity(received.len());
     for file in received {
-        let outcome = crate::storing::store_received(
+        let outcome = crate::services::assets::store_received(
             state,
             &row.user_id,
             file,

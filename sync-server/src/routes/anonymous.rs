@@ -10,28 +10,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use iskra_protocol::{ErrorBody, Generation, NewGeneration};
-use serde::Serialize;
+use iskra_protocol::{AnonymousAccess, AnonymousGeneration, ErrorBody, Generation, NewGeneration};
 use std::net::IpAddr;
-
-/// How an anonymous client reads its result: the capability token (only in this answer and
-/// never stored), the URL it opens, and when the result is removed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AnonymousAccess {
-    pub token: String,
-    /// `{public base}/v1/generations/anonymous/{token}`.
-    pub url: String,
-    pub expires_at: String,
-}
-
-/// A generation of a client that has not signed in: the Generation and its access.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AnonymousGeneration {
-    #[serde(flatten)]
-    pub generation: Generation,
-    pub anonymous: AnonymousAccess,
-}
 
 fn answer(
     state: &AppState,

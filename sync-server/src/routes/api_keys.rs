@@ -75,7 +75,7 @@ pub async fn create(
         (status = 429, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<ApiKeyList>> {
     let rows = state.store.api_keys(auth.id()).await?;
-    let day = today();
+    let day = today(&state.clock);
     let usage = crate::routes::images::usage_by_key(&state, auth.id(), None, &day, &day).await?;
     let by_key: HashMap<String, KeyUsage> = usage
         .into_iter()

@@ -4,17 +4,16 @@ use crate::blobs::asset_key;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, Auth};
 use crate::routes::projects::{descending, page};
+use crate::services::assets::{self, UploadRequest};
 use crate::signing::FileGrant;
 use crate::state::AppState;
-use crate::store::assets::{AssetQuery, AssetRow, AssetSort, InsertOutcome};
-use crate::upload;
+use crate::store::assets::{AssetQuery, AssetRow, AssetSort};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use iskra_protocol::events::ServerEvent;
-use iskra_protocol::{is_sha256_hex, Asset, AssetSource, AssetType, ErrorBody, Page};
+use iskra_protocol::{is_sha256_hex, Asset, AssetType, ErrorBody, Page};
 use serde::Deserialize;
 
 /// Parses an asset id (lower- or upper-case hex SHA-256).
@@ -57,7 +56,7 @@ pub fn to_api(state: &AppState, user: &str, row: &AssetRow) -> Asset {
 
 /// Whether the user has an asset with this hash (200) or not (404).
 #[utoipa::path(head, path = "/v1/assets/{id}", tag = "assets", security(("bearer" = [])),
-    params(("id" = String, Path, description = "SHA-256 hex")), responses((status = 200), (status = 404)))]
+    params(("id" = String, Path, description = "SHA-256 hex", pattern = "^[0-9a-f]{64}$")), responses((status = 200), (status = 404)))]
 pub async fn head(
     State(state): State<AppState>,
     auth: Auth,
@@ -72,7 +71,7 @@ pub async fn head(
 
 /// Uploads the raw bytes of an asset named by their SHA-256.
 #[utoipa::path(put, path = "/v1/assets/{id}", tag = "assets", security(("bearer" = [])),
-    params(("id" = String, Path, description = "SHA-256 hex of the body")),
+    params(("id" = String, Path, description = "SHA-256 hex of the body", pattern = "^[0-9a-f]{64}$")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = Asset), (status = 200, body = Asset), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -84,53 +83,24 @@ pub async fn put(
     body: Body,
 ) -> ApiResult<Response> {
     let id = sha(&id)?;
-    let max = state.config.max_upload_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(ApiError::PayloadTooLarge { limit: max });
-    }
-    let user = auth.id();
-    if let Some(existing) = state.store.asset(user, &id).await? {
-        return Ok((StatusCode::OK, Json(to_api(&state, user, &existing))).into_response());
-    }
-    let limits = state.config.tiers.get(auth.user.tier());
-    let usage = state.store.storage_usage(user, limits).await?;
-    if usage.over_limit {
-        return Err(ApiError::StorageQuota(Box::new(usage)));
-    }
-    let claimed = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let cfg = &state.config;
-    let received = upload::receive(
-        body,
-        &state.tmp_dir,
-        &id,
-        claimed,
-        max,
-        cfg.max_image_pixels,
-    )
-    .await?;
-    match crate::storing::store_received(&state, user, received, AssetSource::Upload, None).await? {
-        InsertOutcome::Created(row) => {
-            metrics::counter!("iskra_uploads_total", "result" => "created").increment(1);
-            Ok((StatusCode::CREATED, Json(to_api(&state, user, &row))).into_response())
-        }
-        InsertOutcome::Existing(row) => {
-            Ok((StatusCode::OK, Json(to_api(&state, user, &row))).into_response())
-        }
-        InsertOutcome::QuotaExceeded(quota) => {
-            metrics::counter!("iskra_uploads_total", "result" => "quota").increment(1);
-            Err(ApiError::StorageQuota(Box::new(quota)))
-        }
-    }
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let req = UploadRequest {
+        sha256: &id,
+        declared_len: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+        claimed_type: header(header::CONTENT_TYPE),
+    };
+    let up = assets::upload(&state, &auth.user, req, body).await?;
+    let status = if up.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(to_api(&state, auth.id(), &up.row))).into_response())
 }
 
 /// One asset.
 #[utoipa::path(get, path = "/v1/assets/{id}", tag = "assets", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, body = Asset), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path, description = "SHA-256 hex", pattern = "^[0-9a-f]{64}$")), responses((status = 200, body = Asset), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
@@ -147,29 +117,20 @@ pub async fn get(
 
 /// Deletes an asset and frees its room at once.
 #[utoipa::path(delete, path = "/v1/assets/{id}", tag = "assets", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path, description = "SHA-256 hex", pattern = "^[0-9a-f]{64}$")), responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let id = sha(&id)?;
-    state
-        .store
-        .delete_asset(auth.id(), &id)
-        .await?
-        .ok_or(ApiError::NotFound("asset"))?;
-    state.blobs.delete(&asset_key(auth.id(), &id)).await?;
-    crate::sharing::forget_asset(&state, auth.id(), &id).await?;
-    state
-        .events
-        .publish(auth.id(), ServerEvent::AssetDeleted { asset_id: id });
+    assets::delete(&state, auth.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The bytes of an asset.
 #[utoipa::path(get, path = "/v1/assets/{id}/content", tag = "assets", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path, description = "SHA-256 hex", pattern = "^[0-9a-f]{64}$")), responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
 pub async fn content(
     State(state): State<AppState>,
     auth: Auth,
@@ -208,14 +169,19 @@ pub async fn stream_asset(state: &AppState, user: &str, row: &AssetRow) -> ApiRe
 
 /// Query of `GET /v1/assets`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `image` or `video`.
     #[serde(rename = "type")]
+    #[param(rename = "type", pattern = "^(image|video)$")]
     pub kind: Option<String>,
     /// `created` (default), `size` or `type`.
+    #[param(pattern = "^(created|size|type)$")]
     pub sort: Option<String>,
     /// `desc` (default) or `asc`.
+    #[param(pattern = "^(asc|desc)$")]
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

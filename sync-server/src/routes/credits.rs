@@ -23,8 +23,10 @@ pub async fn get_credits(State(state): State<AppState>, auth: Auth) -> ApiResult
 
 /// Query of `GET /v1/credits/history`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     /// 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -82,17 +84,20 @@ pub async fn history(
 /// Query of `GET /v1/credits/estimate`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
-#[into_params(rename_all = "camelCase")]
+#[into_params(rename_all = "camelCase", parameter_in = Query)]
 pub struct EstimateParams {
     /// `text-to-image` (default), `image-to-image` or `image-to-video`.
+    #[param(value_type = Option<GenerationKind>)]
     pub kind: Option<String>,
     /// A model id of `GET /v1/models` for the kind (its default when absent).
     pub model: Option<String>,
     /// 1–4 (images).
+    #[param(minimum = 1, maximum = 4)]
     pub num_images: Option<u32>,
     /// One of the model's sizes.
     pub image_size: Option<String>,
     /// 1–10 seconds (videos).
+    #[param(minimum = 1, maximum = 10)]
     pub duration_s: Option<u32>,
 }
 
@@ -116,6 +121,9 @@ pub async fn estimate(
         seed: None,
         duration_s: p.duration_s,
     };
+    params
+        .validate()
+        .map_err(|(field, m)| ApiError::field(field.strip_prefix("params.").unwrap_or(field), m))?;
     let model = generation::check_model(&state, kind, p.model.as_deref(), &params)?;
     let price = generation::price(model, kind, &params, &state);
     let balance = credits::balance(&state, &auth.user).await?;

@@ -1,5 +1,6 @@
 //! `GET /v1/events`: server-sent events for the signed-in user's devices, with a heartbeat
-//! comment every 15 s and `Last-Event-ID` resume. Streams end when the server shuts down.
+//! comment every 15 s and `Last-Event-ID` resume. Streams end when the server shuts down, and
+//! a stream whose reader stopped reading is cut once its own buffer is full (see `events`).
 
 use crate::extract::Auth;
 use crate::state::AppState;
@@ -10,7 +11,7 @@ use futures::stream::{self, Stream, StreamExt};
 use iskra_protocol::ErrorBody;
 use std::convert::Infallible;
 use std::time::Duration;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::ReceiverStream;
 
 /// Interval of the heartbeat comment.
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -35,8 +36,9 @@ pub async fn events(
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-    let (replay, rx) = state.events.subscribe(auth.id(), last);
-    let live = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
+    // A reader that stops reading is cut (the stream ends) and resumes with Last-Event-ID.
+    let (replay, rx) = state.events.stream(auth.id(), last);
+    let live = ReceiverStream::new(rx);
     let mut shutdown = state.shutdown.clone();
     let stream = stream::iter(replay)
         .chain(live)

@@ -4,7 +4,7 @@ use crate::anonymous::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::generation;
-use crate::idempotency::{self, KeyClaim};
+use crate::idempotency;
 use crate::state::AppState;
 use crate::store::generations::GenQuery;
 use crate::store::keyset::{page_limit, Cursor, SortValue};
@@ -50,43 +50,24 @@ pub async fn submit(
         Caller::User(auth) => auth,
         Caller::Anonymous(ip) => return super::anonymous::submit(&state, ip, &req).await,
     };
-    let fingerprint = serde_json::to_vec(&req).unwrap_or_default();
-    let claim = idempotency::claim(
+    let (row, replayed) = generation::submit_once(
         &state,
-        auth.id(),
+        &auth.user,
         &headers,
-        &[b"POST /v1/generations", &fingerprint],
+        "POST /v1/generations",
+        &req,
+        None,
     )
     .await?;
-    let row = match claim {
-        KeyClaim::NoKey => generation::submit(&state, &auth.user, &req, None).await?,
-        // The key's answer is stored with the job, in its transaction.
-        KeyClaim::Fresh(key) => {
-            match generation::submit(&state, &auth.user, &req, Some(&key)).await {
-                Ok(row) => row,
-                Err(e) => {
-                    idempotency::release(&state, auth.id(), &key).await?;
-                    return Err(e);
-                }
-            }
-        }
-        KeyClaim::Done { body, .. } => {
-            let id = body["generationId"].as_str().unwrap_or_default();
-            let row = state
-                .store
-                .generation(auth.id(), id)
-                .await?
-                .ok_or(ApiError::NotFound("generation"))?;
-            let api = generation::to_api(&state, &row).await?;
-            return Ok((
-                StatusCode::ACCEPTED,
-                [(idempotency::REPLAYED_HEADER, "true")],
-                Json(api),
-            )
-                .into_response());
-        }
-    };
     let api = generation::to_api(&state, &row).await?;
+    if replayed {
+        return Ok((
+            StatusCode::ACCEPTED,
+            [(idempotency::REPLAYED_HEADER, "true")],
+            Json(api),
+        )
+            .into_response());
+    }
     Ok((StatusCode::ACCEPTED, Json(api)).into_response())
 }
 
@@ -124,12 +105,15 @@ pub async fn cancel(
 
 /// Query of `GET /v1/generations`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `queued`, `running`, `completed`, `failed` or `canceled`.
+    #[param(value_type = Option<GenerationStatus>)]
     pub status: Option<String>,
     #[serde(rename = "projectId")]
     #[param(rename = "projectId")]
     pub project_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

@@ -11,12 +11,15 @@ use crate::api_keys::today;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::generation;
+use crate::idempotency;
 use crate::state::AppState;
+use crate::store::api_keys::KeySubmission;
 use crate::store::assets::InsertOutcome;
 use crate::upload::{self, Received};
 use axum::body::Body;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use futures::TryStreamExt;
@@ -79,41 +82,56 @@ fn check(state: &AppState, kind: GenerationKind, req: &ImageRequest) -> ApiResul
         .map_err(own_field_names)
 }
 
-/// Submits through the generation pipeline and links the job to the request's key.
+/// Submits through the generation pipeline under the request's `Idempotency-Key` (as
+/// `POST /v1/generations`: the same key answers the same job, another body with it is 409),
+/// the job linked to the request's API key in its transaction.
 async fn submit(
     state: &AppState,
     auth: &Auth,
+    headers: &HeaderMap,
+    route: &str,
     kind: GenerationKind,
     req: ImageRequest,
-) -> ApiResult<(StatusCode, Json<ImageJobAccepted>)> {
+) -> ApiResult<Response> {
     let new = to_generation(kind, req);
-    let row = generation::submit(state, &auth.user, &new, None)
+    let day = today(&state.clock);
+    let api_key = auth.key.as_ref().map(|k| KeySubmission {
+        key_id: &k.id,
+        day: &day,
+    });
+    let (row, replayed) = generation::submit_once(state, &auth.user, headers, route, &new, api_key)
         .await
         .map_err(own_field_names)?;
-    if let Some(key) = &auth.key {
-        state.store.link_key_job(&key.id, &row.id, &today()).await?;
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ImageJobAccepted {
-            job_id: Uuid::parse_str(&row.id).unwrap_or_default(),
-            status: generation::status_of(row.phase()),
-        }),
-    ))
+    let accepted = Json(ImageJobAccepted {
+        job_id: Uuid::parse_str(&row.id).unwrap_or_default(),
+        status: generation::status_of(row.phase()),
+    });
+    Ok(if replayed {
+        (
+            StatusCode::ACCEPTED,
+            [(idempotency::REPLAYED_HEADER, "true")],
+            accepted,
+        )
+            .into_response()
+    } else {
+        (StatusCode::ACCEPTED, accepted).into_response()
+    })
 }
 
 /// Queues a text-to-image job.
 #[utoipa::path(post, path = "/v1/images/generate", tag = "images", request_body = ImageRequest,
     security(("apiKey" = []), ("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry returns the first job")),
     responses((status = 202, body = ImageJobAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 402, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 402, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 503, body = ErrorBody)))]
 pub async fn generate(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<ImageRequest>,
-) -> ApiResult<(StatusCode, Json<ImageJobAccepted>)> {
+) -> ApiResult<Response> {
     if req.image_asset_id.is_some() {
         return Err(ApiError::field(
             "imageAssetId",
@@ -121,7 +139,15 @@ pub async fn generate(
         ));
     }
     check(&state, GenerationKind::TextToImage, &req)?;
-    submit(&state, &auth, GenerationKind::TextToImage, req).await
+    submit(
+        &state,
+        &auth,
+        &headers,
+        "POST /v1/images/generate",
+        GenerationKind::TextToImage,
+        req,
+    )
+    .await
 }
 
 /// The form of a multipart edit (for the OpenAPI document).
@@ -144,16 +170,18 @@ pub struct EditForm {
 #[utoipa::path(post, path = "/v1/images/edit", tag = "images",
     request_body(content((ImageRequest = "application/json"), (EditForm = "multipart/form-data"))),
     security(("apiKey" = []), ("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry returns the first job")),
     responses((status = 202, body = ImageJobAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 402, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn edit(
     State(state): State<AppState>,
     auth: Auth,
     request: Request,
-) -> ApiResult<(StatusCode, Json<ImageJobAccepted>)> {
+) -> ApiResult<Response> {
     let kind = GenerationKind::ImageToImage;
+    let headers = request.headers().clone();
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -200,7 +228,7 @@ pub async fn edit(
         check(&state, kind, &req)?;
         req
     };
-    submit(&state, &auth, kind, req).await
+    submit(&state, &auth, &headers, "POST /v1/images/edit", kind, req).await
 }
 
 /// A multipart error as an API error (size limits are 413).
@@ -304,7 +332,9 @@ async fn read_form(
 /// Stores an edit's uploaded reference image as the user's asset (deduplicated like any
 /// upload); returns its id.
 async fn store_reference(state: &AppState, user: &str, image: Received) -> ApiResult<String> {
-    match crate::storing::store_received(state, user, image, AssetSource::Upload, None).await? {
+    match crate::services::assets::store_received(state, user, image, AssetSource::Upload, None)
+        .await?
+    {
         InsertOutcome::Created(row) | InsertOutcome::Existing(row) => Ok(row.sha256),
         InsertOutcome::QuotaExceeded(quota) => Err(ApiError::StorageQuota(Box::new(quota))),
     }
@@ -341,10 +371,13 @@ pub async fn job(
 
 /// Query of `GET /v1/images/usage`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsageParams {
     /// First day (`YYYY-MM-DD`, UTC, inclusive); 29 days before `to` when absent.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last day (`YYYY-MM-DD`, UTC, inclusive); today when absent.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// One of the owner's keys (revoked ones too); all of them when absent.
     #[serde(rename = "keyId")]
@@ -370,7 +403,7 @@ pub async fn usage(
 ) -> ApiResult<Json<UsageReport>> {
     let to = match p.to.as_deref() {
         Some(raw) => day("to", raw)?,
-        None => chrono::Utc::now().date_naive(),
+        None => state.clock.now().date_naive(),
     };
     let from = match p.from.as_deref() {
         Some(raw) => day("from", raw)?,

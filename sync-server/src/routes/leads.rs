@@ -16,8 +16,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CaptureEmail {
+    /// `name@domain.tld`, at most 254 characters (64 before the `@`).
+    #[schema(
+        max_length = 254,
+        pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,15})?@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?){1,3}$"
+    )]
     pub email: String,
     /// The share (`/t/{shortId}`) to download.
+    #[schema(pattern = "^[A-Za-z0-9_-]{8}$")]
     pub short_id: String,
 }
 

@@ -4,6 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::idempotency;
+use crate::services::projects as service;
 use crate::state::AppState;
 use crate::store::keyset::{page_limit, Cursor};
 use crate::store::projects::{ProjectQuery, ProjectSort};
@@ -11,7 +12,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use iskra_protocol::events::ServerEvent;
 use iskra_protocol::{
     validate_project_name, ErrorBody, NewProject, Page, Project, ProjectDetail, ProjectPatch,
 };
@@ -20,13 +20,17 @@ use uuid::Uuid;
 
 /// Query of `GET /v1/projects`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Case-insensitive search in names.
     pub q: Option<String>,
     /// `updated` (default) or `name`.
+    #[param(pattern = "^(updated|name)$")]
     pub sort: Option<String>,
     /// `desc` (default for updated) or `asc` (default for name).
+    #[param(pattern = "^(asc|desc)$")]
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -109,26 +113,13 @@ pub async fn create(
         &headers,
         &[b"POST /v1/projects", &fingerprint],
         || async {
-            let id = body.id.unwrap_or_else(Uuid::new_v4);
-            let (row, created) = state
-                .store
-                .create_project(auth.id(), id, body.name.as_deref())
-                .await?;
+            let (row, created) =
+                service::create(&state, auth.id(), body.id, body.name.as_deref()).await?;
             let status = if created {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            if created {
-                let cursor = row.seq.to_string();
-                state.events.publish(
-                    auth.id(),
-                    ServerEvent::ProjectChanged {
-                        project_id: id,
-                        cursor,
-                    },
-                );
-            }
             Ok((
                 status,
                 serde_json::to_value(row.to_api()).map_err(ApiError::internal)?,
@@ -169,18 +160,7 @@ pub async fn rename(
     ApiJson(body): ApiJson<ProjectPatch>,
 ) -> ApiResult<Json<Project>> {
     validate_project_name(&body.name).map_err(|m| ApiError::field("name", m))?;
-    let row = state
-        .store
-        .rename_project(auth.id(), id, &body.name)
-        .await?
-        .ok_or(ApiError::NotFound("project"))?;
-    state.events.publish(
-        auth.id(),
-        ServerEvent::ProjectChanged {
-            project_id: id,
-            cursor: row.seq.to_string(),
-        },
-    );
+    let row = service::rename(&state, auth.id(), id, &body.name).await?;
     Ok(Json(row.to_api()))
 }
 
@@ -192,11 +172,6 @@ pub async fn delete(
     auth: Auth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    if !state.store.delete_project(auth.id(), id).await? {
-        return Err(ApiError::NotFound("project"));
-    }
-    state
-        .events
-        .publish(auth.id(), ServerEvent::ProjectDeleted { project_id: id });
+    service::delete(&state, auth.id(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,8 @@
 //! `GET /t/{shortId}/image` (302 to a fresh signed URL; counts a download),
 //! `GET /t/{shortId}/og.jpg` (the preview rendition) and `GET /robots.txt`.
 //!
-//! A revoked link, or one whose asset or owner is deleted, answers 404 on all of them. Only
+//! A revoked link, or one whose asset or owner is deleted, answers 404 on all of them (the
+//! page, to a person's browser, as a small HTML page saying so). Only
 //! `GET` counts: a `HEAD` looks without counting.
 
 use crate::blobs::BlobError;
@@ -11,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
 use crate::routes::assets::to_api;
 use crate::sharing::headers::{origin, page_csp};
-use crate::sharing::page::{render, SharePage};
+use crate::sharing::page::{render, render_gone, SharePage};
 use crate::sharing::{self, crawler, rendition, short_id};
 use crate::state::AppState;
 use crate::store::assets::AssetRow;
@@ -53,7 +54,7 @@ async fn lookup(
     params(("shortId" = String, Path, description = "8-character short id"),
         ("user-agent" = Option<String>, Header, description = "crawlers get the preview page")),
     responses((status = 200, content_type = "text/html", description = "the page"),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody, description = "a dead link; a person's browser gets a small HTML page")))]
 pub async fn page(
     State(state): State<AppState>,
     method: Method,
@@ -66,7 +67,13 @@ pub async fn page(
         .unwrap_or("");
     let is_crawler = crawler::is_crawler(ua);
     let count = (!is_crawler && method == Method::GET).then_some("views");
-    let (share, asset) = lookup(&state, &id, count).await?;
+    let (share, asset) = match lookup(&state, &id, count).await {
+        // A person's browser reads why; crawlers and programs get the API's 404.
+        Err(ApiError::NotFound(_)) if !is_crawler && crawler::is_browser(ua) => {
+            return Ok(html(&state, StatusCode::NOT_FOUND, render_gone()));
+        }
+        found => found?,
+    };
     let og = sharing::ensure_rendition(&state, &share, &asset).await?;
     let made: Option<AssetGeneration> = asset
         .generation
@@ -77,7 +84,7 @@ pub async fn page(
     let download_url = format!("{page_url}/image");
     let media_url = to_api(&state, &share.user_id, &asset).url;
     let app_url = format!("iskra://share/{}", share.short_id);
-    let html = render(
+    let page = render(
         &SharePage {
             prompt: made.as_ref().map(|m| m.prompt.as_str()),
             video: asset.kind() == AssetType::Video,
@@ -92,7 +99,14 @@ pub async fn page(
         },
         !is_crawler,
     );
-    Ok((
+    Ok(html(&state, StatusCode::OK, page))
+}
+
+/// A share page document with the headers of every one (its CSP, never cached, no referrer,
+/// varying by user agent).
+fn html(state: &AppState, status: StatusCode, body: String) -> Response {
+    (
+        status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
             (
@@ -103,9 +117,9 @@ pub async fn page(
             (header::REFERRER_POLICY, "no-referrer".to_owned()),
             (header::VARY, "User-Agent".to_owned()),
         ],
-        html,
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// The shared file: a redirect to a fresh signed URL; counts a download.

@@ -20,7 +20,7 @@ const SHORT_ID_ATTEMPTS: usize = 5;
 
 /// Makes (or finds) the public link of an asset.
 #[utoipa::path(post, path = "/v1/assets/{id}/share", tag = "sharing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "SHA-256 hex of the asset")),
+    params(("id" = String, Path, description = "SHA-256 hex of the asset", pattern = "^[0-9a-f]{64}$")),
     responses((status = 201, body = ShareLink, description = "link created"),
         (status = 200, body = ShareLink, description = "the asset's existing link"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -53,12 +53,12 @@ pub async fn create(
         }
         return Ok((status, Json(sharing::to_link(&state, &row))).into_response());
     }
-    Err(ApiError::Internal("no free short id".into()))
+    Err(ApiError::internal_msg("no free short id"))
 }
 
 /// Revokes the asset's link: the page, the image and the preview answer 404 from now on.
 #[utoipa::path(delete, path = "/v1/assets/{id}/share", tag = "sharing", security(("bearer" = [])),
-    params(("id" = String, Path, description = "SHA-256 hex of the asset")),
+    params(("id" = String, Path, description = "SHA-256 hex of the asset", pattern = "^[0-9a-f]{64}$")),
     responses((status = 204, description = "revoked"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
@@ -77,9 +77,12 @@ pub async fn revoke(
 
 /// Query of `GET /v1/shares`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SharesParams {
     /// `desc` (default, newest first) or `asc`.
+    #[param(pattern = "^(asc|desc)$")]
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -121,11 +124,15 @@ pub async fn list(
 
 /// Query of `GET /v1/gallery`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GalleryParams {
     /// `created` (default) or `downloads`.
+    #[param(pattern = "^(created|downloads)$")]
     pub sort: Option<String>,
     /// `desc` (default) or `asc`.
+    #[param(pattern = "^(asc|desc)$")]
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

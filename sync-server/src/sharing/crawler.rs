@@ -1,4 +1,5 @@
-//! Link-preview crawlers: who gets the Open Graph page instead of the viewer page.
+//! Link-preview crawlers: who gets the Open Graph page instead of the viewer page; and people's
+//! browsers, who get an HTML page for a dead link instead of the API's error.
 //!
 //! The named crawlers of the major networks and messengers, and anything that calls itself a
 //! bot, crawler, spider or preview (case-insensitive substring match on `User-Agent`).
@@ -24,6 +25,13 @@ const MARKERS: &[&str] = &[
 pub fn is_crawler(user_agent: &str) -> bool {
     let ua = user_agent.to_ascii_lowercase();
     MARKERS.iter().any(|m| ua.contains(m))
+}
+
+/// Whether a `User-Agent` is a person's web browser (they all call themselves `Mozilla/…`;
+/// programs such as curl or API clients do not): who reads an HTML page instead of the API's
+/// error. Crawlers say `Mozilla/` too — ask [`is_crawler`] first.
+pub fn is_browser(user_agent: &str) -> bool {
+    user_agent.trim_start().starts_with("Mozilla/")
 }
 
 #[cfg(test)]
@@ -52,6 +60,17 @@ mod tests {
             "",
         ] {
             assert!(!is_crawler(ua), "{ua}");
+        }
+        assert!(is_browser(
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+        ));
+        for ua in [
+            "curl/8.5.0",
+            "iskra-engine/0.1.0",
+            "python-requests/2.31",
+            "",
+        ] {
+            assert!(!is_browser(ua), "{ua}");
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod crawler;
 pub mod headers;
 pub mod html;
 pub mod page;
+pub mod poster;
 pub mod rendition;
 pub mod short_id;
 
@@ -104,8 +105,8 @@ pub async fn ensure_rendition(
     Ok(og)
 }
 
-/// Makes and stores the rendition of an asset (the placeholder for videos and for images the
-/// image codec cannot make one of).
+/// Makes and stores the rendition of an asset (a video's from its first frame; the placeholder
+/// when that frame cannot be taken or the image codec cannot make one).
 pub async fn make_rendition(
     state: &AppState,
     user: &str,
@@ -119,10 +120,16 @@ pub async fn make_rendition(
             height: i64::from(p.height),
         }
     };
+    let mut encoded = read_blob(state, &asset_key(user, &asset.sha256)).await?;
     if asset.kind() == AssetType::Video {
-        return Ok(placeholder());
+        match video_poster(state, &encoded).await {
+            Ok(frame) => encoded = frame,
+            Err(e) => {
+                tracing::info!(asset = %asset.sha256, error = %e, "preview of a video: placeholder");
+                return Ok(placeholder());
+            }
+        }
     }
-    let encoded = read_blob(state, &asset_key(user, &asset.sha256)).await?;
     let made: Result<Rendition, _> =
         tokio::task::spawn_blocking(move || rendition::from_image(&encoded)).await?;
     let made = match made {
@@ -144,6 +151,17 @@ pub async fn make_rendition(
         width: i64::from(made.width),
         height: i64::from(made.height),
     })
+}
+
+/// The first frame of a video (its bytes) as an image, through the configured `ffmpeg`.
+async fn video_poster(state: &AppState, video: &[u8]) -> Result<Vec<u8>, poster::PosterError> {
+    let program = &state.config.ffmpeg;
+    if program.trim().is_empty() {
+        return Err(poster::PosterError::Unconfigured);
+    }
+    let tmp = tempfile::NamedTempFile::new_in(&state.tmp_dir)?;
+    tokio::fs::write(tmp.path(), video).await?;
+    poster::first_frame(program, tmp.path()).await
 }
 
 /// A whole blob in memory (assets are bounded by the upload limit).

@@ -1,7 +1,8 @@
 //! The share page `/t/{shortId}`: one document for crawlers and people. Its head carries the
 //! Open Graph and Twitter card tags; people also get the viewer (the image or video, its
 //! prompt, a download button and "Open in Iskra"). Inline CSS only: no scripts, no external
-//! resources (see [`super::headers::page_csp`]).
+//! resources (see [`super::headers::page_csp`]). A person opening a dead link gets
+//! [`render_gone`] instead.
 
 use super::html::{truncate, Html};
 
@@ -63,6 +64,40 @@ a.primary{background:#f6a23a;color:#14161b}\
 a.secondary{border:1px solid #3a3f4b;color:#e8e8ea}\
 a.button:hover{filter:brightness(1.1)}\
 footer{margin-top:auto;padding:16px;color:#6f7380;font-size:13px}\
+</style>";
+
+/// What a person opening a dead link (revoked, its file or owner deleted, never made) reads:
+/// a small page in the viewer's style, served with status 404.
+pub fn render_gone() -> String {
+    let mut html = Html::new();
+    html.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+        .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+        .raw("<meta name=\"robots\" content=\"noindex\">\n")
+        .element("title", &[], "Link not available | Iskra")
+        .raw("\n")
+        .raw(STYLE)
+        .raw(GONE_STYLE)
+        .raw("\n</head>\n<body>\n<header>Iskra</header>\n<main>\n<section class=\"gone\">\n")
+        .element("p", &[("class", "code")], "404")
+        .raw("\n")
+        .element("h1", &[], "This link is no longer available")
+        .raw("\n")
+        .element(
+            "p",
+            &[],
+            "The image or video was removed, or its owner stopped sharing it.",
+        )
+        .raw("\n</section>\n</main>\n<footer>Made with Iskra</footer>\n</body>\n</html>\n");
+    html.finish()
+}
+
+/// The dead-link page's own rules, on top of [`STYLE`].
+const GONE_STYLE: &str = "<style>\
+.gone{margin:12vh auto 0;max-width:480px;padding:40px 32px;text-align:center;background:#181b22;\
+border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.45)}\
+.gone .code{margin:0;font-size:44px;font-weight:700;letter-spacing:.04em;color:#f6a23a}\
+.gone h1{margin:8px 0 10px;font-size:22px;line-height:1.3}\
+.gone p{margin:0;color:#9a9dab}\
 </style>";
 
 /// The whole document; `viewer` adds the viewer for people (crawlers get the tags and a plain

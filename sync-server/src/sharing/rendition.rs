@@ -1,7 +1,7 @@
 //! The link-preview rendition of a shared asset (`og:image`): a JPEG at most
 //! [`MAX_WIDTH`] px wide and under [`MAX_BYTES`], made once per asset and stored beside it.
-//! Videos (the server keeps no poster frame of them) and images that cannot be made small
-//! enough get a neutral placeholder instead.
+//! A video's rendition is made from its first frame (`poster`); a video whose frame cannot be
+//! taken and an image that cannot be made small enough get a neutral placeholder instead.
 
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;

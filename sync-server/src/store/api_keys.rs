@@ -1,6 +1,6 @@
 //! API keys (S9): the stored form of keys (hash, prefix, scopes; never the key), their
 //! revocation, the per-key request counter by UTC day and the link from a key to the
-//! generations it submitted.
+//! generations it submitted ([`KeySubmission`], written with the job).
 //!
 //! Counting is one upsert per request (`ON CONFLICT … DO UPDATE SET requests = requests + 1`),
 //! atomic on both backends, so parallel requests are all counted exactly once. The 20-keys rule
@@ -27,6 +27,34 @@ impl ApiKeyRow {
     /// The key's scopes.
     pub fn scopes(&self) -> Vec<String> {
         self.scopes.split_whitespace().map(str::to_owned).collect()
+    }
+}
+
+/// The API key that submitted a job and the UTC day (`YYYY-MM-DD`) its use counts on.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySubmission<'a> {
+    pub key_id: &'a str,
+    pub day: &'a str,
+}
+
+impl KeySubmission<'_> {
+    /// Records that this key submitted `generation`, in the transaction that inserts the job
+    /// (a crash leaves the job with its link, or neither; a repeat changes nothing).
+    pub(crate) async fn link(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        generation: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO api_key_jobs (generation_id, key_id, day) VALUES ($1, $2, $3) \
+             ON CONFLICT (generation_id) DO NOTHING",
+        )
+        .bind(generation)
+        .bind(self.key_id)
+        .bind(self.day)
+        .execute(conn)
+        .await?;
+        Ok(())
     }
 }
 
@@ -222,25 +250,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await
-    }
-
-    /// Records that `key` submitted `generation` on `day` (a repeat changes nothing).
-    pub async fn link_key_job(
-        &self,
-        key: &str,
-        generation: &str,
-        day: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO api_key_jobs (generation_id, key_id, day) VALUES ($1, $2, $3) \
-             ON CONFLICT (generation_id) DO NOTHING",
-        )
-        .bind(generation)
-        .bind(key)
-        .bind(day)
-        .execute(self.writer())
-        .await?;
-        Ok(())
     }
 
     /// Request counts of `user`'s keys (or of `key` only) from `from` to `to` (inclusive days).

@@ -9,9 +9,7 @@
 
 use super::Store;
 use iskra_protocol::merge::ObjectState;
-use iskra_protocol::{
-    Canvas, Change, ChangeAction, ErrorCode, ErrorDetail, RejectedOp, Target, Viewport, VIEWPORT_ID,
-};
+use iskra_protocol::{Canvas, Change, ChangeAction, Target, Viewport, VIEWPORT_ID};
 use sqlx::{Any, Transaction};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -24,16 +22,17 @@ pub const MAX_PULL_ROWS: i64 = 50_000;
 pub struct SyncOutcome {
     pub cursor: i64,
     pub changes: Vec<Change>,
-    pub rejected: Vec<RejectedOp>,
+    pub rejected: Vec<InvalidChange>,
     /// True when this push changed the canvas (and so advanced the cursor).
     pub advanced: bool,
 }
 
-fn reject(op_id: Uuid, message: String) -> RejectedOp {
-    RejectedOp {
-        op_id,
-        error: ErrorDetail::new(ErrorCode::ValidationFailed, message),
-    }
+/// A change of a push that was not applied because it is not valid.
+#[derive(Debug, Clone)]
+pub struct InvalidChange {
+    pub op_id: Uuid,
+    /// What is wrong with it.
+    pub reason: String,
 }
 
 impl Store {
@@ -52,7 +51,10 @@ impl Store {
         for change in changes {
             match change.validate() {
                 Ok((target, action)) => valid.push((change, target, action)),
-                Err(msg) => rejected.push(reject(change.op_id, msg)),
+                Err(reason) => rejected.push(InvalidChange {
+                    op_id: change.op_id,
+                    reason,
+                }),
             }
         }
         let pid = project.to_string();

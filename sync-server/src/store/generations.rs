@@ -10,6 +10,7 @@
 //! own lease, so a worker whose lease was taken over, or whose job was canceled meanwhile,
 //! changes nothing.
 
+use super::api_keys::KeySubmission;
 use super::credits::{move_credits_in, Decision, Moved};
 use super::{now_ms, Backend, Store};
 use crate::config::generation::Concurrency;
@@ -171,13 +172,15 @@ impl Store {
     /// Inserts a queued job holding `estimate` credits of its user, in one transaction: the
     /// hold is taken only if the balance covers it (`Err` with the account as it is when not).
     /// With `key` (the request's `Idempotency-Key`, claimed by the caller), the key's answer
-    /// `{"generationId"}` is stored in the same transaction: a crash leaves either the job and
-    /// its answer, or neither.
+    /// `{"generationId"}` is stored in the same transaction, and so is the link to the API key
+    /// that submitted it (`api_key`): a crash leaves either the job with its answer and link,
+    /// or none of them.
     pub async fn insert_generation_holding(
         &self,
         job: &NewJob,
         estimate: i64,
         key: Option<&str>,
+        api_key: Option<KeySubmission<'_>>,
     ) -> Result<Result<GenRow, Account>, sqlx::Error> {
         let mut tx = self.writer().begin().await?;
         let cause = format!("generation:{}", job.id);
@@ -223,6 +226,9 @@ impl Store {
         .bind(from_grants)
         .execute(&mut *tx)
         .await?;
+        if let Some(api_key) = api_key {
+            api_key.link(&mut tx, &job.id).await?;
+        }
         if let Some(key) = key {
             sqlx::query(
                 "UPDATE idempotency SET status = 202, body = $1 WHERE user_id = $2 AND key = $3",

@@ -2,7 +2,7 @@
 //! replica): quota, trusted proxies, the capability URL, the sweep, bad input, privacy.
 
 use super::privacy::{assert_no_raw_address, capture_logs};
-use crate::common::{poll_for, send, Backend, Resp, TestServer};
+use crate::common::{poll_for, send, Backend, ManualClock, Resp, TestServer};
 use crate::support;
 use iskra_fake_fal::Progress;
 use serde_json::{json, Value};
@@ -314,9 +314,56 @@ async fn anonymous_generation(b: Backend) {
         ),
         "the output's file is removed"
     );
-    if let Some(files) = server.blob_files() {
-        assert_eq!(files, Vec::<std::path::PathBuf>::new(), "files removed");
-    }
+    let blobs = server.blobs().await;
+    assert_eq!(blobs, Vec::<String>::new(), "blobs removed");
 }
 
-backend_tests!(anonymous_generation);
+/// The anonymous quota's day turns at midnight UTC: on a manual clock ten seconds before it,
+/// the day's one image is used and refused until the clock passes midnight.
+async fn anonymous_quota_turns_at_midnight_utc(b: Backend) {
+    let fal = support::fake(Progress::Hold).await;
+    let clock = ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-12-01T23:59:50Z")
+            .unwrap()
+            .to_utc(),
+    );
+    let server = TestServer::start_at(b, &clock, |cfg| {
+        support::wire(cfg, &fal);
+        cfg.trusted_proxies = "127.0.0.1, ::1".into();
+    })
+    .await;
+    let day = |q: &Value| {
+        let w = &q["generation"]["standard"][0];
+        (
+            w["used"].clone(),
+            w["remaining"].clone(),
+            w["resetsAt"].clone(),
+        )
+    };
+    post_as(&server, A, &text("the last image of the day"))
+        .await
+        .expect(202);
+    let refused = post_as(&server, A, &text("one more tonight")).await;
+    assert_quota_refusal(&refused);
+    assert_eq!(refused.json["error"]["resetsAt"], "2026-12-02T00:00:00Z");
+    assert_eq!(refused.header("retry-after"), Some("10"));
+    assert_eq!(
+        day(&quota_of(&server, A).await),
+        (json!(1), json!(0), json!("2026-12-02T00:00:00Z"))
+    );
+    clock.advance(chrono::TimeDelta::seconds(9));
+    assert_quota_refusal(&post_as(&server, A, &text("still tonight")).await);
+    clock.advance(chrono::TimeDelta::seconds(1));
+    assert_eq!(
+        day(&quota_of(&server, A).await),
+        (json!(0), json!(1), json!("2026-12-03T00:00:00Z"))
+    );
+    post_as(&server, A, &text("the first image of the day"))
+        .await
+        .expect(202);
+    let refused = post_as(&server, A, &text("one more today")).await;
+    assert_quota_refusal(&refused);
+    assert_eq!(refused.json["error"]["resetsAt"], "2026-12-03T00:00:00Z");
+}
+
+backend_tests!(anonymous_generation, anonymous_quota_turns_at_midnight_utc);

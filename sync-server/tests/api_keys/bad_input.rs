@@ -236,12 +236,7 @@ async fn every_new_route_refuses_bad_input(b: Backend) {
         .expect_error(404, "NOT_FOUND");
 
     // The OpenAPI document describes the routes with the key scheme.
-    let doc: Value = srv
-        .anonymous()
-        .get("/openapi.json")
-        .await
-        .expect(200)
-        .clone();
+    let doc: Value = srv.openapi().await;
     for (path, method) in [
         ("/v1/images/generate", "post"),
         ("/v1/images/edit", "post"),

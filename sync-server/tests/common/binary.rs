@@ -95,14 +95,16 @@ impl BinaryServer {
                     .open(self.dir.join(log))
                     .expect("log file"),
             );
-        for aws in [
+        // The S3 settings, and the mark scripts/test.sh finds the processes of its run by.
+        for inherited in [
             "AWS_ENDPOINT_URL",
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
             "AWS_REGION",
+            "ISKRA_TEST_RUN",
         ] {
-            if let Ok(v) = std::env::var(aws) {
-                cmd.env(aws, v);
+            if let Ok(v) = std::env::var(inherited) {
+                cmd.env(inherited, v);
             }
         }
         cmd

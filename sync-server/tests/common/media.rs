@@ -44,3 +44,19 @@ pub fn mp4(width: u16, height: u16) -> Vec<u8> {
 }
 
 pub use iskra_media::fixtures::{forged_png, noise, png_header};
+
+/// A real, decodable H.264 MP4 of `width`×`height` (one second of ffmpeg's test pattern),
+/// made by the `ffmpeg` program that `scripts/test.sh` installs; the test fails without it.
+pub fn decodable_mp4(width: u32, height: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("pattern.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc=size={width}x{height}:rate=10"))
+        .args(["-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264"])
+        .arg(&out)
+        .status()
+        .expect("running ffmpeg (scripts/test.sh installs it)");
+    assert!(status.success(), "ffmpeg could not make the test video");
+    std::fs::read(&out).expect("the test video")
+}

@@ -20,6 +20,7 @@ pub mod svix;
 
 pub use http::{assert_error_shape, send, status_of, Resp, User};
 
+pub use iskra_clock::{Clock, ManualClock};
 use iskra_server::{AppState, Config, StartError};
 use sqlx::{Connection, Executor};
 use std::future::Future;
@@ -140,18 +141,29 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on `backend`; `tweak` adjusts the configuration first.
     pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
-        Self::start_on(backend, false, tweak).await
+        Self::start_on(backend, false, Clock::System, tweak).await
+    }
+
+    /// Like [`Self::start`], on `clock`: the test moves the server's time (limiter windows,
+    /// token expiry, UTC days) with [`ManualClock::advance`] instead of waiting for it.
+    pub async fn start_at(
+        backend: Backend,
+        clock: &ManualClock,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        Self::start_on(backend, false, clock.clock(), tweak).await
     }
 
     /// Like [`Self::start`], with `ISKRA_PUBLIC_URL` set to the server's own address (so fal
     /// webhooks and signed input URLs point back at it).
     pub async fn start_public(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
-        Self::start_on(backend, true, tweak).await
+        Self::start_on(backend, true, Clock::System, tweak).await
     }
 
     async fn start_on(
         backend: Backend,
         public: bool,
+        clock: Clock,
         tweak: impl FnOnce(&mut Config),
     ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -173,7 +185,7 @@ impl TestServer {
             cfg.public_url = Some(format!("http://{addr}"));
         }
         tweak(&mut cfg);
-        Self::launch(backend, cfg, database, dir, listener).await
+        Self::launch(backend, cfg, clock, database, dir, listener).await
     }
 
     /// A second server over the same database, storage and Redis (scaled backend), with its
@@ -190,12 +202,14 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        Self::launch(self.backend, cfg, None, dir, listener).await
+        let clock = self.state.clock.clone();
+        Self::launch(self.backend, cfg, clock, None, dir, listener).await
     }
 
     async fn launch(
         backend: Backend,
         cfg: Config,
+        clock: Clock,
         database: Option<TestDatabase>,
         dir: tempfile::TempDir,
         listener: tokio::net::TcpListener,
@@ -205,7 +219,9 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
         let public = iskra_server::public_base(&cfg, addr);
-        let state = AppState::build(cfg, public).await.expect("server state");
+        let state = AppState::build_with_clock(cfg, public, clock)
+            .await
+            .expect("server state");
         let (tx, rx) = oneshot::channel::<()>();
         let stop = async move {
             let _ = rx.await;
@@ -251,6 +267,15 @@ impl TestServer {
         User::new(self.http.clone(), &self.base, "anonymous", None)
     }
 
+    /// The server's OpenAPI document (`GET /openapi.json`, which must answer 200).
+    pub async fn openapi(&self) -> serde_json::Value {
+        self.anonymous()
+            .get("/openapi.json")
+            .await
+            .expect(200)
+            .clone()
+    }
+
     /// Starts a graceful shutdown (requests in flight finish, event streams end).
     pub fn begin_shutdown(&self) {
         if let Some(tx) = self.shutdown.lock().unwrap().take() {
@@ -277,9 +302,22 @@ impl TestServer {
         files_under(&self.data_dir.join("tmp"))
     }
 
-    /// Files in the local blob store (embedded backend only; `None` for S3).
-    pub fn blob_files(&self) -> Option<Vec<PathBuf>> {
-        (self.backend == Backend::Embedded).then(|| files_under(&self.data_dir.join("blobs")))
+    /// Keys of every blob the server stored, on either backend: the files under the local
+    /// blob directory, or the objects under the server's prefix listed from the S3 bucket.
+    pub async fn blobs(&self) -> Vec<String> {
+        match self.backend {
+            Backend::Embedded => {
+                let root = self.data_dir.join("blobs");
+                files_under(&root)
+                    .iter()
+                    .map(|f| f.strip_prefix(&root).unwrap_or(f).to_string_lossy().into())
+                    .collect()
+            }
+            Backend::Scaled => {
+                let url = self.config.storage_url.as_deref().expect("scaled storage");
+                s3_keys(url).await
+            }
+        }
     }
 }
 
@@ -290,6 +328,30 @@ impl Drop for TestServer {
             db.drop_blocking();
         }
     }
+}
+
+/// Keys of the objects under the `s3://bucket/prefix` of `url`, relative to the prefix, listed
+/// straight from the bucket (not through the server's store).
+async fn s3_keys(url: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    let rest = url.strip_prefix("s3://").expect("an s3:// storage URL");
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let store = iskra_server::blobs::bucket_from_env(bucket).expect("S3 client");
+    let prefix = object_store::path::Path::from(prefix);
+    let objects: Vec<_> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .unwrap_or_else(|e| panic!("list {url}: {e}"));
+    objects
+        .into_iter()
+        .map(|o| {
+            let key = o.location.as_ref();
+            key.strip_prefix(prefix.as_ref())
+                .map_or(key, |k| k.trim_start_matches('/'))
+                .to_owned()
+        })
+        .collect()
 }
 
 /// Message of every failure caused by missing scale-out services.

@@ -84,7 +84,7 @@ impl EventStream {
 }
 
 /// Parses one frame; `None` for comment-only frames.
-fn parse_frame(frame: &str) -> Option<SseEvent> {
+pub fn parse_frame(frame: &str) -> Option<SseEvent> {
     let (mut id, mut event, mut data) = (None, None, Vec::new());
     for line in frame.lines() {
         let (field, value) = line.split_once(':').unwrap_or((line, ""));

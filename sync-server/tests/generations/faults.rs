@@ -164,9 +164,8 @@ async fn bad_outputs_fail_the_job_and_store_nothing(b: Backend) {
     assert!(alice.list_all("/v1/assets", "").await.is_empty());
     assert_eq!(alice.storage().await, before, "quota unchanged");
     assert!(srv.tmp_files().is_empty(), "no temporary file left");
-    if let Some(blobs) = srv.blob_files() {
-        assert!(blobs.is_empty(), "no blob stored: {blobs:?}");
-    }
+    let blobs = srv.blobs().await;
+    assert!(blobs.is_empty(), "no blob stored: {blobs:?}");
 
     // A run that failed at fal shows when the result is fetched, with fal's message.
     fal.set_output_mode(OutputMode::Normal);

@@ -2,8 +2,8 @@
 //! docs/api.md 429 body and headers), `Idempotency-Key` (parallel retries make one job; another body
 //! with the key is a conflict), bad requests, other users' ids, the model catalogue, the list.
 
-use super::support::{fake, server, submit, text};
-use crate::common::{assert_error_shape, media, Backend};
+use super::support::{fake, server, submit, text, wire};
+use crate::common::{assert_error_shape, media, Backend, ManualClock, TestServer};
 use futures::future::join_all;
 use iskra_fake_fal::Progress;
 use reqwest::Method;
@@ -12,7 +12,13 @@ use std::collections::HashSet;
 
 async fn parallel_submits_pass_exactly_the_window(b: Backend) {
     let fal = fake(Progress::Hold).await;
-    let srv = server(b, &fal, |_| {}).await;
+    // The limiter's clock stands 20 s before the end of a minute: one window for the burst.
+    let clock = ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-12-01T10:20:40Z")
+            .unwrap()
+            .to_utc(),
+    );
+    let srv = TestServer::start_at(b, &clock, |cfg| wire(cfg, &fal)).await;
     let alice = srv.user("alice");
     let results = join_all((0..100).map(|i| {
         let alice = alice.clone();
@@ -37,14 +43,15 @@ async fn parallel_submits_pass_exactly_the_window(b: Backend) {
             (json!(5), json!(5), json!(0))
         );
         assert_eq!(e["tier"], "free");
-        assert!(e["resetsAt"].is_string() && e["upgradeUrl"].is_string());
-        for h in [
-            "retry-after",
-            "ratelimit-limit",
-            "ratelimit-remaining",
-            "ratelimit-reset",
+        assert_eq!(e["resetsAt"], "2026-12-01T10:21:00Z");
+        assert!(e["upgradeUrl"].is_string());
+        for (h, value) in [
+            ("retry-after", "20"),
+            ("ratelimit-limit", "5"),
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", "20"),
         ] {
-            assert!(r.header(h).is_some(), "{h}");
+            assert_eq!(r.header(h), Some(value), "{h}");
         }
     }
     let listed = alice.list_all("/v1/generations", "").await;

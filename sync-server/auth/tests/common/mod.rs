@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use iskra_auth::{AuthError, ClerkConfig, ClerkVerifier};
+use iskra_clock::ManualClock;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
@@ -174,6 +175,21 @@ pub fn config(url: &str, min_refetch: Duration) -> ClerkConfig {
 
 pub fn verifier(url: &str, min_refetch: Duration) -> ClerkVerifier {
     ClerkVerifier::new(config(url, min_refetch), reqwest::Client::new()).unwrap()
+}
+
+/// A manual clock standing at the wall-clock second [`claims`] are built from.
+pub fn paused_clock() -> ManualClock {
+    ManualClock::new(chrono::DateTime::from_timestamp(now(), 0).unwrap())
+}
+
+/// Like [`verifier`], reading the time from `clock`.
+pub fn verifier_on(url: &str, min_refetch: Duration, clock: &ManualClock) -> ClerkVerifier {
+    ClerkVerifier::with_clock(
+        config(url, min_refetch),
+        reqwest::Client::new(),
+        clock.clock(),
+    )
+    .unwrap()
 }
 
 /// Asserts `res` is `AuthError::Invalid` whose message echoes no part of `token`.

@@ -1,6 +1,9 @@
-//! The shared cases: each is generic over [`Limiter`] and gets a fresh, empty limiter.
+//! The shared cases: each is generic over [`Limiter`] and gets a fresh, empty limiter. Time is
+//! never the wall clock: a case names its instants, or moves a [`ManualClock`] across a window
+//! boundary, so every count and reset instant is known exactly.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use iskra_clock::ManualClock;
 use iskra_limiter::{Decision, Limiter, Rule, Window};
 use std::sync::Arc;
 use tokio::sync::Barrier;
@@ -12,6 +15,11 @@ pub fn at(s: &str) -> DateTime<Utc> {
 
 async fn check<L: Limiter>(l: &L, key: &str, rules: &[Rule], cost: i64, now: &str) -> Decision {
     l.check(key, rules, cost, at(now)).await.unwrap()
+}
+
+/// One unit charged for `key` at the manual clock's current instant.
+async fn tick<L: Limiter>(l: &L, clock: &ManualClock, key: &str, rules: &[Rule]) -> Decision {
+    l.check(key, rules, 1, clock.now()).await.unwrap()
 }
 
 async fn used<L: Limiter>(l: &L, key: &str, rules: &[Rule], now: &str) -> Vec<i64> {
@@ -45,55 +53,46 @@ pub async fn counts_up_to_the_limit<L: Limiter>(l: Arc<L>) {
 }
 
 pub async fn minute_and_hour_boundaries<L: Limiter>(l: Arc<L>) {
+    let clock = ManualClock::new(at("2025-03-04T10:00:00Z"));
     let minute = [Rule::per_minute(1)];
-    assert!(
-        check(&*l, "m", &minute, 1, "2025-03-04T10:00:00Z")
-            .await
-            .allowed
-    );
-    assert!(
-        !check(&*l, "m", &minute, 1, "2025-03-04T10:00:59.999Z")
-            .await
-            .allowed
-    );
-    assert!(
-        check(&*l, "m", &minute, 1, "2025-03-04T10:01:00Z")
-            .await
-            .allowed
-    );
+    assert!(tick(&*l, &clock, "m", &minute).await.allowed);
+    clock.advance(TimeDelta::milliseconds(59_999));
+    let d = tick(&*l, &clock, "m", &minute).await;
+    assert!(!d.allowed);
+    assert_eq!(d.windows[0].resets_at, at("2025-03-04T10:01:00Z"));
+    assert_eq!(d.retry_after_secs(clock.now()), 1);
+    clock.advance(TimeDelta::milliseconds(1));
+    let d = tick(&*l, &clock, "m", &minute).await;
+    assert!(d.allowed);
+    assert_eq!(d.windows[0].used, 1);
+    assert_eq!(d.windows[0].resets_at, at("2025-03-04T10:02:00Z"));
+
+    clock.set(at("2025-03-04T10:00:00Z"));
     let hour = [Rule::per_hour(1)];
-    assert!(
-        check(&*l, "h", &hour, 1, "2025-03-04T10:00:00Z")
-            .await
-            .allowed
-    );
-    let d = check(&*l, "h", &hour, 1, "2025-03-04T10:59:59.999Z").await;
+    assert!(tick(&*l, &clock, "h", &hour).await.allowed);
+    clock.advance(TimeDelta::milliseconds(3_599_999));
+    let d = tick(&*l, &clock, "h", &hour).await;
     assert!(!d.allowed);
     assert_eq!(d.windows[0].resets_at, at("2025-03-04T11:00:00Z"));
-    assert!(
-        check(&*l, "h", &hour, 1, "2025-03-04T11:00:00Z")
-            .await
-            .allowed
-    );
+    clock.advance(TimeDelta::milliseconds(1));
+    let d = tick(&*l, &clock, "h", &hour).await;
+    assert!(d.allowed);
+    assert_eq!(d.windows[0].resets_at, at("2025-03-04T12:00:00Z"));
 }
 
 pub async fn day_resets_at_midnight_utc<L: Limiter>(l: Arc<L>) {
+    let clock = ManualClock::new(at("2025-03-04T00:00:00Z"));
     let day = [Rule::per_day(1)];
-    assert!(
-        check(&*l, "d", &day, 1, "2025-03-04T00:00:00Z")
-            .await
-            .allowed
-    );
-    let d = check(&*l, "d", &day, 1, "2025-03-04T23:59:59.999Z").await;
+    assert!(tick(&*l, &clock, "d", &day).await.allowed);
+    clock.set(at("2025-03-04T23:59:59.999Z"));
+    let d = tick(&*l, &clock, "d", &day).await;
     assert!(!d.allowed);
     assert_eq!(d.windows[0].resets_at, at("2025-03-05T00:00:00Z"));
     // 01:30 at UTC+2 is still March 4th in UTC.
-    assert!(
-        !check(&*l, "d", &day, 1, "2025-03-05T01:30:00+02:00")
-            .await
-            .allowed
-    );
-    let d = check(&*l, "d", &day, 1, "2025-03-05T00:00:00Z").await;
+    clock.set(at("2025-03-05T01:30:00+02:00"));
+    assert!(!tick(&*l, &clock, "d", &day).await.allowed);
+    clock.set(at("2025-03-05T00:00:00Z"));
+    let d = tick(&*l, &clock, "d", &day).await;
     assert!(d.allowed);
     assert_eq!(d.windows[0].used, 1);
     assert_eq!(d.windows[0].resets_at, at("2025-03-06T00:00:00Z"));
@@ -195,24 +194,21 @@ pub async fn unlimited_never_blocks<L: Limiter>(l: Arc<L>) {
 }
 
 pub async fn resets_after_the_window_passes<L: Limiter>(l: Arc<L>) {
+    let clock = ManualClock::new(at("2025-03-04T10:00:20Z"));
     let rules = [Rule::per_minute(2), Rule::per_hour(100)];
     for _ in 0..2 {
-        assert!(
-            check(&*l, "r", &rules, 1, "2025-03-04T10:00:20Z")
-                .await
-                .allowed
-        );
+        assert!(tick(&*l, &clock, "r", &rules).await.allowed);
     }
-    assert!(
-        !check(&*l, "r", &rules, 1, "2025-03-04T10:00:50Z")
-            .await
-            .allowed
-    );
-    let d = check(&*l, "r", &rules, 1, "2025-03-04T10:01:20Z").await;
+    clock.advance(TimeDelta::seconds(30));
+    assert!(!tick(&*l, &clock, "r", &rules).await.allowed);
+    clock.advance(TimeDelta::seconds(30));
+    let d = tick(&*l, &clock, "r", &rules).await;
     assert!(d.allowed);
     assert_eq!(d.windows.iter().map(|w| w.used).collect::<Vec<_>>(), [1, 3]);
-    // Much later every window has reset.
-    assert_eq!(used(&*l, "r", &rules, "2025-03-05T10:01:20Z").await, [0, 0]);
+    // A day later every window has reset.
+    clock.advance(TimeDelta::days(1));
+    let d = l.peek("r", &rules, clock.now()).await.unwrap();
+    assert_eq!(d.windows.iter().map(|w| w.used).collect::<Vec<_>>(), [0, 0]);
 }
 
 pub async fn retry_after_points_past_the_reset<L: Limiter>(l: Arc<L>) {
