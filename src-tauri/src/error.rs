@@ -64,6 +64,19 @@ impl CommandError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::InvalidInput(message.into())
     }
+
+    /// A sync error where the server's refusal of the request itself (400/422: a value it does
+    /// not accept, e.g. an unknown model or a bad filter) is the user's input to correct, with
+    /// the server's message; every other error maps as usual.
+    pub fn rejected_input(e: SyncError) -> Self {
+        match e {
+            SyncError::Rejected {
+                status: 400 | 422,
+                error,
+            } => Self::InvalidInput(error.message),
+            other => other.into(),
+        }
+    }
 }
 
 impl serde::Serialize for CommandError {

@@ -2,8 +2,8 @@
 //! `iskra-engine`; this crate opens it in `setup()`, exposes it as the commands the UI names
 //! (`ui/src/backend/commands.ts`), forwards its changes as events, serves asset bytes over the
 //! `iskra-asset` scheme, routes `iskra://project/<id>` deep links, the return from a billing
-//! page (`iskra://billing`) and second launches to the running window, and flushes the engine
-//! when the window closes.
+//! page (`iskra://billing`), shared images (`iskra://share/<shortId>`) and second launches to
+//! the running window, and flushes the engine when the window closes.
 
 pub mod commands;
 pub mod error;
@@ -59,6 +59,11 @@ fn open_link(app: &AppHandle, url: &tauri::Url) {
         focus_main(app);
         return;
     }
+    if let Some(short_id) = commands::sharing::share_from_link(url) {
+        commands::sharing::open_shared(app, short_id);
+        focus_main(app);
+        return;
+    }
     let Some(project) = project_from_link(url) else {
         tracing::info!(%url, "ignoring a deep link Iskra does not know");
         return;
@@ -91,6 +96,7 @@ fn setup(app: &mut tauri::App, launched: Instant) -> Result<(), Box<dyn std::err
         Err(e) => tracing::warn!(error = %e, "hot folders are not watched"),
     }
     app.manage(Arc::clone(&state));
+    app.manage(commands::sharing::SharedInbox::default());
 
     // Deep links: registered with the desktop in development (installers do it for releases).
     #[cfg(any(target_os = "linux", windows))]
@@ -108,6 +114,7 @@ fn setup(app: &mut tauri::App, launched: Instant) -> Result<(), Box<dyn std::err
     });
 
     tauri::async_runtime::spawn(commands::sync::supervise(Arc::clone(&state)));
+    tauri::async_runtime::spawn(commands::anonymous::resume(Arc::clone(&state)));
     tauri::async_runtime::spawn(events::forward(app.handle().clone(), state));
     Ok(())
 }
@@ -194,10 +201,22 @@ pub fn run() -> tauri::Result<()> {
             commands::generation::list_generations,
             commands::generation::cancel_generation,
             commands::generation::retry_generation,
+            commands::anonymous::free_generate,
             commands::credits::get_credits,
             commands::credits::estimate_generation,
             commands::credits::open_checkout,
             commands::credits::open_billing_portal,
+            commands::api_keys::create_api_key,
+            commands::api_keys::list_api_keys,
+            commands::api_keys::revoke_api_key,
+            commands::api_keys::api_key_usage,
+            commands::sharing::share_asset,
+            commands::sharing::unshare_asset,
+            commands::sharing::list_shares,
+            commands::sharing::gallery,
+            commands::sharing::fetch_asset,
+            commands::sharing::take_shared_images,
+            commands::clipboard::copy_text,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { .. } = event {

@@ -354,9 +354,7 @@ async fn an_edit_from_the_cli_on_another_device_appears_live() {
     // A second device of the same user: pull, move with the CLI, push.
     let device = Device::new(&world.server.url(), &world.token);
     device.sync().await;
-    device
-        .cli(&["move", &project, &id, "1234", "-567"])
-        .expect("the iskra CLI is built (cargo build -p iskra-engine --bin iskra)");
+    device.cli(&["move", &project, &id, "1234", "-567"]);
     device.sync_until_flushed(Duration::from_secs(20)).await;
 
     // The open app shows it without a reload.
@@ -380,7 +378,7 @@ async fn asset_library_and_account_menu() {
     deselect(&app).await;
     wait_synced(&app).await;
 
-    app.click("header button.library")
+    app.click("header [data-testid=open-library]")
         .await
         .expect("Library button");
     app.wait_until(
@@ -396,7 +394,9 @@ async fn asset_library_and_account_menu() {
     app.screenshot(&screenshot_path("asset-library"))
         .await
         .unwrap();
-    app.click("header button.library").await.unwrap();
+    app.click("header [data-testid=open-library]")
+        .await
+        .unwrap();
 
     // The account menu: who is signed in, storage, settings, sign out.
     app.click("header button.avatar")
@@ -984,20 +984,15 @@ async fn generation_from_the_panel_lands_on_the_canvas() {
     app.quit().await;
 }
 
-/// Whole seconds into the current UTC minute.
-fn second_of_minute() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() % 60)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generation_requested_offline_is_sent_once_when_the_server_returns() {
     let _one = SERIAL.lock().await;
     let fal = FakeFal::start(FakeConfig::with_progress(Progress::Instant)).await;
-    // One image a minute on the free plan: the second request of a minute is refused.
+    // One image a day on the free plan (no minute or hour window): the second request of a
+    // UTC day is refused, and its refusal stays current for the rest of the day.
     let mut world = World::with_fal(&fal, |cfg| {
-        cfg.rate_limits.generation_free.standard.minute = 1;
+        let standard = &mut cfg.rate_limits.generation_free.standard;
+        (standard.minute, standard.hour, standard.day) = (0, 0, 1);
     })
     .await;
     let app = world.launch().await;
@@ -1061,12 +1056,9 @@ async fn a_generation_requested_offline_is_sent_once_when_the_server_returns() {
     assert_eq!(fal.submits_for_prompt(prompt), 1, "sent exactly once");
     assert_eq!(fal.submits(), 1);
 
-    // The minute's one image is used: the next request is refused, and the panel says which
-    // window, how many are left and when it resets. Started early in a minute, so the refusal
-    // is not a minute boundary away from its reset (the window is fixed, aligned to UTC).
-    if second_of_minute() > 40 {
-        tokio::time::sleep(Duration::from_secs(61 - second_of_minute())).await;
-    }
+    // The day's one image is used: the next request is refused, and the panel says which
+    // window, how many are left and when it resets. Should midnight UTC pass between the two
+    // requests, the second uses the new day's image and a third is refused.
     let mut refused = None;
     for attempt in 1..=2 {
         let p = format!("Fog rolling over the harbour at dawn, take {attempt}");
@@ -1085,11 +1077,21 @@ async fn a_generation_requested_offline_is_sent_once_when_the_server_returns() {
             refused = Some((p, g));
             break;
         }
-        // The minute turned since the first request: this one used the new minute's image.
+        // The UTC day turned since the first request: this one used the new day's image.
     }
-    let (p, g) = refused.expect("a request over the minute's limit is refused");
-    assert_eq!(g["error"]["limit"]["window"], json!("minute"), "{g}");
-    assert_eq!(g["error"]["limit"]["remaining"], json!(0), "{g}");
+    let (p, g) = refused.expect("a request over the day's limit is refused");
+    let limit = &g["error"]["limit"];
+    assert_eq!(
+        (&limit["window"], &limit["used"], &limit["remaining"]),
+        (&json!("day"), &json!(1), &json!(0)),
+        "{g}"
+    );
+    // The refusal's own reset instant: a midnight UTC.
+    let resets_at = limit["resetsAt"].as_str().unwrap_or_default();
+    assert!(
+        resets_at.contains("T00:00:00") && resets_at.ends_with('Z'),
+        "resetsAt: {g}"
+    );
     assert_eq!(
         fal.submits_for_prompt(&p),
         0,
@@ -1104,26 +1106,16 @@ async fn a_generation_requested_offline_is_sent_once_when_the_server_returns() {
         .expect("limit message");
     let message = message.as_str().unwrap_or_default();
     assert!(
-        message.contains("Per-minute image limit reached: 1 of 1 used")
-            && message.contains("No images left this minute"),
+        message.contains("Daily image limit reached: 1 of 1 used — resets")
+            && message.contains("No images left today"),
         "{message}"
-    );
-    let resets_in: u64 = message
-        .split("resets in ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("when it resets: {message}"));
-    assert!(
-        resets_in <= 60,
-        "a minute window resets within a minute: {message}"
     );
     wait_generation(
         &app,
         &p,
         "the refusal in the list",
         "item?.dataset.status === 'failed' && !!item.querySelector('[data-testid=gen-retry]') \
-         && window.__iskra.generations.card(doc.get(g.elementId)).title === 'Failed: Per-minute image limit reached'",
+         && window.__iskra.generations.card(doc.get(g.elementId)).title === 'Failed: Daily image limit reached'",
     )
     .await;
     assert_eq!(
@@ -1437,6 +1429,534 @@ async fn credits_the_price_before_generating_and_the_upgrade_to_checkout() {
     assert!(
         pages[1].starts_with(&format!("{}/portal/", stripe.api_url())),
         "{pages:?}"
+    );
+    app.quit().await;
+}
+
+// ── Sharing and the gallery ─────────────────────────────────────────────────────────────────
+
+/// A person's browser (not a link-preview crawler): the share page counts the visit.
+const PERSON_UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15";
+
+/// Generates `count` images of `prompt` from the panel (opened afresh from the toolbar, so its
+/// prompt has focus) and waits until they are drawn.
+async fn generate_images(app: &App, prompt: &str, count: u32) -> Vec<String> {
+    let open = "!!document.querySelector('[data-testid=gen-panel]')";
+    if app.js(open).await.unwrap().as_bool().unwrap() {
+        app.click("[data-testid=gen-open]")
+            .await
+            .expect("close the panel");
+        app.wait_until("the panel to close", &format!("!{open}"))
+            .await
+            .expect("panel closed");
+    }
+    app.click("[data-testid=gen-open]")
+        .await
+        .expect("toolbar Generate");
+    wait_panel(app).await;
+    type_prompt(app, prompt).await;
+    app.click(&format!("[data-testid=gen-count] [data-value=\"{count}\"]"))
+        .await
+        .expect("output count");
+    app.wait_until(
+        "the output count chosen",
+        &format!("window.__iskra.generations.form.count === {count}"),
+    )
+    .await
+    .expect("count");
+    app.click("[data-testid=gen-submit]")
+        .await
+        .expect("Generate");
+    let done = wait_landed(app, prompt).await;
+    serde_json::from_value(done["outputs"].clone()).expect("outputs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_an_image_and_see_it_in_the_gallery() {
+    let _one = SERIAL.lock().await;
+    let fal = FakeFal::start(FakeConfig::with_progress(Progress::Instant)).await;
+    let world = World::with_fal(&fal, |_| {}).await;
+    let app = world.launch().await;
+
+    // Several generated images on the canvas.
+    let mut outputs = generate_images(
+        &app,
+        "A lighthouse on a cliff at dusk, volumetric light, 35 mm film",
+        3,
+    )
+    .await;
+    let fox = "A red fox asleep in fresh snow, soft morning light";
+    outputs.extend(generate_images(&app, fox, 2).await);
+    app.click("[data-testid=gen-open]")
+        .await
+        .expect("close the panel");
+    fit_canvas(&app).await;
+    wait_synced(&app).await;
+
+    // Select one image on the canvas and Share it from the selection bar.
+    let shared = outputs[3].clone();
+    let element = app
+        .js(&format!(
+            "window.__iskra.canvas.doc.ordered().find((e) => e.assetId === {}).id",
+            json!(shared)
+        ))
+        .await
+        .expect("the image's element");
+    let target = app
+        .on_screen(element.as_str().unwrap())
+        .await
+        .expect("on screen");
+    app.session
+        .click_at(target.center)
+        .await
+        .expect("select the image");
+    app.wait_until(
+        "the image selected with Share offered",
+        "window.__iskra.canvas.selectionCount === 1 && !!document.querySelector('[data-testid=share-selection]')",
+    )
+    .await
+    .expect("Share button");
+    app.click("[data-testid=share-selection]")
+        .await
+        .expect("Share");
+    let url = app
+        .wait_until(
+            "the link on the selection bar and 'Link copied'",
+            "(() => { const l = document.querySelector('[data-testid=share-link]'); \
+               const toast = [...document.querySelectorAll('.toast .msg')].some((m) => m.textContent.trim() === 'Link copied'); \
+               return l && toast ? l.dataset.url : false; })()",
+        )
+        .await;
+    let url = match url {
+        Ok(url) => url,
+        Err(e) => {
+            let seen = app
+                .js("({ toasts: [...document.querySelectorAll('.toast .msg')].map((m) => m.textContent), \
+                      link: document.querySelector('[data-testid=share-link]')?.dataset.url ?? null })")
+                .await
+                .unwrap_or_default();
+            panic!("{e}: {seen}");
+        }
+    };
+    let url = url.as_str().expect("url").to_owned();
+    assert!(
+        url.starts_with(&format!("{}/t/", world.server.url())),
+        "{url}"
+    );
+    assert_eq!(
+        app.js("window.__iskra.sharing.lastCopied").await.unwrap(),
+        json!(url),
+        "the link is what was copied"
+    );
+    park_pointer(&app).await;
+    app.settle().await.expect("settled");
+    app.screenshot(&screenshot_path("share")).await.unwrap();
+
+    // The link opens the viewer page for people, with the prompt.
+    let page = reqwest::Client::builder()
+        .user_agent(PERSON_UA)
+        .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .expect("GET the link");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("page");
+    assert!(html.contains(fox), "the viewer shows the prompt");
+
+    // The Gallery: every generated image with its prompt, the shared one with its link and
+    // the view just counted.
+    app.click("[data-testid=open-gallery]")
+        .await
+        .expect("Gallery");
+    app.wait_until(
+        "five images in the gallery, drawn, the shared one with one view",
+        &format!(
+            "(() => {{ const items = [...document.querySelectorAll('[data-testid=gallery-item]')]; \
+               const s = items.find((i) => i.dataset.assetId === {}); \
+               return items.length === 5 && s?.dataset.shared === 'true' \
+                 && items.filter((i) => i.dataset.shared === 'true').length === 1 \
+                 && s.querySelector('.counts').getAttribute('aria-label') === '1 view, 0 downloads' \
+                 && items.every((i) => {{ const img = i.querySelector('img'); return img && img.complete && img.naturalWidth > 0; }}); }})()",
+            json!(shared)
+        ),
+    )
+    .await
+    .expect("gallery");
+    let listed: Vec<String> = serde_json::from_value(
+        app.js("window.__iskra.gallery.items.map((i) => i.assetId)")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let mut expected = outputs.clone();
+    expected.sort();
+    let mut got = listed.clone();
+    got.sort();
+    assert_eq!(got, expected, "every generated image, once");
+    // Most downloaded first: a download through the link puts the shared image first.
+    let download = reqwest::Client::builder()
+        .user_agent(PERSON_UA)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{url}/image"))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(download.status().as_u16(), 302);
+    app.click("[data-testid=gallery-sort] [data-value=\"downloads\"]")
+        .await
+        .expect("Most downloaded");
+    app.wait_until(
+        "the downloaded image first",
+        &format!(
+            "window.__iskra.gallery.state === 'ready' && window.__iskra.gallery.sort === 'downloads' \
+             && document.querySelector('[data-testid=gallery-item]')?.dataset.assetId === {} \
+             && [...document.querySelectorAll('[data-testid=gallery-item] img')].every((img) => img.complete && img.naturalWidth > 0)",
+            json!(shared)
+        ),
+    )
+    .await
+    .expect("sorted by downloads");
+    app.wait_until("the toasts to go", "!document.querySelector('.toast')")
+        .await
+        .expect("no toast");
+    park_pointer(&app).await;
+    app.settle().await.expect("settled");
+    app.screenshot(&screenshot_path("gallery")).await.unwrap();
+
+    // Click → the image larger with its link; Place on canvas puts it on the open project.
+    app.click(&format!(
+        "[data-testid=gallery-item][data-asset-id=\"{}\"] button.open",
+        shared.as_str()
+    ))
+    .await
+    .expect("open the image");
+    app.wait_until(
+        "the image larger with its link",
+        &format!(
+            "document.querySelector('[role=dialog] [data-testid=viewer-link] input')?.value === {} \
+             && document.querySelector('[role=dialog] .large img')?.naturalWidth > 0",
+            json!(url)
+        ),
+    )
+    .await
+    .expect("viewer");
+    app.click("[data-testid=viewer-place]")
+        .await
+        .expect("Place on canvas");
+    app.wait_until(
+        "the image placed on the canvas",
+        &format!(
+            "window.__iskra.view === 'canvas' && window.__iskra.canvas.elementCount === {}",
+            outputs.len() + 1
+        ),
+    )
+    .await
+    .expect("placed");
+    app.quit().await;
+}
+
+// ── The free image before sign-in (S6) ──────────────────────────────────────────────────────
+
+/// The generation panel's state of the free image (`phase`), as the app holds it.
+const FREE_PHASE: &str = "window.__iskra.generations.free.phase";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_free_image_before_sign_in_then_the_sign_in_offer_and_the_day_quota() {
+    let _one = SERIAL.lock().await;
+    let fal = FakeFal::start(FakeConfig::with_progress(Progress::Polls {
+        queue_polls: 1,
+        progress_polls: 2,
+    }))
+    .await;
+    let world = World::with_fal(&fal, |_| {}).await;
+    // Signed out, with the server configured.
+    let signed_out = iskra_e2e::app::Profile {
+        token: None,
+        data_dir: world.files.path().join("free-profile"),
+        ..world.profile.clone()
+    };
+    let app = App::launch(&world.display, &signed_out)
+        .await
+        .expect("launch signed out");
+    app.wait_until("an open canvas", "!!window.__iskra.project")
+        .await
+        .expect("open canvas");
+
+    // The panel offers one free image instead of only signing in.
+    app.click("[data-testid=gen-open]")
+        .await
+        .expect("toolbar Generate");
+    app.wait_until(
+        "the free image offer, prompt focused",
+        "!!document.querySelector('[data-testid=gen-signed-out] [data-testid=gen-free-submit]') \
+         && document.activeElement?.dataset?.testid === 'gen-free-prompt'",
+    )
+    .await
+    .expect("free image offer");
+    let prompt = "A lighthouse on a cliff at dusk, volumetric light, 35 mm film";
+    app.session
+        .type_text(prompt)
+        .await
+        .expect("type the prompt");
+    app.wait_until(
+        "the prompt typed",
+        &format!(
+            "window.__iskra.generations.form.prompt === {}",
+            json!(prompt)
+        ),
+    )
+    .await
+    .expect("prompt typed");
+    app.click("[data-testid=gen-free-submit]")
+        .await
+        .expect("Try one free image");
+
+    // The placeholder stands on the local canvas while the server works …
+    app.wait_until(
+        "the placeholder on the local canvas",
+        "window.__iskra.canvas.doc.ordered().some((e) => e.kind === 'generation')",
+    )
+    .await
+    .expect("placeholder");
+    // … then the image takes its place, drawn from the local asset store.
+    let landed = "(() => { const els = window.__iskra.canvas.doc.ordered(); \
+        return els.length === 1 && els[0].kind === 'image' && !!els[0].assetId \
+          && ['micro', 'thumb', 'full'].some((l) => window.__iskra.canvas.engine.textures.peek(els[0].assetId, l)); })()";
+    app.wait_until("the free image in place of the placeholder", landed)
+        .await
+        .expect("free image landed");
+    app.wait_until("the free image done", &format!("{FREE_PHASE} === 'done'"))
+        .await
+        .expect("done");
+    // Then the sign-in offer.
+    let offer = app
+        .js("document.querySelector('[data-testid=gen-free-sign-in]')?.textContent.trim() ?? ''")
+        .await
+        .expect("sign-in offer");
+    assert_eq!(offer, json!("Sign in to keep generating"));
+    fit_canvas(&app).await;
+    park_pointer(&app).await;
+    app.settle().await.expect("settled");
+    app.screenshot(&screenshot_path("free-generation"))
+        .await
+        .expect("screenshot");
+
+    // A second try the same day: the quota message with the reset time and the offer.
+    app.click("[data-testid=gen-free-submit]")
+        .await
+        .expect("Try another free image");
+    app.wait_until(
+        "the day's quota message",
+        &format!(
+            "{FREE_PHASE} === 'refused' \
+             && window.__iskra.generations.free.error?.code === 'ANONYMOUS_QUOTA_EXCEEDED' \
+             && !!document.querySelector('[data-testid=gen-free-sign-in]')"
+        ),
+    )
+    .await
+    .expect("quota message");
+    let quota = app
+        .js("document.querySelector('[data-testid=gen-free-quota]').textContent")
+        .await
+        .expect("quota text");
+    let quota = quota.as_str().unwrap_or_default();
+    assert!(
+        quota.contains("Today’s free image is used") && quota.contains("Another one comes"),
+        "{quota}"
+    );
+    let count = app
+        .js("window.__iskra.canvas.doc.ordered().length")
+        .await
+        .expect("canvas");
+    assert_eq!(count, json!(1), "nothing more on the canvas");
+    app.quit().await;
+}
+
+/// `GET /v1/images/usage` with `x-api-key`, as another program would call it: the status.
+async fn call_with_key(world: &World, key: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}/v1/images/usage", world.server.url()))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .expect("GET /v1/images/usage with the key")
+        .status()
+        .as_u16()
+}
+
+/// Opens Settings from the account menu and shows its API keys tab, loaded.
+async fn open_api_keys(app: &App) {
+    app.click("header button.avatar")
+        .await
+        .expect("account button");
+    let settings = app
+        .session
+        .find_xpath("//*[@role='menuitem'][normalize-space()='Settings…']")
+        .await
+        .expect("Settings… in the account menu");
+    app.session.click(&settings).await.expect("Settings…");
+    app.click("[data-testid=settings-tabs] [data-value=\"api-keys\"]")
+        .await
+        .expect("the API keys tab");
+    app.wait_until(
+        "the API keys section, loaded",
+        "!!document.querySelector('[data-testid=api-keys]') \
+         && !document.querySelector('[data-testid=api-keys] [aria-busy=true]')",
+    )
+    .await
+    .expect("API keys loaded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_made_in_settings_works_until_it_is_revoked() {
+    let _one = SERIAL.lock().await;
+    let world = World::new().await;
+    let app = world.launch().await;
+    add_files(&app, &world.images("keys", 4, 640, 420)).await;
+    wait_elements(&app, 4).await;
+    app.session.chord(&[keys::SHIFT, "!"]).await.unwrap();
+    deselect(&app).await;
+    wait_synced(&app).await;
+
+    // A key made earlier (on another device), with some use.
+    let earlier: Value = reqwest::Client::new()
+        .post(format!("{}/v1/api-keys", world.server.url()))
+        .bearer_auth(&world.token)
+        .json(&json!({"name": "Portfolio site", "scopes": ["images:read"]}))
+        .send()
+        .await
+        .expect("POST /v1/api-keys")
+        .json()
+        .await
+        .expect("created key");
+    let earlier_key = earlier["key"].as_str().expect("key").to_owned();
+    for _ in 0..2 {
+        assert_eq!(call_with_key(&world, &earlier_key).await, 200);
+    }
+
+    // Settings → API keys: make a key; it is shown once.
+    open_api_keys(&app).await;
+    let name = app.find("[data-testid=api-key-name]").await.unwrap();
+    app.session.click(&name).await.unwrap();
+    app.session.send_keys(&name, "Render farm").await.unwrap();
+    app.click("[data-testid=api-key-create]")
+        .await
+        .expect("Create key");
+    let key = app
+        .wait_until(
+            "the new key in the copy-it-now box",
+            "document.querySelector('[data-testid=api-key-secret]')?.value || false",
+        )
+        .await
+        .expect("the key shown");
+    let key = key.as_str().expect("key text").to_owned();
+    assert!(key.starts_with("isk_") && key.len() == 42, "{key}");
+    let says = app
+        .js("document.querySelector('[data-testid=api-key-created]').textContent")
+        .await
+        .unwrap();
+    assert!(
+        says.as_str()
+            .unwrap_or_default()
+            .contains("will not be shown again"),
+        "{says}"
+    );
+    app.click("[data-testid=api-key-copy]").await.expect("Copy");
+    app.wait_until(
+        "the key copied",
+        "document.querySelector('[data-testid=api-key-copy]').textContent.trim() === 'Copied'",
+    )
+    .await
+    .expect("copied");
+    park_pointer(&app).await;
+    app.settle().await.expect("settled");
+    app.screenshot(&screenshot_path("api-key-created"))
+        .await
+        .unwrap();
+
+    // Another program uses it.
+    for _ in 0..5 {
+        assert_eq!(call_with_key(&world, &key).await, 200, "the key works");
+    }
+
+    // Saved: the key leaves the screen; reopened, the list shows the keys with today's use and
+    // the chart the last 30 days.
+    app.click("[data-testid=api-key-dismiss]")
+        .await
+        .expect("I've saved it");
+    app.wait_until(
+        "the key gone from the page",
+        &format!(
+            "!document.querySelector('[data-testid=api-key-created]') && !document.body.innerHTML.includes({})",
+            json!(key)
+        ),
+    )
+    .await
+    .expect("key gone");
+    app.click("[data-testid=settings-tabs] [data-value=\"folders\"]")
+        .await
+        .unwrap();
+    app.click("[data-testid=settings-tabs] [data-value=\"api-keys\"]")
+        .await
+        .unwrap();
+    let row = app
+        .wait_until(
+            "both keys listed with today's requests and the chart drawn",
+            &format!(
+                "(() => {{ const rows = [...document.querySelectorAll('[data-testid=api-key-row]')]; \
+                   const farm = rows.find((r) => r.textContent.includes('Render farm')); \
+                   const site = rows.find((r) => r.textContent.includes('Portfolio site')); \
+                   const bars = [...document.querySelectorAll('[data-testid=api-key-usage-chart] rect.bar')]; \
+                   return rows.length === 2 && farm && site \
+                     && farm.querySelector('[data-testid=api-key-today]').textContent.trim() === '5 requests today' \
+                     && site.querySelector('[data-testid=api-key-today]').textContent.trim() === '2 requests today' \
+                     && farm.textContent.includes({}) \
+                     && bars.length === 1 && bars[0].dataset.value === '7' \
+                     ? farm.dataset.keyId : false; }})()",
+                json!(format!("{}…", &key[..8]))
+            ),
+        )
+        .await
+        .expect("keys listed");
+    let farm_id = row.as_str().expect("key id").to_owned();
+    park_pointer(&app).await;
+    app.settle().await.expect("settled");
+    app.screenshot(&screenshot_path("api-keys")).await.unwrap();
+
+    // Revoke it, confirmed: the same request is refused at once.
+    app.click(&format!(
+        "[data-key-id=\"{farm_id}\"] [data-testid=api-key-revoke]"
+    ))
+    .await
+    .expect("Revoke");
+    app.click(&format!(
+        "[data-key-id=\"{farm_id}\"] [data-testid=api-key-revoke-confirm]"
+    ))
+    .await
+    .expect("confirm Revoke");
+    app.wait_until(
+        "the key gone from the list",
+        &format!(
+            "!document.querySelector('[data-key-id=\"{farm_id}\"]') \
+             && document.querySelectorAll('[data-testid=api-key-row]').length === 1"
+        ),
+    )
+    .await
+    .expect("revoked");
+    assert_eq!(
+        call_with_key(&world, &key).await,
+        401,
+        "refused once revoked"
+    );
+    assert_eq!(
+        call_with_key(&world, &earlier_key).await,
+        200,
+        "the other key still works"
     );
     app.quit().await;
 }

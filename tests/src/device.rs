@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -153,11 +154,9 @@ impl Device {
     }
 
     /// Runs the real `iskra` CLI on this device's data dir with `--json`; its parsed output.
-    /// Fails (never skips) when the binary is missing: `cargo test --workspace` builds it for
-    /// the engine's CLI tests; alone, `cargo build -p iskra-engine --bin iskra` first.
-    pub fn cli(&self, args: &[&str]) -> Option<Value> {
-        let bin = iskra_binary();
-        let out = Command::new(bin)
+    /// The binary is built first (see [`iskra_binary`]): never a missing or stale one.
+    pub fn cli(&self, args: &[&str]) -> Value {
+        let out = Command::new(iskra_binary())
             .arg("--json")
             .arg("--data-dir")
             .arg(self.engine.data_dir())
@@ -172,7 +171,7 @@ impl Device {
             "iskra {args:?}: {stdout} {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Some(serde_json::from_str(&stdout).expect("iskra --json output"))
+        serde_json::from_str(&stdout).expect("iskra --json output")
     }
 
     /// Operations the server refused, kept for the user.
@@ -184,19 +183,44 @@ impl Device {
     }
 }
 
-/// The `iskra` binary of this workspace's debug build.
-fn iskra_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = target
-        .join("debug")
-        .join(format!("iskra{}", std::env::consts::EXE_SUFFIX));
+/// The `iskra` binary of this workspace's current sources, built once per test process by
+/// the cargo that runs the tests: the same build `cargo test --workspace` makes for the
+/// engine's CLI tests (same profile and features, so nothing is rebuilt when it is fresh),
+/// rebuilt when a source changed. A build that fails fails the test.
+fn iskra_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(build_iskra)
+}
+
+fn build_iskra() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let out = Command::new(&cargo)
+        .args(["test", "--workspace", "--no-run", "--test", "cli"])
+        .args([
+            "--message-format",
+            "json-render-diagnostics",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} to build iskra: {e}", cargo.display()));
     assert!(
-        bin.exists(),
-        "{} is not built: run `cargo build -p iskra-engine --bin iskra`",
-        bin.display()
+        out.status.success(),
+        "building the iskra CLI failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    let bin = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|m| {
+            m["reason"] == "compiler-artifact"
+                && m["target"]["name"] == "iskra"
+                && m["target"]["kind"][0] == "bin"
+        })
+        .and_then(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the iskra executable it built");
+    assert!(bin.exists(), "{} is missing after its build", bin.display());
     bin
 }
 

@@ -5,6 +5,7 @@
 //! typed reads of the HTTP API let tests compare the server's view with the devices'.
 
 use iskra_auth::DevAuth;
+use iskra_fake_fal::FakeFal;
 use iskra_protocol::{ChangesResponse, ProjectDetail};
 use iskra_server::{public_base, serve_state, AppState, Config, StartError};
 use serde::de::DeserializeOwned;
@@ -45,6 +46,18 @@ impl TestServer {
             log_format: "pretty".into(),
             ..Config::default()
         }
+    }
+
+    /// [`TestServer::config`] with generation wired to `fal` (key, queue, REST and JWKS
+    /// addresses) and polled every 20 ms.
+    pub fn config_with_fal(dir: &Path, fal: &FakeFal) -> Config {
+        let mut cfg = Self::config(dir);
+        cfg.fal_key = Some(fal.key());
+        cfg.fal_queue_url = fal.queue_url();
+        cfg.fal_rest_url = fal.rest_url();
+        cfg.fal_jwks_url = fal.jwks_url();
+        cfg.generation.poll_interval_ms = 20;
+        cfg
     }
 
     /// Starts a dev-mode server storing into `dir`.

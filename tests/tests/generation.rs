@@ -32,12 +32,7 @@ async fn start(report: Report) -> (FakeFal, TestServer, tempfile::TempDir) {
     };
     let fal = FakeFal::start(FakeConfig::with_progress(progress)).await;
     let dir = tempfile::tempdir().expect("server dir");
-    let mut cfg = TestServer::config(dir.path());
-    cfg.fal_key = Some(fal.key());
-    cfg.fal_queue_url = fal.queue_url();
-    cfg.fal_rest_url = fal.rest_url();
-    cfg.fal_jwks_url = fal.jwks_url();
-    cfg.generation.poll_interval_ms = 20;
+    let mut cfg = TestServer::config_with_fal(dir.path(), &fal);
     if report == Report::Webhook {
         // fal calls back to the server's own address; polling is only a distant fallback.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -63,9 +58,7 @@ async fn prompt_to_canvas_on_every_device(report: Report) {
     a.sync_until_flushed(BOUND).await;
 
     let prompt = "a paper boat on a stormy sea";
-    let out = a
-        .cli(&["generate", &project.to_string(), prompt, "--wait"])
-        .expect("iskra generate");
+    let out = a.cli(&["generate", &project.to_string(), prompt, "--wait"]);
     assert_eq!(out["status"], "completed", "{out}");
     let outputs: Vec<String> = out["outputs"]
         .as_array()

@@ -96,11 +96,20 @@ async fn offline_edits_arrive_once_across_a_server_restart_mid_flush() {
             (!known.is_empty()).then_some(())
         })
         .await;
+        server.stop().await;
+        // Counted while the server is down: what is pending now can only arrive after the
+        // restart.
         let pending = d.pending();
         server.restart().await;
         eprintln!("restarted with {pending} of 510 operations pending");
+        pending
     };
-    tokio::join!(flush, restart);
+    let ((), pending) = tokio::join!(flush, restart);
+    assert!(
+        pending > 0,
+        "operations were still pending when the server went down (the flush had ended: the \
+         restart did not happen mid-flush)"
+    );
     assert_exactly_once(&server, &token, &d, &made).await;
 }
 

@@ -7,8 +7,10 @@
 //! - A user whose storage is full (free tier limited to one image): the second upload stays
 //!   queued and paused with the quota reason, while canvas changes keep syncing.
 
+use iskra_engine::store::outbox::OpError;
 use iskra_engine::sync::status;
 use iskra_engine::NewElement;
+use iskra_protocol::ErrorCode;
 use iskra_tests::device::{by_id, Device};
 use iskra_tests::server::TestServer;
 use serde_json::Value;
@@ -58,44 +60,34 @@ async fn rejected_operations_stay_listed_until_retried_or_discarded() {
     let rejected = a.rejected();
     assert_eq!(rejected.len(), 2);
     for op in &rejected {
-        let err = op.last_error.as_ref().expect("the server's error is kept");
-        assert_eq!(err["status"], 404);
-        assert_eq!(err["error"]["code"], "NOT_FOUND");
+        match op.last_error.as_ref().expect("the server's error is kept") {
+            OpError::Rejected { status, error } => {
+                assert_eq!((*status, error.code), (404, ErrorCode::NotFound))
+            }
+            other => panic!("not kept as a rejection: {other:?}"),
+        }
     }
     // Still there after more passes, and still on the device (X1).
     a.sync().await;
     assert_eq!(a.rejected(), rejected);
     assert_eq!(a.canvas(p).elements[0].x, 5.0);
-    let mut ids: Vec<Uuid> = rejected.iter().map(|o| o.op_id).collect();
+    let ids: Vec<Uuid> = rejected.iter().map(|o| o.op_id).collect();
 
-    if let Some(list) = a.cli(&["outbox", "list"]) {
-        let mut listed = listed_rejected(&list);
-        listed.sort();
-        let mut want: Vec<_> = rejected
-            .iter()
-            .map(|o| (o.op_id, o.payload.kind().to_owned(), "NOT_FOUND".to_owned()))
-            .collect();
-        want.sort();
-        assert_eq!(listed, want);
-        // Retried: refused again and kept again; then discarded: gone.
-        a.cli(&["outbox", "retry", &ids[0].to_string()]).unwrap();
-        assert_eq!(a.rejected().len(), 1);
-        a.sync().await;
-        assert_eq!(
-            listed_rejected(&a.cli(&["outbox", "list"]).unwrap()).len(),
-            2
-        );
-        for id in ids.drain(..) {
-            a.cli(&["outbox", "discard", &id.to_string()]).unwrap();
-        }
-    } else {
-        a.engine.outbox_retry(ids[0]).unwrap();
-        assert_eq!(a.rejected().len(), 1);
-        a.sync().await;
-        assert_eq!(a.rejected().len(), 2);
-        for id in ids.drain(..) {
-            a.engine.outbox_discard(id).unwrap();
-        }
+    let mut listed = listed_rejected(&a.cli(&["outbox", "list"]));
+    listed.sort();
+    let mut want: Vec<_> = rejected
+        .iter()
+        .map(|o| (o.op_id, o.payload.kind().to_owned(), "NOT_FOUND".to_owned()))
+        .collect();
+    want.sort();
+    assert_eq!(listed, want);
+    // Retried: refused again and kept again; then discarded: gone.
+    a.cli(&["outbox", "retry", &ids[0].to_string()]);
+    assert_eq!(a.rejected().len(), 1);
+    a.sync().await;
+    assert_eq!(listed_rejected(&a.cli(&["outbox", "list"])).len(), 2);
+    for id in &ids {
+        a.cli(&["outbox", "discard", &id.to_string()]);
     }
     assert!(a.engine.outbox().unwrap().is_empty());
     assert_eq!(a.engine.outbox_counts().unwrap(), (0, 0));
@@ -145,11 +137,10 @@ async fn a_full_storage_pauses_uploads_while_canvas_changes_sync() {
     );
     let queued = d.engine.outbox().unwrap();
     assert_eq!(queued[0].payload.kind(), "asset.upload");
-    let err = queued[0]
-        .last_error
-        .as_ref()
-        .expect("the quota reason is kept");
-    assert_eq!(err["error"]["code"], "STORAGE_QUOTA_EXCEEDED");
+    match queued[0].last_error.as_ref() {
+        Some(OpError::Quota { error }) => assert_eq!(error.code, ErrorCode::StorageQuotaExceeded),
+        other => panic!("the quota reason is not kept: {other:?}"),
+    }
 
     // The canvas synced all the same: both elements and the move are on the server.
     let on_server = by_id(server.project(&token, p).await.canvas);

@@ -73,10 +73,14 @@ impl DirectApp {
 
 impl Drop for DirectApp {
     fn drop(&mut self) {
+        // WebKit's helper processes: found while the app still runs (once it is gone they
+        // belong to init), stopped after it.
+        let below = crate::procs::descendants(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // WebKit's helper processes follow their parent out; give them a moment.
-        std::thread::sleep(Duration::from_millis(300));
+        for pid in below {
+            crate::procs::kill(pid);
+        }
     }
 }
 

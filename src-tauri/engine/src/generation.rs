@@ -190,21 +190,9 @@ impl GenerationFailure {
         }
     }
 
-    /// From what the outbox keeps of a refusal (`{"status", "error": {…}}`, see
-    /// [`crate::sync::SyncError::to_json`]).
-    pub fn from_outbox_error(body: &Value) -> Self {
-        match body
-            .get("error")
-            .and_then(|e| serde_json::from_value::<ErrorDetail>(e.clone()).ok())
-        {
-            Some(detail) => Self::from_detail(&detail),
-            None => Self::plain(
-                "REFUSED",
-                body.get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("refused by the server"),
-            ),
-        }
+    /// From what the outbox keeps of a refusal.
+    pub fn from_outbox_error(error: &crate::store::outbox::OpError) -> Self {
+        Self::from_detail(&error.detail())
     }
 
     /// From a failed or canceled job.
@@ -284,6 +272,7 @@ pub fn placeholder_size(image_size: Option<&str>, source: Option<(f64, f64)>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::outbox::OpError;
     use iskra_protocol::ErrorCode;
     use serde_json::json;
 
@@ -313,8 +302,10 @@ mod tests {
             .with("remaining", 0)
             .with("resetsAt", "2026-12-01T00:00:00.000Z")
             .with("tier", "free");
-        let body = json!({"status": 429, "error": detail});
-        let f = GenerationFailure::from_outbox_error(&body);
+        let f = GenerationFailure::from_outbox_error(&OpError::Rejected {
+            status: 429,
+            error: detail,
+        });
         assert_eq!(f.code, "RATE_LIMITED");
         let limit = f.limit.unwrap();
         assert_eq!((limit.window.as_str(), limit.remaining), ("day", 0));
@@ -325,12 +316,17 @@ mod tests {
             ErrorDetail::new(ErrorCode::StorageQuotaExceeded, "full").with("storage", storage);
         let f = GenerationFailure::from_detail(&detail);
         assert!(f.limit.is_none() && f.storage.unwrap().over_limit);
-        let f = GenerationFailure::from_outbox_error(&json!({"message": "boom"}));
+        let f = GenerationFailure::from_outbox_error(&OpError::Local {
+            message: "boom".into(),
+        });
         assert_eq!(f.message, "boom");
         let short = ErrorDetail::new(ErrorCode::InsufficientCredits, "not enough credits")
             .with("required", 12)
             .with("available", 5);
-        let f = GenerationFailure::from_outbox_error(&json!({"status": 402, "error": short}));
+        let f = GenerationFailure::from_outbox_error(&OpError::Rejected {
+            status: 402,
+            error: short,
+        });
         assert_eq!(f.code, "INSUFFICIENT_CREDITS");
         assert_eq!(
             f.credits,

@@ -1,33 +1,50 @@
 //! Compacted snapshots (D3): every [`SNAPSHOT_INTERVAL`], if any canvas changed, a background
-//! thread materialises each changed project's canvas into `snapshots` and prunes the journal
-//! rows it covers. It has its own SQLite connection, reads in a WAL read transaction (so it
-//! never blocks editing) and writes in a short transaction of its own. The last pass runs when
-//! the engine is dropped, so closing the app flushes everything.
+//! thread brings each changed project's materialised canvas in `snapshots` up to date and
+//! prunes the journal rows it covers. It has its own SQLite connection, reads in a WAL read
+//! transaction (so it never blocks editing) and writes in a short transaction of its own: only
+//! the elements the compacted journal rows name are rewritten ([`snapshots::delta`]), so a pass
+//! costs what changed, not the canvas size. The last pass runs when the engine is dropped, so
+//! closing the app flushes everything. [`SnapshotWorker::request`] asks for a pass at once.
 
-use crate::error::Result;
-use crate::store::{canvas, now_rfc3339, snapshots};
+use crate::error::{EngineError, Result};
+use crate::store::{now_rfc3339, snapshots};
 use rusqlite::{Connection, TransactionBehavior};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Fixed time between snapshot passes (D3: every 10 seconds, only when something changed).
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Writes a snapshot of every project whose journal moved since its last one; returns how
-/// many were written.
-pub fn write_due(conn: &mut Connection) -> Result<usize> {
+/// The store's writer, shared with the edits: a pass's short write transaction queues behind
+/// the edit holding it (and an edit behind the pass) instead of polling SQLite's lock, which
+/// back-to-back edits would hold almost all the time.
+pub trait Writer: Send + Sync {
+    /// Runs `f` in an immediate transaction of the writer and commits it.
+    fn write(&self, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()>;
+}
+
+/// Writes a snapshot of every project whose journal moved since its last one, reading with
+/// `conn` and writing through `writer` (`None`: with `conn`, whose caller holds the writer);
+/// returns how many were written.
+pub fn write_due(conn: &mut Connection, writer: Option<&dyn Writer>) -> Result<usize> {
     let due = snapshots::due(conn)?;
     for (project, _) in &due {
-        // A deferred transaction is one consistent WAL read: canvas and position match.
+        // A deferred transaction is one consistent WAL read: elements and position match.
         let read = conn.transaction()?;
         let seq = snapshots::journal_head(&read, *project)?;
-        let canvas = canvas::canvas(&read, *project)?;
+        let delta = snapshots::delta(&read, *project, seq)?;
         read.commit()?;
-        let write = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        snapshots::write(&write, *project, seq, &canvas, &now_rfc3339())?;
-        write.commit()?;
+        let write = |tx: &Connection| snapshots::write(tx, *project, &delta, &now_rfc3339());
+        match writer {
+            Some(writer) => writer.write(&write)?,
+            None => {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                write(&tx)?;
+                tx.commit()?;
+            }
+        }
     }
     if !due.is_empty() {
         // Moves committed WAL pages into the database off the edit path; PASSIVE never blocks
@@ -37,10 +54,68 @@ pub fn write_due(conn: &mut Connection) -> Result<usize> {
     Ok(due.len())
 }
 
+/// What one pass of the snapshot thread did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotPass {
+    /// Projects whose snapshot the pass wrote (0 when nothing had changed).
+    pub written: usize,
+    /// How long the pass took on the snapshot thread.
+    pub elapsed: Duration,
+}
+
+/// The outcome of a pass, shared by every request it answered.
+pub type PassOutcome = std::result::Result<SnapshotPass, Arc<EngineError>>;
+
+/// A pass asked of the snapshot thread ([`crate::Engine::request_snapshot`]); the caller goes
+/// on (editing, say) and reads the outcome once the pass has ended.
+pub struct SnapshotRequest {
+    outcome: mpsc::Receiver<PassOutcome>,
+}
+
+impl SnapshotRequest {
+    /// The outcome once the pass has ended; `None` while it runs.
+    pub fn try_outcome(&self) -> Option<PassOutcome> {
+        match self.outcome.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(mpsc::TryRecvError::Empty) => None,
+            Err(mpsc::TryRecvError::Disconnected) => Some(Err(no_thread())),
+        }
+    }
+
+    /// Waits for the pass to end.
+    pub fn wait(self) -> PassOutcome {
+        self.outcome.recv().unwrap_or_else(|_| Err(no_thread()))
+    }
+}
+
+/// The error of a request that no thread will answer.
+fn no_thread() -> Arc<EngineError> {
+    Arc::new(EngineError::io(
+        "asking the snapshot thread for a pass",
+        std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            "the snapshot thread is not running",
+        ),
+    ))
+}
+
+/// What the caller side tells the thread: stop, or run a pass now for these requests.
+#[derive(Default)]
+struct Control {
+    stop: bool,
+    requests: Vec<mpsc::Sender<PassOutcome>>,
+}
+
 struct Shared {
     dirty: AtomicBool,
-    stop: Mutex<bool>,
+    control: Mutex<Control>,
     wake: Condvar,
+}
+
+impl Shared {
+    fn control(&self) -> MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Handle of the snapshot thread; dropping it runs a final pass and joins the thread.
@@ -49,41 +124,59 @@ pub struct SnapshotWorker {
     thread: Option<JoinHandle<()>>,
 }
 
+/// The thread's loop: a pass every `interval` when a canvas changed, and one at once when
+/// asked; a last one when stopped.
+fn run(mut conn: Connection, writer: &dyn Writer, shared: &Shared, interval: Duration) {
+    loop {
+        let (stopping, requests) = {
+            let control = shared.control();
+            let (mut control, _) = shared
+                .wake
+                .wait_timeout_while(control, interval, |c| !c.stop && c.requests.is_empty())
+                .unwrap_or_else(|p| p.into_inner());
+            (control.stop, std::mem::take(&mut control.requests))
+        };
+        let dirty = shared.dirty.swap(false, Ordering::AcqRel);
+        if dirty || !requests.is_empty() {
+            let started = Instant::now();
+            let outcome = write_due(&mut conn, Some(writer))
+                .map(|written| SnapshotPass {
+                    written,
+                    elapsed: started.elapsed(),
+                })
+                .map_err(Arc::new);
+            if let Err(e) = &outcome {
+                tracing::warn!(error = %e, "snapshot pass failed; will retry");
+                shared.dirty.store(true, Ordering::Release);
+            }
+            for request in requests {
+                // A requester that stopped waiting is not an error.
+                let _ = request.send(outcome.clone());
+            }
+        }
+        if stopping {
+            break;
+        }
+    }
+}
+
 impl SnapshotWorker {
-    /// Starts the thread on its own connection. The first pass also compacts whatever an
-    /// earlier run left in the journal.
-    pub fn start(conn: Connection) -> Self {
-        Self::with_interval(conn, SNAPSHOT_INTERVAL)
+    /// Starts the thread on its own connection (for reading), writing through `writer`. The
+    /// first pass also compacts whatever an earlier run left in the journal.
+    pub fn start(conn: Connection, writer: Arc<dyn Writer>) -> Self {
+        Self::with_interval(conn, writer, SNAPSHOT_INTERVAL)
     }
 
-    fn with_interval(mut conn: Connection, interval: Duration) -> Self {
+    fn with_interval(conn: Connection, writer: Arc<dyn Writer>, interval: Duration) -> Self {
         let shared = Arc::new(Shared {
             dirty: AtomicBool::new(true),
-            stop: Mutex::new(false),
+            control: Mutex::new(Control::default()),
             wake: Condvar::new(),
         });
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("iskra-snapshots".into())
-            .spawn(move || loop {
-                let stopping = {
-                    let guard = s.stop.lock().unwrap_or_else(|p| p.into_inner());
-                    let (guard, _) = s
-                        .wake
-                        .wait_timeout_while(guard, interval, |stop| !*stop)
-                        .unwrap_or_else(|p| p.into_inner());
-                    *guard
-                };
-                if s.dirty.swap(false, Ordering::AcqRel) {
-                    if let Err(e) = write_due(&mut conn) {
-                        tracing::warn!(error = %e, "snapshot pass failed; will retry");
-                        s.dirty.store(true, Ordering::Release);
-                    }
-                }
-                if stopping {
-                    break;
-                }
-            })
+            .spawn(move || run(conn, &*writer, &s, interval))
             .ok();
         if thread.is_none() {
             tracing::warn!("could not start the snapshot thread; snapshots only on demand");
@@ -95,11 +188,22 @@ impl SnapshotWorker {
     pub fn mark_dirty(&self) {
         self.shared.dirty.store(true, Ordering::Release);
     }
+
+    /// Asks the thread for a pass now (one already running answers only the requests made
+    /// before it started).
+    pub fn request(&self) -> SnapshotRequest {
+        let (tx, rx) = mpsc::channel();
+        if self.thread.is_some() {
+            self.shared.control().requests.push(tx);
+            self.shared.wake.notify_all();
+        }
+        SnapshotRequest { outcome: rx }
+    }
 }
 
 impl Drop for SnapshotWorker {
     fn drop(&mut self) {
-        *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.shared.control().stop = true;
         self.shared.wake.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -141,6 +245,33 @@ mod tests {
     }
 
     #[test]
+    fn a_requested_pass_runs_on_the_thread_while_edits_go_on() {
+        let (e, _dir) = crate::engine::tests::engine();
+        let p = e.create_project(None).unwrap().id;
+        let (el, _) = e
+            .add_element(p, &NewElement::image(None, 1.0, 2.0, 3.0, 4.0))
+            .unwrap();
+        let request = e.request_snapshot();
+        let mut moved = 0.0;
+        let pass = loop {
+            if let Some(outcome) = request.try_outcome() {
+                break outcome.unwrap();
+            }
+            moved += 1.0;
+            e.move_element(p, el.id, moved, 0.0).unwrap();
+        };
+        assert_eq!(pass.written, 1, "the changed project was snapshotted");
+        let snap = e.with_conn(|c| snapshots::get(c, p)).unwrap().unwrap();
+        assert!(
+            snap.canvas.elements[0].x <= moved,
+            "a state the canvas went through"
+        );
+        // Nothing changed since the last pass: the next one writes nothing, and still answers.
+        e.snapshot_now().unwrap();
+        assert_eq!(e.request_snapshot().wait().unwrap().written, 0);
+    }
+
+    #[test]
     fn dropping_the_engine_flushes_a_final_snapshot() {
         let dir = tempfile::tempdir().unwrap();
         let p = {
@@ -162,8 +293,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let _ = store::open(&path).unwrap();
+        let writer: Arc<dyn Writer> = Arc::new(Mutex::new(crate::engine::tests::db(&path)));
         let w = SnapshotWorker::with_interval(
             store::open_secondary(&path).unwrap(),
+            writer,
             Duration::from_secs(3600),
         );
         w.mark_dirty();

@@ -20,7 +20,6 @@
 use super::{blocking, Shared};
 use crate::error::{CmdResult, CommandError};
 use iskra_engine::credits::EstimateRequest;
-use iskra_engine::sync::SyncError;
 use iskra_protocol::{CreditEstimate, Credits, Tier};
 use std::time::Duration;
 use tauri::{AppHandle, State};
@@ -77,14 +76,8 @@ pub async fn estimate_generation(
         .sync_client()?
         .estimate(&request)
         .await
-        .map_err(|e| match e {
-            // The form names what the server does not price (an unknown model or size).
-            SyncError::Rejected {
-                status: 400 | 422,
-                error,
-            } => CommandError::InvalidInput(error.message),
-            other => other.into(),
-        })
+        // The form names what the server does not price (an unknown model or size).
+        .map_err(CommandError::rejected_input)
 }
 
 #[tauri::command]

@@ -3,14 +3,18 @@
 //! camelCase shapes of `ui/src/backend/types.ts`. Names match `ui/src/backend/commands.ts`.
 
 pub mod account;
+pub mod anonymous;
+pub mod api_keys;
 pub mod assets;
 pub mod canvas;
+pub mod clipboard;
 pub mod credits;
 pub mod display;
 pub mod files;
 pub mod generation;
 pub mod local;
 pub mod projects;
+pub mod sharing;
 pub mod sync;
 
 use crate::error::{CmdResult, CommandError};

@@ -6,10 +6,9 @@
 use super::{blocking, Shared};
 use crate::error::{parse_id, CmdResult};
 use crate::state::AppState;
-use iskra_engine::store::outbox::{OpPayload, OpState, OutboxOp};
+use iskra_engine::store::outbox::{OpError, OpPayload, OpState, OutboxOp};
 use iskra_protocol::{ErrorCode, ErrorDetail};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 use tauri::State;
 
@@ -67,14 +66,12 @@ fn summary(op: &OutboxOp) -> String {
     }
 }
 
-/// The server's error body as kept with the operation.
-fn error_detail(v: Option<&Value>) -> ErrorDetail {
-    let Some(v) = v else {
-        return ErrorDetail::new(ErrorCode::Internal, "refused by the server");
-    };
-    serde_json::from_value(v.clone())
-        .or_else(|_| serde_json::from_value(v.get("error").cloned().unwrap_or(Value::Null)))
-        .unwrap_or_else(|_| ErrorDetail::new(ErrorCode::Internal, v.to_string()))
+/// The error body kept with the operation.
+fn error_detail(e: Option<&OpError>) -> ErrorDetail {
+    e.map_or_else(
+        || ErrorDetail::new(ErrorCode::Internal, "refused by the server"),
+        OpError::detail,
+    )
 }
 
 /// Builds the status the UI shows.

@@ -80,18 +80,36 @@ fn waiting(
     }
 }
 
-/// Removes a generation's placeholder (not an undo step); nothing when it is already gone.
+/// Places a `generation` placeholder of `w`×`h` centred on `centre` on top of the canvas (in
+/// the caller's transaction; not an undo step); returns its id and the canvas changes.
+pub(super) fn place_placeholder(
+    conn: &Connection,
+    clock: &mut Clock,
+    project: Uuid,
+    centre: Point,
+    (w, h): (f64, f64),
+) -> Result<(Uuid, Vec<iskra_protocol::Change>)> {
+    let element_id = Uuid::new_v4();
+    let mut new = NewElement::image(None, centre.x - w / 2.0, centre.y - h / 2.0, w, h);
+    new.kind = ElementKind::Generation;
+    let edits = on_top(conn, project, &[(element_id, &new)])?;
+    let (changes, _) = commit_in(conn, clock, project, &edits, Mode::Do)?;
+    Ok((element_id, changes))
+}
+
+/// Removes the placeholder `element` (not an undo step); nothing when it or its project is
+/// already gone.
 pub(super) fn remove_placeholder(
     conn: &Connection,
     clock: &mut Clock,
-    row: &GenerationRow,
+    project: Uuid,
+    element: Uuid,
 ) -> Result<Vec<iskra_protocol::Change>> {
-    let g = &row.generation;
-    if projects::exists(conn, g.project_id)? {
+    if projects::exists(conn, project)? {
         let edit = Edit::Delete {
-            element_id: g.element_id,
+            element_id: element,
         };
-        return Ok(commit_in(conn, clock, g.project_id, &[edit], Mode::Replay)?.0);
+        return Ok(commit_in(conn, clock, project, &[edit], Mode::Replay)?.0);
     }
     Ok(Vec::new())
 }
@@ -145,11 +163,7 @@ impl Engine {
             Some(p) => p,
             None => beside(&tx, project, source.as_ref(), (w, h))?,
         };
-        let element_id = Uuid::new_v4();
-        let mut new = NewElement::image(None, centre.x - w / 2.0, centre.y - h / 2.0, w, h);
-        new.kind = ElementKind::Generation;
-        let edits = on_top(&tx, project, &[(element_id, &new)])?;
-        let (changes, _) = commit_in(&tx, clock, project, &edits, Mode::Do)?;
+        let (element_id, changes) = place_placeholder(&tx, clock, project, centre, (w, h))?;
         request.element_id = Some(element_id);
         let op_id = queue_submit(&tx, &request, &now)?;
         let row = waiting(op_id, project, element_id, request, model, &now);
@@ -221,7 +235,8 @@ impl Engine {
                 )?;
             }
         }
-        let removed = remove_placeholder(&tx, clock, &row)?;
+        let g = &row.generation;
+        let removed = remove_placeholder(&tx, clock, g.project_id, g.element_id)?;
         tx.commit()?;
         record_canvas(&mut db, row.generation.project_id, &removed);
         drop(db);

@@ -5,9 +5,9 @@ use crate::engine::tests::engine;
 use crate::error::EngineError;
 use crate::generation::{GenerateRequest, GenerationState, Point};
 use crate::media::tests::PNG_1X1;
-use crate::store::outbox::{OpPayload, OpState};
+use crate::store::outbox::{OpError, OpPayload, OpState};
 use crate::Engine;
-use iskra_protocol::{ElementKind, GenerationKind};
+use iskra_protocol::{ElementKind, ErrorCode, ErrorDetail, GenerationKind};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -136,7 +136,11 @@ fn image_to_image_starts_from_the_selected_image_beside_it_with_its_upload_first
         .into_iter()
         .find(|o| o.payload.kind() == "asset.upload");
     let upload = upload.unwrap().op_id;
-    e.ops_reject(&[upload], &json!({"status": 415})).unwrap();
+    let refused = OpError::Rejected {
+        status: 415,
+        error: ErrorDetail::new(ErrorCode::UnsupportedMediaType, "not an image"),
+    };
+    e.ops_reject(&[upload], &refused).unwrap();
     e.outbox_discard(upload).unwrap();
     e.set_models(&crate::sync::fake_generations::models())
         .unwrap();
@@ -199,9 +203,11 @@ fn a_refused_request_fails_with_its_limit_and_a_retry_is_a_new_request_for_the_s
         e.retry_generation(id).is_err(),
         "only failed ones are retried"
     );
-    let body = json!({"status": 429, "error": {"code": "RATE_LIMITED", "message": "10 a day",
+    let body: OpError = serde_json::from_value(json!({"kind": "rejected", "status": 429,
+        "error": {"code": "RATE_LIMITED", "message": "10 a day",
         "window": "day", "limit": 10, "used": 10, "remaining": 0,
-        "resetsAt": "2026-12-01T00:00:00.000Z", "tier": "free", "upgradeUrl": "u"}});
+        "resetsAt": "2026-12-01T00:00:00.000Z", "tier": "free", "upgradeUrl": "u"}}))
+    .unwrap();
     e.ops_reject(&[id], &body).unwrap();
     let failed = e.generation(id).unwrap();
     assert_eq!(failed.status, GenerationState::Failed);

@@ -12,6 +12,7 @@ mod bundle;
 mod edits;
 mod element;
 mod events;
+mod free_generation;
 mod generation_request;
 mod generation_sync;
 mod generations;
@@ -31,6 +32,7 @@ pub use bundle::{
 pub use edits::{Edit, EditReceipt};
 pub use element::{asset_size, NewElement, UNKNOWN_SIZE};
 pub use events::{ElementsNow, EngineEvent, EVENT_BUFFER};
+pub use free_generation::PendingFreeGeneration;
 pub use generations::Generated;
 pub use local::LocalProjects;
 pub use remote::RemoteApplied;
@@ -84,7 +86,8 @@ struct Inner {
     revision: tokio::sync::watch::Sender<u64>,
     /// What those writes changed ([`Engine::events`]).
     events: tokio::sync::broadcast::Sender<EngineEvent>,
-    db: Mutex<Db>,
+    /// Shared with the snapshot thread, which writes through it ([`crate::snapshot::Writer`]).
+    db: Arc<Mutex<Db>>,
     // Declared last: dropped after the write connection, it writes a final snapshot then.
     snapshots: SnapshotWorker,
 }
@@ -96,6 +99,19 @@ pub(crate) struct Db {
     history: HashMap<Uuid, History>,
     /// Typed events of what was committed under this lock, published on release.
     events: Vec<EngineEvent>,
+}
+
+/// The snapshot thread writes with the edits' connection, under the same lock.
+impl crate::snapshot::Writer for Mutex<Db> {
+    fn write(&self, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()> {
+        let mut db = self.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = db
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        f(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 impl Db {
@@ -175,13 +191,14 @@ impl Engine {
                 "outbox operations in flight at last exit are pending again"
             );
         }
-        let snapshots = SnapshotWorker::start(store::open_secondary(&db_path)?);
-        let db = Db {
+        let db = Arc::new(Mutex::new(Db {
             conn,
             clock,
             history: HashMap::new(),
             events: Vec::new(),
-        };
+        }));
+        let snapshots =
+            SnapshotWorker::start(store::open_secondary(&db_path)?, Arc::clone(&db) as _);
         let queued = Arc::new(tokio::sync::Notify::new());
         let inner = Inner {
             data_dir,
@@ -191,7 +208,7 @@ impl Engine {
             signed_in: AtomicBool::new(true),
             revision: tokio::sync::watch::Sender::new(0),
             events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
-            db: Mutex::new(db),
+            db,
             snapshots,
         };
         Ok(Self {
@@ -274,7 +291,13 @@ impl Engine {
 
     /// Writes the due snapshots now, on the caller's thread (tests, shutdown paths).
     pub fn snapshot_now(&self) -> Result<usize> {
-        crate::snapshot::write_due(&mut self.db().conn)
+        crate::snapshot::write_due(&mut self.db().conn, None)
+    }
+
+    /// Asks the snapshot thread for a pass now, off the caller's path: edits go on while it
+    /// runs, and the request tells when it ended and how long it took.
+    pub fn request_snapshot(&self) -> crate::snapshot::SnapshotRequest {
+        self.inner.snapshots.request()
     }
 
     /// Reads a device setting (see [`crate::store::settings`] for the keys).
@@ -351,6 +374,16 @@ impl Engine {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// The write side of an engine's store at `path`, without the engine.
+    pub(crate) fn db(path: &Path) -> Db {
+        Db {
+            conn: store::open(path).unwrap(),
+            clock: Clock::new("test".to_owned()),
+            history: HashMap::new(),
+            events: Vec::new(),
+        }
+    }
 
     /// An engine in a fresh temp dir (kept alive by the returned guard).
     pub(crate) fn engine() -> (Engine, tempfile::TempDir) {

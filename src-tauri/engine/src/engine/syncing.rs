@@ -5,11 +5,10 @@ use super::{Engine, EngineEvent};
 use crate::error::Result;
 use crate::generation::GenerationFailure;
 use crate::generation::GenerationState::{Failed, Waiting};
-use crate::store::outbox::{self, OutboxOp};
+use crate::store::outbox::{self, OpError, OutboxOp};
 use crate::store::{generations, now_rfc3339, projects};
 use iskra_protocol::Project;
 use rusqlite::TransactionBehavior;
-use serde_json::Value;
 use uuid::Uuid;
 
 impl Engine {
@@ -46,18 +45,18 @@ impl Engine {
     }
 
     /// A transient failure: try again not before `next_ms`, counting an attempt.
-    pub fn ops_retry_later(&self, ops: &[Uuid], next_ms: u64, error: &Value) -> Result<()> {
+    pub fn ops_retry_later(&self, ops: &[Uuid], next_ms: u64, error: &OpError) -> Result<()> {
         self.ops_tx(ops, |c, op| outbox::schedule_retry(c, op, next_ms, error))
     }
 
     /// Not sent on purpose (e.g. uploads paused): try again not before `next_ms`.
-    pub fn ops_postpone(&self, ops: &[Uuid], next_ms: u64, error: &Value) -> Result<()> {
+    pub fn ops_postpone(&self, ops: &[Uuid], next_ms: u64, error: &OpError) -> Result<()> {
         self.ops_tx(ops, |c, op| outbox::postpone(c, op, next_ms, error))
     }
 
     /// A permanent refusal, kept with the server's error for the user to see; a refused
     /// generation request fails with the server's reason (and its limit or storage numbers).
-    pub fn ops_reject(&self, ops: &[Uuid], error: &Value) -> Result<()> {
+    pub fn ops_reject(&self, ops: &[Uuid], error: &OpError) -> Result<()> {
         let failure = GenerationFailure::from_outbox_error(error);
         self.ops_tx(ops, |c, op| {
             outbox::reject(c, op, error)?;

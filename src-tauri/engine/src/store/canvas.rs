@@ -6,6 +6,7 @@
 //! journal records local and remote changes in apply order as wire [`Change`]s; it is what
 //! a snapshot compacts (see [`crate::snapshot`]).
 
+use super::element_props;
 use crate::error::{EngineError, Result};
 use iskra_protocol::merge::ObjectState;
 use iskra_protocol::{Canvas, Change, Element, Hlc, Viewport};
@@ -120,13 +121,37 @@ pub fn save_viewport(conn: &Connection, project: Uuid, state: &ObjectState) -> R
     Ok(())
 }
 
-/// The visible elements of a project, back to front (by z, then id).
+/// Column `i` of `row` as text, borrowed.
+fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
+    Ok(row.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
+}
+
+/// One element of a project as materialised; `None` when it is not visible (deleted, or
+/// never written).
+pub fn visible_element(conn: &Connection, project: Uuid, id: Uuid) -> Result<Option<Element>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT props FROM elements WHERE project_id = ?1 AND element_id = ?2 AND visible = 1",
+    )?;
+    let mut rows = stmt.query((project.to_string(), id.to_string()))?;
+    match rows.next()? {
+        Some(row) => Ok(Some(element_props::element(id, text(row, 0)?)?)),
+        None => Ok(None),
+    }
+}
+
+/// The visible elements of a project, back to front (by z, then id), read straight from
+/// their stored properties ([`element_props`]).
 pub fn elements(conn: &Connection, project: Uuid) -> Result<Vec<Element>> {
-    let mut out: Vec<Element> = element_states(conn, project)?
-        .into_iter()
-        .map(|(id, state)| state.to_element(id))
-        .collect();
-    out.sort_by(|a, b| a.z.cmp(&b.z).then(a.id.cmp(&b.id)));
+    let mut stmt = conn.prepare_cached(
+        "SELECT element_id, props FROM elements WHERE project_id = ?1 AND visible = 1",
+    )?;
+    let mut rows = stmt.query([project.to_string()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id = Uuid::parse_str(text(row, 0)?).map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        out.push(element_props::element(id, text(row, 1)?)?);
+    }
+    out.sort_unstable_by(|a, b| a.z.cmp(&b.z).then(a.id.cmp(&b.id)));
     Ok(out)
 }
 
@@ -153,17 +178,21 @@ pub fn element_states(conn: &Connection, project: Uuid) -> Result<Vec<(Uuid, Obj
     Ok(out)
 }
 
-/// The materialised canvas of a project.
-pub fn canvas(conn: &Connection, project: Uuid) -> Result<Canvas> {
+/// The materialised viewport of a project (the default one when never written).
+pub fn viewport(conn: &Connection, project: Uuid) -> Result<Viewport> {
     let viewport = load_viewport(conn, project)?;
-    let viewport = if viewport.clocks.is_empty() {
+    Ok(if viewport.clocks.is_empty() {
         Viewport::default()
     } else {
         viewport.to_viewport()
-    };
+    })
+}
+
+/// The materialised canvas of a project.
+pub fn canvas(conn: &Connection, project: Uuid) -> Result<Canvas> {
     Ok(Canvas {
         elements: elements(conn, project)?,
-        viewport,
+        viewport: viewport(conn, project)?,
     })
 }
 

@@ -8,6 +8,7 @@
 
 pub mod assets;
 pub mod canvas;
+pub mod element_props;
 pub mod generations;
 pub mod outbox;
 pub mod projects;

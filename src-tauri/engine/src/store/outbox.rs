@@ -12,7 +12,7 @@
 //! waits: it is neither pending nor counted until a synced project shows the asset too.
 
 use crate::error::{EngineError, Result};
-use iskra_protocol::{Change, NewGeneration};
+use iskra_protocol::{Change, ErrorCode, ErrorDetail, NewGeneration};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -83,6 +83,73 @@ pub enum OpState {
     Rejected,
 }
 
+/// Why an operation's last attempt failed: kept with the row (`outbox.last_error`, this type
+/// as JSON, written and read by serde) for the user to see and for the retry policy
+/// (`sync::error`) to have decided on. Rows of older versions were converted by the migration
+/// `20261201090000_outbox_typed_errors`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum OpError {
+    /// The server refused the request for good (a 4xx with its error body).
+    Rejected { status: u16, error: ErrorDetail },
+    /// `STORAGE_QUOTA_EXCEEDED`: uploads wait until there is room.
+    Quota { error: ErrorDetail },
+    /// 429: sent again after the server's delay.
+    RateLimited {
+        error: ErrorDetail,
+        retry_after_secs: Option<u64>,
+    },
+    /// 401: the session was refused; the operation waits for a new sign-in.
+    Unauthenticated { error: ErrorDetail },
+    /// 5xx: the server failed; sent again later.
+    Server {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+    },
+    /// The server could not be reached, or the connection broke.
+    Network { message: String },
+    /// A 2xx whose body was not what docs/api.md says.
+    Protocol { message: String },
+    /// No session: the operation waits for a sign-in.
+    NotSignedIn,
+    /// This client failed (its local store, a cancelled task).
+    Local { message: String },
+    /// A task of this client panicked: a bug, not retried as a server failure.
+    Panicked { message: String },
+}
+
+impl OpError {
+    /// The error body to show: the server's own, or one made for a failure it did not send.
+    pub fn detail(&self) -> ErrorDetail {
+        match self {
+            Self::Rejected { error, .. }
+            | Self::Quota { error }
+            | Self::RateLimited { error, .. }
+            | Self::Unauthenticated { error } => error.clone(),
+            Self::Server { code, message, .. } => ErrorDetail::new(*code, message),
+            Self::Network { message } => ErrorDetail::new(
+                ErrorCode::Internal,
+                format!("the server could not be reached: {message}"),
+            ),
+            Self::Protocol { message } => ErrorDetail::new(
+                ErrorCode::Internal,
+                format!("unexpected response from the server: {message}"),
+            ),
+            Self::NotSignedIn => ErrorDetail::new(ErrorCode::Unauthenticated, "not signed in"),
+            Self::Local { message } => ErrorDetail::new(ErrorCode::Internal, message),
+            Self::Panicked { message } => ErrorDetail::new(
+                ErrorCode::Internal,
+                format!("this app failed while sending it: {message}"),
+            ),
+        }
+    }
+}
+
 /// One outbox row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -95,8 +162,8 @@ pub struct OutboxOp {
     pub attempts: u32,
     /// Unix millis before which the op is not sent again.
     pub next_attempt_ms: u64,
-    /// The server's error body (or a client-side description) of the last failure.
-    pub last_error: Option<Value>,
+    /// Why the last attempt failed.
+    pub last_error: Option<OpError>,
     pub created_at: String,
 }
 
@@ -229,32 +296,40 @@ pub fn complete(conn: &Connection, op_id: Uuid) -> Result<()> {
 }
 
 /// A transient failure: back to pending, not before `next_attempt_ms`.
-pub fn schedule_retry(conn: &Connection, op_id: Uuid, next_ms: u64, error: &Value) -> Result<()> {
+pub fn schedule_retry(conn: &Connection, op_id: Uuid, next_ms: u64, error: &OpError) -> Result<()> {
     conn.prepare_cached(
         "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_ms = ?2,
            last_error = ?3 WHERE op_id = ?1",
     )?
-    .execute((op_id.to_string(), next_ms as i64, error.to_string()))?;
+    .execute((
+        op_id.to_string(),
+        next_ms as i64,
+        serde_json::to_string(error)?,
+    ))?;
     Ok(())
 }
 
 /// Leaves an operation pending without counting an attempt (e.g. uploads paused by quota).
-pub fn postpone(conn: &Connection, op_id: Uuid, next_ms: u64, error: &Value) -> Result<()> {
+pub fn postpone(conn: &Connection, op_id: Uuid, next_ms: u64, error: &OpError) -> Result<()> {
     conn.prepare_cached(
         "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2, last_error = ?3
          WHERE op_id = ?1",
     )?
-    .execute((op_id.to_string(), next_ms as i64, error.to_string()))?;
+    .execute((
+        op_id.to_string(),
+        next_ms as i64,
+        serde_json::to_string(error)?,
+    ))?;
     Ok(())
 }
 
 /// A permanent refusal: kept, with the server's error body, until retried or discarded.
-pub fn reject(conn: &Connection, op_id: Uuid, error: &Value) -> Result<()> {
+pub fn reject(conn: &Connection, op_id: Uuid, error: &OpError) -> Result<()> {
     conn.prepare_cached(
         "UPDATE outbox SET state = 'rejected', attempts = attempts + 1, last_error = ?2
          WHERE op_id = ?1",
     )?
-    .execute((op_id.to_string(), error.to_string()))?;
+    .execute((op_id.to_string(), serde_json::to_string(error)?))?;
     Ok(())
 }
 
@@ -324,7 +399,6 @@ pub fn has_upload(conn: &Connection, sha256: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn lifecycle_pending_retry_reject_discard() {
@@ -354,7 +428,10 @@ mod tests {
         );
         set_in_flight(&conn, &[a]).unwrap();
         assert_eq!(reset_in_flight(&conn).unwrap(), 1);
-        schedule_retry(&conn, a, 99, &json!({"message": "down"})).unwrap();
+        let down = OpError::Network {
+            message: "down".into(),
+        };
+        schedule_retry(&conn, a, 99, &down).unwrap();
         let op = get(&conn, a).unwrap().unwrap();
         assert_eq!(
             (op.state, op.attempts, op.next_attempt_ms),
@@ -364,15 +441,118 @@ mod tests {
             discard(&conn, a).is_err(),
             "only rejected ops can be discarded"
         );
-        reject(&conn, b, &json!({"code": "VALIDATION_FAILED"})).unwrap();
+        let refused = OpError::Rejected {
+            status: 422,
+            error: ErrorDetail::new(ErrorCode::ValidationFailed, "bad"),
+        };
+        reject(&conn, b, &refused).unwrap();
         assert_eq!(counts(&conn).unwrap(), (1, 1));
+        assert_eq!(get(&conn, a).unwrap().unwrap().last_error, Some(down));
         let op = get(&conn, b).unwrap().unwrap();
-        assert_eq!(op.last_error.unwrap()["code"], "VALIDATION_FAILED");
+        assert_eq!(op.last_error, Some(refused.clone()));
         retry(&conn, b).unwrap();
         assert_eq!(get(&conn, b).unwrap().unwrap().state, OpState::Pending);
-        reject(&conn, b, &json!({})).unwrap();
+        reject(&conn, b, &refused).unwrap();
         discard(&conn, b).unwrap();
         complete(&conn, a).unwrap();
         assert_eq!(counts(&conn).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn errors_of_earlier_versions_are_converted_once_by_the_migration() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let detail = |code: &str| format!(r#"{{"code":"{code}","message":"m","limit":3}}"#);
+        let legacy = [
+            (
+                format!(r#"{{"status":422,"error":{}}}"#, detail("VALIDATION_FAILED")),
+                OpError::Rejected {
+                    status: 422,
+                    error: ErrorDetail::new(ErrorCode::ValidationFailed, "m").with("limit", 3),
+                },
+            ),
+            (
+                format!(r#"{{"status":403,"error":{}}}"#, detail("STORAGE_QUOTA_EXCEEDED")),
+                OpError::Quota {
+                    error: ErrorDetail::new(ErrorCode::StorageQuotaExceeded, "m").with("limit", 3),
+                },
+            ),
+            (
+                format!(
+                    r#"{{"status":429,"error":{},"retryAfterSecs":120}}"#,
+                    detail("RATE_LIMITED")
+                ),
+                OpError::RateLimited {
+                    error: ErrorDetail::new(ErrorCode::RateLimited, "m").with("limit", 3),
+                    retry_after_secs: Some(120),
+                },
+            ),
+            (
+                format!(r#"{{"status":401,"error":{}}}"#, detail("UNAUTHENTICATED")),
+                OpError::Unauthenticated {
+                    error: ErrorDetail::new(ErrorCode::Unauthenticated, "m").with("limit", 3),
+                },
+            ),
+            (
+                r#"{"status":503,"message":"down"}"#.to_owned(),
+                OpError::Server {
+                    status: 503,
+                    code: ErrorCode::Internal,
+                    message: "down".into(),
+                },
+            ),
+            (
+                r#"{"message":"network error: connection refused"}"#.to_owned(),
+                OpError::Network {
+                    message: "connection refused".into(),
+                },
+            ),
+            (
+                r#"{"message":"unexpected response from the server: store task failed: task 7 panicked"}"#
+                    .to_owned(),
+                OpError::Panicked {
+                    message: "task 7 panicked".into(),
+                },
+            ),
+            (
+                r#"{"message":"unexpected response from the server: EOF"}"#.to_owned(),
+                OpError::Protocol {
+                    message: "EOF".into(),
+                },
+            ),
+            (
+                r#"{"message":"not signed in"}"#.to_owned(),
+                OpError::NotSignedIn,
+            ),
+            (
+                "not json".to_owned(),
+                OpError::Local {
+                    message: "not json".into(),
+                },
+            ),
+        ];
+        let mut ids = Vec::new();
+        for (old, _) in &legacy {
+            let id = Uuid::new_v4();
+            enqueue(&conn, id, None, &OpPayload::ProjectDelete, "t").unwrap();
+            conn.execute(
+                "UPDATE outbox SET last_error = ?2 WHERE op_id = ?1",
+                (id.to_string(), old),
+            )
+            .unwrap();
+            ids.push(id);
+        }
+        let (_, sql) = crate::store::MIGRATIONS
+            .iter()
+            .find(|(name, _)| *name == "20261201090000_outbox_typed_errors")
+            .expect("the migration is embedded");
+        conn.execute_batch(sql).unwrap();
+        for (id, (old, typed)) in ids.iter().zip(&legacy) {
+            let op = get(&conn, *id).unwrap().unwrap();
+            assert_eq!(op.last_error.as_ref(), Some(typed), "from {old}");
+        }
+        // Typed rows are left as they are when it runs again.
+        conn.execute_batch(sql).unwrap();
+        let op = get(&conn, ids[0]).unwrap().unwrap();
+        assert_eq!(op.last_error.as_ref(), Some(&legacy[0].1));
     }
 }

@@ -51,6 +51,8 @@ pub const ACCOUNT_TIER: &str = "desktop.account.tier";
 pub const ACCOUNT_BILLING: &str = "desktop.account.billing_status";
 /// The credit balance last reported by the server (JSON `Credits`), shown offline (S8).
 pub const CREDITS: &str = "account.credits";
+/// The free generation before sign-in still waited for (`PendingFreeGeneration` as JSON).
+pub const FREE_GENERATION: &str = "generation.free_pending";
 
 /// Reads a setting.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {

@@ -102,6 +102,12 @@ impl ApiClient {
         })
     }
 
+    /// A client for the server at `base` without credentials (the free generation before
+    /// sign-in): its requests carry no `Authorization`.
+    pub fn anonymous(base: &str) -> Result<Self, SyncError> {
+        Self::new(base, "")
+    }
+
     /// Reports the progress of every upload of this client (for progress bars).
     pub fn set_upload_progress(&mut self, progress: UploadProgress) {
         self.upload_progress = Some(progress);
@@ -117,11 +123,21 @@ impl ApiClient {
         &self.base
     }
 
-    /// A request to `path` (starting with `/`) with the bearer token.
+    /// A request to `path` (starting with `/`) with the bearer token (none for an
+    /// [`ApiClient::anonymous`] client).
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&*self.token.read().unwrap_or_else(|p| p.into_inner()))
+        self.request_url(method, &format!("{}{path}", self.base))
+    }
+
+    /// A request to a whole URL (one the server handed out) with the bearer token, if any.
+    pub fn request_url(&self, method: Method, url: &str) -> RequestBuilder {
+        let req = self.http.request(method, url);
+        let token = self.token.read().unwrap_or_else(|p| p.into_inner());
+        if token.is_empty() {
+            req
+        } else {
+            req.bearer_auth(&*token)
+        }
     }
 
     /// Sends a request; a non-2xx answer becomes an error.
@@ -134,7 +150,10 @@ impl ApiClient {
         }
     }
 
-    async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, SyncError> {
+    pub(super) async fn json<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+    ) -> Result<T, SyncError> {
         let resp = self.send(req.timeout(REQUEST_TIMEOUT)).await?;
         let bytes = resp.bytes().await?;
         serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
@@ -250,6 +269,12 @@ impl ApiClient {
     /// `GET /v1/assets/{sha256}/content`, streamed into the new file `dest` (never whole in
     /// memory). The caller verifies the bytes against the hash.
     pub async fn download_asset(&self, sha256: &str, dest: &Path) -> Result<u64, SyncError> {
+        let req = self.request(Method::GET, &format!("/v1/assets/{sha256}/content"));
+        self.download(req, dest).await
+    }
+
+    /// Streams the body of `req` into the new file `dest` (never whole in memory).
+    pub async fn download(&self, req: RequestBuilder, dest: &Path) -> Result<u64, SyncError> {
         use tokio::io::AsyncWriteExt;
         let local = |what: &str, e| {
             SyncError::Local(crate::EngineError::io(
@@ -257,7 +282,6 @@ impl ApiClient {
                 e,
             ))
         };
-        let req = self.request(Method::GET, &format!("/v1/assets/{sha256}/content"));
         let resp = self.send(req).await?;
         let mut out = tokio::fs::File::create(dest)
             .await
@@ -357,7 +381,10 @@ impl ApiClient {
             .await
     }
 
-    async fn list_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, SyncError> {
+    pub(super) async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<T>, SyncError> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {

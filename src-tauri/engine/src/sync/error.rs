@@ -2,11 +2,13 @@
 //! [`SyncError::is_retryable`] (network, 5xx, 429 — with `Retry-After`) versus permanent
 //! refusals kept as `rejected` with the server's error body. Two more cases neither retry nor
 //! reject: a refused session (sync pauses until the user signs in again; ops stay pending) and
-//! `STORAGE_QUOTA_EXCEEDED` (uploads pause; canvas sync goes on).
+//! `STORAGE_QUOTA_EXCEEDED` (uploads pause; canvas sync goes on). A local task that panicked
+//! is a bug of this client: it stops sync and is never retried as if the server had failed.
+//! What an operation keeps of its last failure is the typed [`OpError`].
 
 use crate::error::EngineError;
+use crate::store::outbox::OpError;
 use iskra_protocol::{ErrorCode, ErrorDetail};
-use serde_json::{json, Value};
 use std::time::Duration;
 
 /// A failed exchange with the sync server.
@@ -44,6 +46,9 @@ pub enum SyncError {
     /// The local engine failed.
     #[error(transparent)]
     Local(#[from] EngineError),
+    /// A local task of the sync client panicked (a bug) or was cancelled (shutdown).
+    #[error("local task {}: {message}", if *.panicked { "panicked" } else { "cancelled" })]
+    Task { panicked: bool, message: String },
 }
 
 impl SyncError {
@@ -69,11 +74,12 @@ impl SyncError {
         matches!(self, Self::Rejected { error, .. } if error.code == ErrorCode::StorageQuotaExceeded)
     }
 
-    /// True when the whole sync must stop (no session, or the session was refused).
+    /// True when the whole sync must stop (no session, the session was refused, or this
+    /// client failed: its store, or a task that panicked).
     pub fn stops_sync(&self) -> bool {
         matches!(
             self,
-            Self::NotSignedIn | Self::Unauthenticated { .. } | Self::Local(_)
+            Self::NotSignedIn | Self::Unauthenticated { .. } | Self::Local(_) | Self::Task { .. }
         )
     }
 
@@ -82,19 +88,56 @@ impl SyncError {
         matches!(self, Self::Network(_))
     }
 
-    /// What is stored as an outbox row's `last_error`: the server's error body when there is
-    /// one (with the HTTP status), else a description.
-    pub fn to_json(&self) -> Value {
+    /// What an outbox row keeps of this failure (its `last_error`).
+    pub fn to_op_error(&self) -> OpError {
         match self {
-            Self::Rejected { status, error } => json!({"status": status, "error": error}),
-            Self::RateLimited { error, retry_after } => json!({
-                "status": 429, "error": error, "retryAfterSecs": retry_after.map(|d| d.as_secs())
-            }),
-            Self::Unauthenticated { error } => json!({"status": 401, "error": error}),
+            Self::Rejected { error, .. } if error.code == ErrorCode::StorageQuotaExceeded => {
+                OpError::Quota {
+                    error: error.clone(),
+                }
+            }
+            Self::Rejected { status, error } => OpError::Rejected {
+                status: *status,
+                error: error.clone(),
+            },
+            Self::RateLimited { error, retry_after } => OpError::RateLimited {
+                error: error.clone(),
+                retry_after_secs: retry_after.map(|d| d.as_secs()),
+            },
+            Self::Unauthenticated { error } => OpError::Unauthenticated {
+                error: error.clone(),
+            },
             Self::Server {
-                status, message, ..
-            } => json!({"status": status, "message": message}),
-            other => json!({"message": other.to_string()}),
+                status,
+                code,
+                message,
+            } => OpError::Server {
+                status: *status,
+                code: *code,
+                message: message.clone(),
+            },
+            Self::Network(message) => OpError::Network {
+                message: message.clone(),
+            },
+            Self::Protocol(message) => OpError::Protocol {
+                message: message.clone(),
+            },
+            Self::NotSignedIn => OpError::NotSignedIn,
+            Self::Local(e) => OpError::Local {
+                message: e.to_string(),
+            },
+            Self::Task {
+                panicked: true,
+                message,
+            } => OpError::Panicked {
+                message: message.clone(),
+            },
+            Self::Task {
+                panicked: false,
+                message,
+            } => OpError::Local {
+                message: format!("task cancelled: {message}"),
+            },
         }
     }
 
@@ -113,6 +156,23 @@ impl SyncError {
             _ => ErrorCode::BadRequest,
         };
         ErrorDetail::new(code, message)
+    }
+}
+
+impl From<tokio::task::JoinError> for SyncError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        let panicked = e.is_panic();
+        let message = if panicked {
+            let payload = e.into_panic();
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".to_owned())
+        } else {
+            e.to_string()
+        };
+        Self::Task { panicked, message }
     }
 }
 
@@ -160,12 +220,37 @@ mod tests {
             error: ErrorDetail::new(ErrorCode::Unauthenticated, "expired"),
         };
         assert!(!unauth.is_retryable() && unauth.stops_sync());
-        let body = rejected(ErrorCode::ValidationFailed).to_json();
-        assert_eq!(body["error"]["code"], "VALIDATION_FAILED");
-        assert_eq!(body["status"], 422);
+        assert_eq!(
+            rejected(ErrorCode::ValidationFailed).to_op_error(),
+            OpError::Rejected {
+                status: 422,
+                error: ErrorDetail::new(ErrorCode::ValidationFailed, "no"),
+            }
+        );
+        assert!(matches!(
+            rejected(ErrorCode::StorageQuotaExceeded).to_op_error(),
+            OpError::Quota { .. }
+        ));
         assert_eq!(
             SyncError::synthetic_detail(404, "x").code,
             ErrorCode::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicked_task_stops_sync_and_is_not_retried() {
+        let join = tokio::task::spawn_blocking(|| -> () { panic!("store bug") }).await;
+        let err = SyncError::from(join.unwrap_err());
+        assert!(
+            matches!(&err, SyncError::Task { panicked: true, message } if message == "store bug")
+        );
+        assert!(!err.is_retryable(), "a bug is not a transient failure");
+        assert!(err.stops_sync());
+        assert_eq!(
+            err.to_op_error(),
+            OpError::Panicked {
+                message: "store bug".into()
+            }
         );
     }
 }

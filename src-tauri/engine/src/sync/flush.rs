@@ -18,7 +18,6 @@ use crate::store::now_ms;
 use crate::store::outbox::{OpPayload, OutboxOp};
 use iskra_protocol::{Change, SyncRequest, MAX_CHANGES_PER_SYNC};
 use serde::Serialize;
-use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -133,12 +132,12 @@ impl SyncClient {
     ) -> Result<Failed, SyncError> {
         if err.stops_sync() {
             // Nothing wrong with the operations: back to pending, untouched.
-            let body = err.to_json();
+            let body = err.to_op_error();
             self.on_engine(move |e| e.ops_postpone(&ops, 0, &body))
                 .await?;
             return Ok(Failed::Stop(err));
         }
-        let body = err.to_json();
+        let body = err.to_op_error();
         if err.is_retryable() {
             let next = now_ms() + retry_delay(attempts, err.retry_after()).as_millis() as u64;
             self.on_engine(move |e| e.ops_retry_later(&ops, next, &body))
@@ -279,9 +278,12 @@ impl SyncClient {
         let (changes, cursor) = (resp.changes, resp.cursor);
         let applied = self
             .on_engine(move |e| {
-                for (op, error) in &refused {
-                    let body = json!({"status": error.code.status(), "error": error});
-                    e.ops_reject(&[*op], &body)?;
+                for (op, error) in refused {
+                    let refusal = SyncError::Rejected {
+                        status: error.code.status(),
+                        error,
+                    };
+                    e.ops_reject(&[op], &refusal.to_op_error())?;
                 }
                 e.ops_done(&accepted)?;
                 e.apply_pulled(project, &changes, Some(&cursor))

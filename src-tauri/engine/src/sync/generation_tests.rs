@@ -8,7 +8,7 @@ use super::fake_server::{healthy, FakeServer, Resp};
 use super::*;
 use crate::engine::tests::engine;
 use crate::generation::{GenerateRequest, GenerationState};
-use crate::store::outbox::OpState;
+use crate::store::outbox::{OpError, OpState};
 use iskra_protocol::GenerationStatus;
 use serde_json::json;
 use std::time::Duration;
@@ -143,7 +143,14 @@ async fn a_rate_limited_request_fails_with_its_window_and_stays_visible_as_rejec
         (ops[0].op_id, ops[0].state),
         (g.generation.id, OpState::Rejected)
     );
-    assert_eq!(ops[0].last_error.as_ref().unwrap()["status"], 429);
+    assert!(
+        matches!(
+            ops[0].last_error,
+            Some(OpError::Rejected { status: 429, .. })
+        ),
+        "{:?}",
+        ops[0].last_error
+    );
     let pushed = server.requests.lock().unwrap().clone();
     let later_change_sent = pushed
         .iter()

@@ -7,7 +7,9 @@
 //! a backoff expires — until told to stop. Store calls run on the blocking pool so a slow
 //! `fsync` never stalls the async runtime.
 
+pub mod anonymous;
 mod api;
+pub mod api_keys;
 pub mod autosave;
 mod backoff;
 mod credits;
@@ -15,6 +17,7 @@ mod error;
 mod events;
 mod flush;
 mod generations;
+pub mod sharing;
 mod status;
 mod uploads;
 
@@ -114,11 +117,7 @@ impl SyncClient {
         T: Send + 'static,
         F: FnOnce(&Engine) -> crate::Result<T> + Send + 'static,
     {
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || f(&engine))
-            .await
-            .map_err(|e| SyncError::Protocol(format!("store task failed: {e}")))?
-            .map_err(SyncError::from)
+        on_engine(&self.engine, f).await
     }
 
     /// The cached copy of an asset, downloaded from the server on first use (lazy download:
@@ -213,6 +212,20 @@ impl SyncClient {
             .unwrap_or(IDLE_PASS_INTERVAL)
             .min(IDLE_PASS_INTERVAL))
     }
+}
+
+/// Runs a store call of `engine` on the blocking pool, so a slow `fsync` never stalls the
+/// async runtime.
+pub(crate) async fn on_engine<T, F>(engine: &Engine, f: F) -> Result<T, SyncError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engine) -> crate::Result<T> + Send + 'static,
+{
+    let engine = engine.clone();
+    tokio::task::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(SyncError::from)?
+        .map_err(SyncError::from)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::*;
 use crate::engine::tests::engine;
 use crate::media::tests::PNG_1X1;
 use crate::store::now_ms;
-use crate::store::outbox::OpState;
+use crate::store::outbox::{OpError, OpState};
 use crate::NewElement;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -104,7 +104,17 @@ async fn rate_limit_honours_retry_after() {
     assert!(matches!(err, SyncError::RateLimited { .. }), "{err}");
     let op = &e.outbox().unwrap()[0];
     assert!(op.next_attempt_ms >= now_ms() + 110_000);
-    assert_eq!(op.last_error.as_ref().unwrap()["retryAfterSecs"], 120);
+    assert!(
+        matches!(
+            op.last_error,
+            Some(OpError::RateLimited {
+                retry_after_secs: Some(120),
+                ..
+            })
+        ),
+        "{:?}",
+        op.last_error
+    );
 }
 
 #[tokio::test]
@@ -138,11 +148,12 @@ async fn refusals_are_kept_with_the_server_body_and_the_lane_goes_on() {
         ]
     );
     let ops = e.outbox().unwrap();
-    assert_eq!(
-        ops[0].last_error.as_ref().unwrap()["error"]["message"],
-        "name is taken"
-    );
-    assert_eq!(ops[0].last_error.as_ref().unwrap()["status"], 422);
+    match &ops[0].last_error {
+        Some(OpError::Rejected { status, error }) => {
+            assert_eq!((*status, error.message.as_str()), (422, "name is taken"))
+        }
+        other => panic!("not kept as a rejection: {other:?}"),
+    }
     assert_eq!(status(&e, true).unwrap().rejected, 2);
     e.outbox_retry(ops[0].op_id).unwrap();
     e.outbox_discard(ops[1].op_id).unwrap();
@@ -327,4 +338,37 @@ async fn events_wake_sync_and_reconnect_with_last_event_id() {
         .calls()
         .iter()
         .any(|c| c.starts_with("GET /v1/projects")));
+}
+
+#[tokio::test]
+async fn a_panicked_store_task_stops_sync_and_is_kept_as_panicked_not_retried() {
+    let (e, _dir) = engine();
+    e.create_project(None).unwrap();
+    let err = on_engine(&e, |_| -> crate::Result<()> { panic!("store bug") })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Task { panicked: true, message } if message == "store bug"),
+        "{err:?}"
+    );
+    let server = FakeServer::start(healthy).await;
+    let client = SyncClient::new(e.clone(), &server.url, "tok").unwrap();
+    let op = e.outbox().unwrap()[0].op_id;
+    let failed = client.settle(vec![op], 0, err).await.unwrap();
+    assert!(matches!(
+        failed,
+        flush::Failed::Stop(SyncError::Task { .. })
+    ));
+    let kept = e.outbox().unwrap().remove(0);
+    assert_eq!(
+        (kept.state, kept.attempts, kept.next_attempt_ms),
+        (OpState::Pending, 0, 0),
+        "not counted as a failed attempt, not scheduled as a retry"
+    );
+    assert_eq!(
+        kept.last_error,
+        Some(OpError::Panicked {
+            message: "store bug".into()
+        })
+    );
 }

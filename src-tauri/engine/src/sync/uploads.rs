@@ -62,7 +62,7 @@ impl SyncClient {
                         SyncError::Rejected { error, .. } => error.message.clone(),
                         other => other.to_string(),
                     };
-                    let body = err.to_json();
+                    let body = err.to_op_error();
                     self.on_engine(move |e| {
                         e.set_setting(settings::UPLOADS_PAUSED_UNTIL, &paused_until.to_string())?;
                         e.set_setting(settings::UPLOADS_PAUSED_REASON, &reason)?;

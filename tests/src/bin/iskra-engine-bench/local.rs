@@ -1,47 +1,18 @@
-//! Engine-only figures on a 2,000-element project in a temp data dir: an edit acknowledged
-//! (its SQLite transaction committed: state, journal and outbox rows), a snapshot written, and
-//! a project opened by a freshly started engine (store opened, canvas materialised).
+//! Engine-only figures on one canvas size in a temp data dir: an edit acknowledged (its SQLite
+//! transaction committed: state, journal and outbox rows); a snapshot pass on the snapshot
+//! thread, with edits timed while it runs (they must not wait for it); a project opened by a
+//! freshly started engine (store opened, canvas materialised) and the memory that takes.
 
-use crate::{percentile, Row, ELEMENTS};
-use iskra_engine::{Edit, Engine};
+use crate::{percentile, proc, seed, Row, Size};
+use anyhow::Context;
+use iskra_engine::Engine;
 use rand::Rng;
-use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const EDITS: usize = 1_000;
 const SNAPSHOTS: usize = 20;
 const OPENS: usize = 10;
-/// Elements created per action while seeding.
-const SEED_BATCH: usize = 200;
-
-fn element_props(i: usize) -> Map<String, Value> {
-    let v = json!({
-        "kind": "image", "x": (i % 50) as f64 * 120.0, "y": (i / 50) as f64 * 120.0,
-        "width": 100.0, "height": 80.0, "rotation": 0.0, "z": format!("a{i:05}"), "locked": false,
-    });
-    v.as_object().cloned().unwrap_or_default()
-}
-
-/// Creates a project with [`ELEMENTS`] elements; returns it and the element ids.
-pub fn seed_project(engine: &Engine) -> anyhow::Result<(Uuid, Vec<Uuid>)> {
-    let p = engine.create_project(Some("Bench 2000"))?.id;
-    let mut ids = Vec::with_capacity(ELEMENTS);
-    for start in (0..ELEMENTS).step_by(SEED_BATCH) {
-        let edits: Vec<Edit> = (start..(start + SEED_BATCH).min(ELEMENTS))
-            .map(|i| {
-                let element_id = Uuid::new_v4();
-                ids.push(element_id);
-                Edit::Create {
-                    element_id,
-                    props: element_props(i),
-                }
-            })
-            .collect();
-        engine.apply(p, &edits)?;
-    }
-    Ok((p, ids))
-}
 
 /// Times `f` `n` times.
 fn sample(
@@ -57,66 +28,130 @@ fn timed<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(Duration, 
     Ok((t.elapsed(), v))
 }
 
-/// The local rows of the table.
-pub fn run() -> anyhow::Result<Vec<Row>> {
-    let dir = tempfile::tempdir()?;
-    let engine = Engine::open(dir.path())?;
-    let (p, ids) = seed_project(&engine)?;
-    let mut rng = rand::thread_rng();
+/// Moves a random element of `ids` somewhere random; the time until it was acknowledged.
+fn edit(engine: &Engine, p: Uuid, ids: &[Uuid], rng: &mut impl Rng) -> anyhow::Result<Duration> {
+    let id = ids[rng.gen_range(0..ids.len())];
+    let (x, y) = (rng.gen_range(-5e3..5e3), rng.gen_range(-5e3..5e3));
+    Ok(timed(|| Ok(engine.move_element(p, id, x, y)?))?.0)
+}
 
-    let mut edits = sample(EDITS, || {
-        let id = ids[rng.gen_range(0..ids.len())];
-        let (x, y) = (rng.gen_range(-5e3..5e3), rng.gen_range(-5e3..5e3));
-        Ok(timed(|| Ok(engine.move_element(p, id, x, y)?))?.0)
-    })?;
-    let mut snaps = sample(SNAPSHOTS, || loop {
-        engine.move_element(p, ids[0], rng.gen(), rng.gen())?;
-        let (t, written) = timed(|| Ok(engine.snapshot_now()?))?;
-        // Zero when the background worker just wrote it: measure again.
-        if written == 1 {
-            return Ok(t);
+/// Snapshot passes on the snapshot thread, each after an edit (so there is something to
+/// write), with edits made back to back while each runs. Returns the passes' times and the
+/// times of the edits made meanwhile.
+fn snapshots(
+    engine: &Engine,
+    p: Uuid,
+    ids: &[Uuid],
+    rng: &mut impl Rng,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let (mut passes, mut during) = (Vec::new(), Vec::new());
+    while passes.len() < SNAPSHOTS {
+        edit(engine, p, ids, rng)?;
+        let request = engine.request_snapshot();
+        let pass = loop {
+            during.push(edit(engine, p, ids, rng).context("edit while a snapshot runs")?);
+            if let Some(outcome) = request.try_outcome() {
+                break outcome.context("snapshot pass")?;
+            }
+        };
+        // Zero when the periodic pass had just written it: measure again.
+        if pass.written == 1 {
+            passes.push(pass.elapsed);
         }
-    })?;
-    drop(engine);
-    let mut opens = sample(OPENS, || {
+    }
+    Ok((passes, during))
+}
+
+/// `OPENS` opens by a freshly started engine each; the RSS of the process with the last one
+/// open.
+fn opens(dir: &std::path::Path, p: Uuid, n: usize) -> anyhow::Result<(Vec<Duration>, u64)> {
+    let mut rss = 0;
+    let opens = sample(OPENS, || {
         let (t, (engine, open)) = timed(|| {
-            let engine = Engine::open(dir.path())?;
+            let engine = Engine::open(dir)?;
             let open = engine.open_project(p)?;
             Ok((engine, open))
         })?;
-        anyhow::ensure!(open.canvas.elements.len() == ELEMENTS, "canvas incomplete");
+        anyhow::ensure!(open.canvas.elements.len() == n, "canvas incomplete");
+        rss = proc::rss();
         drop(engine);
         Ok(t)
     })?;
+    Ok((opens, rss))
+}
 
-    let ms = Duration::from_millis;
+/// The local rows of one size's table.
+pub fn run(size: &Size) -> anyhow::Result<Vec<Row>> {
+    let dir = tempfile::tempdir()?;
+    let engine = Engine::open(dir.path())?;
+    let (seeding, (p, ids)) = timed(|| seed::project(&engine, size.elements)).context("seeding")?;
+    // The first pass compacts the whole seeding journal: timed apart, as context.
+    let first = engine.request_snapshot().wait().context("first snapshot")?;
+    let mut rng = rand::thread_rng();
+
+    let mut edits = sample(EDITS, || edit(&engine, p, &ids, &mut rng)).context("edits")?;
+    let (mut passes, mut during) = snapshots(&engine, p, &ids, &mut rng).context("snapshots")?;
+    drop(engine);
+    let rss_closed = proc::rss();
+    let (mut opens, rss_open) = opens(dir.path(), p, size.elements).context("opens")?;
+
+    let n = size.label();
+    let ms = crate::ms;
     Ok(vec![
         Row::info(
+            &format!("seed {n} elements (actions of {})", seed::SEED_BATCH),
+            ms(seeding),
+        ),
+        Row::info(
+            &format!("first snapshot after seeding ({n}-row journal compacted)"),
+            ms(first.elapsed),
+        ),
+        Row::info(
             "edit acknowledged (journal commit), p50",
-            crate::ms(percentile(&mut edits, 50.0)),
+            ms(percentile(&mut edits, 50.0)),
         ),
         Row::time(
-            "edit acknowledged (journal commit), p99",
+            &format!("edit acknowledged (journal commit), p99 of {EDITS}"),
             percentile(&mut edits, 99.0),
-            ms(2),
+            size.edit_p99,
         ),
         Row::time(
-            "snapshot write, 2,000 elements, p50 of 20",
-            percentile(&mut snaps, 50.0),
-            ms(20),
+            &format!("snapshot pass on the snapshot thread, p50 of {SNAPSHOTS}"),
+            percentile(&mut passes, 50.0),
+            size.snapshot_p50,
         ),
         Row::info(
-            "snapshot write, 2,000 elements, max of 20",
-            crate::ms(percentile(&mut snaps, 100.0)),
+            &format!("snapshot pass, max of {SNAPSHOTS}"),
+            ms(percentile(&mut passes, 100.0)),
+        ),
+        Row::info(
+            &format!(
+                "edit acknowledged while a snapshot runs, p50 ({} edits)",
+                during.len()
+            ),
+            ms(percentile(&mut during, 50.0)),
         ),
         Row::time(
-            "open project, 2,000 elements (engine start + canvas), p50",
+            "edit acknowledged while a snapshot runs, p99",
+            percentile(&mut during, 99.0),
+            size.edit_p99,
+        ),
+        Row::info(
+            "edit acknowledged while a snapshot runs, max",
+            ms(percentile(&mut during, 100.0)),
+        ),
+        Row::time(
+            "open project (engine start + canvas), p50",
             percentile(&mut opens, 50.0),
-            ms(50),
+            size.open_p50,
         ),
         Row::info(
-            "open project, 2,000 elements, max of 10",
-            crate::ms(percentile(&mut opens, 100.0)),
+            &format!("open project, max of {OPENS}"),
+            ms(percentile(&mut opens, 100.0)),
+        ),
+        Row::info(
+            "RSS of the process with the project open (before: engine closed)",
+            format!("{} ({})", proc::mib(rss_open), proc::mib(rss_closed)),
         ),
     ])
 }

@@ -1,11 +1,11 @@
 //! Figures over a real server on loopback: the bytes one moved element costs on the wire (the
 //! push body, exactly as the engine serialises it, and the whole sync pass as counted by a
-//! proxy) beside a full-state save of the same 2,000-element canvas (the old "save the whole
-//! canvas every 10 s" design), and the time from an edit on device A to its arrival on device
-//! B through the server's event stream (B runs its live sync loop; it is never told to sync).
+//! proxy) beside a full-state save of the same canvas (the old "save the whole canvas every
+//! 10 s" design), and — where the size asks for it — the time from an edit on device A to its
+//! arrival on device B through the server's event stream (B runs its live sync loop; it is
+//! never told to sync).
 
-use crate::local::seed_project;
-use crate::{percentile, Row};
+use crate::{percentile, seed, Row, Size, PUSH_BYTES_MAX};
 use iskra_engine::sync::{SyncClient, MIN_PASS_INTERVAL};
 use iskra_protocol::SyncRequest;
 use iskra_tests::device::Device;
@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 /// Edits timed from A to B.
 const LIVE_EDITS: usize = 50;
-const BOUND: Duration = Duration::from_secs(60);
+/// Longest wait for a whole canvas to reach the server or the other device.
+const BOUND: Duration = Duration::from_secs(600);
 
 /// Bytes of the push of one moved element, of the whole pass, and of a full-state save.
 async fn bytes_rows(
@@ -43,17 +44,14 @@ async fn bytes_rows(
         Row {
             name: "sync one moved element: push request body".into(),
             figure: format!("{body} B"),
-            target: "≤ 1024 B".into(),
-            pass: body <= 1024,
+            target: format!("≤ {PUSH_BYTES_MAX} B"),
+            pass: body <= PUSH_BYTES_MAX,
         },
         Row::info(
             "  whole sync pass on the wire (HTTP, push + pull), up / down",
             format!("{up} / {down} B"),
         ),
-        Row::info(
-            "full-state save of the 2,000-element canvas",
-            format!("{full} B"),
-        ),
+        Row::info("full-state save of the same canvas", format!("{full} B")),
         Row::info(
             "  full-state save ÷ push body",
             format!("{:.0}×", full as f64 / body as f64),
@@ -95,24 +93,25 @@ async fn live_rows(a: &Device, b: &Device, p: Uuid, el: Uuid) -> anyhow::Result<
     ])
 }
 
-/// The wire rows of the table.
-pub async fn run() -> anyhow::Result<Vec<Row>> {
+/// The wire rows of one size's table.
+pub async fn run(size: &Size) -> anyhow::Result<Vec<Row>> {
     let dir = tempfile::tempdir()?;
     let server = TestServer::start(dir.path()).await;
     let token = server.token("bench");
     let proxy = Proxy::start(server.addr()).await;
     let a = Device::new(&server.url(), &token);
-    let (p, ids) = seed_project(&a.engine)?;
+    let (p, ids) = seed::project(&a.engine, size.elements)?;
     a.sync_until_flushed(BOUND).await;
+    let mut rows = bytes_rows(&a, &proxy, &token, p, ids[0]).await?;
+    if !size.live {
+        return Ok(rows);
+    }
     let mut b = Device::new(&server.url(), &token);
     b.sync_until_flushed(BOUND).await;
     anyhow::ensure!(
         b.canvas(p).elements.len() == ids.len(),
         "B has the whole canvas"
     );
-
-    let mut rows = bytes_rows(&a, &proxy, &token, p, ids[0]).await?;
-    b.sync_until_flushed(BOUND).await;
     b.start_watch();
     rows.extend(live_rows(&a, &b, p, ids[1]).await?);
     b.stop_watch().await;

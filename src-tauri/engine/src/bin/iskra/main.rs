@@ -2,6 +2,7 @@
 //! without a window, for scripting and for whole-system tests. Global options: `--data-dir`
 //! (`ISKRA_DATA_DIR`), `--server` (`ISKRA_SERVER`), `--json` for machine-readable output.
 
+mod api_keys;
 mod credits;
 mod debug;
 mod files;
@@ -15,6 +16,7 @@ use iskra_engine::auth::{OAuthConfig, Session};
 use iskra_engine::secret::{self, MemorySecretStore, SecretStore, SESSION_TOKEN};
 use iskra_engine::store::projects::ProjectSort;
 use iskra_engine::store::settings;
+use iskra_engine::sync::api_keys::ApiKeyError;
 use iskra_engine::sync::SyncError;
 use iskra_engine::{Engine, EngineError};
 use output::Out;
@@ -121,6 +123,10 @@ enum Command {
         #[command(subcommand)]
         cmd: Option<credits::CreditsCmd>,
     },
+    /// The account's API keys for other apps: create (the key printed once), list, revoke,
+    /// usage by day.
+    #[command(subcommand)]
+    ApiKeys(api_keys::ApiKeysCmd),
     /// Test helpers (not part of the supported interface).
     #[command(subcommand, hide = true)]
     Debug(DebugCmd),
@@ -214,6 +220,8 @@ pub enum CliError {
     Sync(#[from] SyncError),
     #[error(transparent)]
     Auth(#[from] iskra_engine::auth::AuthError),
+    #[error(transparent)]
+    ApiKey(#[from] ApiKeyError),
     #[error("{0}")]
     Usage(String),
     /// A followed generation failed or was canceled (fal's reason).
@@ -225,15 +233,27 @@ pub enum CliError {
 }
 
 impl CliError {
+    fn sync_kind(e: &SyncError) -> &'static str {
+        match e {
+            SyncError::Local(e) => e.kind(),
+            SyncError::NotSignedIn | SyncError::Unauthenticated { .. } => "auth",
+            e if e.is_retryable() => "network",
+            _ => "rejected",
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Self::Engine(e) => e.kind(),
-            Self::Sync(SyncError::Local(e)) => e.kind(),
-            Self::Sync(SyncError::NotSignedIn | SyncError::Unauthenticated { .. }) => "auth",
-            Self::Sync(e) if e.is_retryable() => "network",
-            Self::Sync(_) => "rejected",
+            Self::Sync(e) => Self::sync_kind(e),
             Self::Auth(e) if e.is_retryable() => "network",
             Self::Auth(_) => "auth",
+            Self::ApiKey(e) => match e {
+                ApiKeyError::TooMany(_) => "conflict",
+                ApiKeyError::Invalid(_) => "invalid",
+                ApiKeyError::NotFound => "notFound",
+                ApiKeyError::Sync(e) => Self::sync_kind(e),
+            },
             Self::Usage(_) => "usage",
             Self::Generation(_) => "generation",
             Self::Timeout(_) => "timeout",
@@ -345,6 +365,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), CliError> {
         Command::Generations(cmd) => generate::generations(&ctx, cmd),
         Command::Models => generate::models(&ctx),
         Command::Credits { cmd } => credits::credits(&ctx, cmd),
+        Command::ApiKeys(cmd) => api_keys::api_keys(&ctx, cmd),
         Command::Debug(DebugCmd::Edits { count }) => Ok(debug::edits(&engine, count)?),
     }
 }

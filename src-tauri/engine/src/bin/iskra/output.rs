@@ -98,7 +98,10 @@ impl Out {
                     let err = o
                         .last_error
                         .as_ref()
-                        .map(|e| format!("  {e}"))
+                        .map(|e| {
+                            let d = e.detail();
+                            format!("  {} {}", d.code.as_str(), d.message)
+                        })
                         .unwrap_or_default();
                     format!(
                         "{}  {:<8} {:<15} attempts {}{err}",
