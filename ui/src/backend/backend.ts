@@ -14,6 +14,8 @@
  */
 import type {
   Account,
+  ApiKeyInfo,
+  ApiKeyScope,
   AssetQuery,
   BundleExported,
   CanvasDelta,
@@ -22,6 +24,10 @@ import type {
   EstimateRequest,
   ElementPatch,
   FileSource,
+  FreeGenerateRequest,
+  FreeOutcome,
+  GalleryItem,
+  GalleryQuery,
   GenerateRequest,
   Generated,
   HotFolderChange,
@@ -29,15 +35,22 @@ import type {
   LocalGeneration,
   LocalProjects,
   ModelInfo,
+  NewApiKeyCreated,
   OpenCanvas,
+  Page,
   PaidPlan,
   Placement,
   PlaybackUpdate,
   Project,
   ProjectQuery,
+  SharedArrivals,
+  Share,
+  ShareLink,
   StorageInfo,
   SyncStatus,
   Unlisten,
+  UsageQuery,
+  UsageReport,
   Viewport,
   ZOrderMove,
 } from './types';
@@ -56,6 +69,8 @@ export interface BackendEvents {
   generationChanged: LocalGeneration;
   /** The credit balance changed (a generation reserved, was charged or released; a new period, a plan); null signed out. */
   creditsChanged: Credits | null;
+  /** Images of share links opened in Iskra arrived (`takeSharedImages` has them). */
+  sharedImages: null;
 }
 
 export interface Backend {
@@ -132,6 +147,13 @@ export interface Backend {
   cancelGeneration(id: string): Promise<LocalGeneration>;
   /** Sends a failed generation again; it keeps its placeholder. */
   retryGeneration(id: string): Promise<LocalGeneration>;
+  /**
+   * The one free text-to-image before sign-in (S6): its placeholder lands on the (local)
+   * canvas at once through `canvasChanged`, and the image replaces it when the job is done.
+   * Resolves once the job has ended — or at once when the server refuses (the day's free
+   * image is used).
+   */
+  freeGenerate(projectId: string, request: FreeGenerateRequest): Promise<FreeOutcome>;
 
   // Credits and billing (S8)
   /** The balance as the engine keeps it (the last one seen offline); null signed out. */
@@ -142,6 +164,32 @@ export interface Backend {
   openCheckout(plan: PaidPlan): Promise<string>;
   /** Opens the Stripe customer portal (plan, card, invoices) in the system browser; its address. */
   openBillingPortal(): Promise<string>;
+
+  // Sharing and the gallery (S10); each needs an account
+  /** A public link to an asset (uploaded first when only on this device); sharing again gives the same link. */
+  shareAsset(assetId: string): Promise<ShareLink>;
+  /** Revokes the asset's link at once (nothing to do when it has none). */
+  unshareAsset(assetId: string): Promise<void>;
+  /** The user's links, newest first, with their view and download counts. */
+  listShares(): Promise<Share[]>;
+  /** One page of the user's generated images with their links and counts. */
+  gallery(query: GalleryQuery): Promise<Page<GalleryItem>>;
+  /** Makes sure a server asset is in this device's library (downloaded on first use), so it can be placed. */
+  fetchAsset(assetId: string): Promise<void>;
+  /** Puts text on the system clipboard (a link made after a server round trip: no user gesture is left for the web API). */
+  copyText(text: string): Promise<void>;
+  /** Images of share links opened in Iskra (`iskra://share/<shortId>`) since the last call, now in the library. */
+  takeSharedImages(): Promise<SharedArrivals>;
+
+  // API keys (S9); each needs an account
+  /** Makes a key (both scopes with null). The answer holds the key itself, shown this once. */
+  createApiKey(name: string, scopes: ApiKeyScope[] | null): Promise<NewApiKeyCreated>;
+  /** The active keys with today's use, oldest first. */
+  listApiKeys(): Promise<ApiKeyInfo[]>;
+  /** Revokes a key: the server refuses it from the next request on. */
+  revokeApiKey(id: string): Promise<void>;
+  /** Use of the account's keys by day and key. */
+  apiKeyUsage(query: UsageQuery): Promise<UsageReport>;
 
   // Account (D6)
   account(): Promise<Account>;

@@ -64,12 +64,28 @@ export const COMMANDS = {
   listGenerations: 'list_generations', // { projectId: string | null } → LocalGeneration[] (newest first)
   cancelGeneration: 'cancel_generation', // { id } → LocalGeneration
   retryGeneration: 'retry_generation', // { id } → LocalGeneration (a failed one, same placeholder)
+  freeGenerate: 'free_generate', // { projectId, request: FreeGenerateRequest } → FreeOutcome (signed out; once the job ended)
 
   // Credits and billing (S8)
   getCredits: 'get_credits', // {} → Credits | null (the balance the engine keeps; null signed out)
   estimateGeneration: 'estimate_generation', // { request: EstimateRequest } → CreditEstimate
   openCheckout: 'open_checkout', // { plan: 'pro' | 'enterprise' } → string (Stripe Checkout, opened in the browser)
   openBillingPortal: 'open_billing_portal', // {} → string (the Stripe customer portal, opened in the browser)
+
+  // Sharing and the gallery (S10)
+  shareAsset: 'share_asset', // { assetId } → ShareLink (uploads a device-only asset first; the same link again)
+  unshareAsset: 'unshare_asset', // { assetId } → void (revokes the link at once)
+  listShares: 'list_shares', // {} → Share[] (the user's links with view and download counts)
+  gallery: 'gallery', // { query: GalleryQuery } → Page<GalleryItem>
+  fetchAsset: 'fetch_asset', // { assetId } → void (the server's asset into this device's library)
+  copyText: 'copy_text', // { text } → void (the system clipboard)
+  takeSharedImages: 'take_shared_images', // {} → SharedArrivals (images of opened iskra://share links, once)
+
+  // API keys (S9)
+  createApiKey: 'create_api_key', // { name, scopes: ApiKeyScope[] | null } → NewApiKeyCreated (the key itself, this once)
+  listApiKeys: 'list_api_keys', // {} → ApiKeyInfo[] (active keys with today's use, oldest first)
+  revokeApiKey: 'revoke_api_key', // { id } → void (refused from the next request on)
+  apiKeyUsage: 'api_key_usage', // { query: UsageQuery } → UsageReport (by day and key)
 
   // Display
   softwareRendering: 'software_rendering', // {} → boolean (WebGL on a software rasterizer)
@@ -93,6 +109,8 @@ export const EVENTS = {
   generationChanged: 'generation-changed',
   /** Credits | null: the credit balance changed (null: signed out). */
   creditsChanged: 'credits-changed',
+  /** null: images of opened share links (`iskra://share/<shortId>`) wait in `take_shared_images`. */
+  sharedImages: 'shared-images',
   /** string: a project id to open (deep link `iskra://project/<id>`, second instance). */
   openProject: 'open-project',
 } as const;

@@ -19,6 +19,8 @@ import { BackendError } from './backend';
 import { COMMANDS, EVENTS, READY_EVENT, type CommandName } from './commands';
 import type {
   Account,
+  ApiKeyInfo,
+  ApiKeyScope,
   AssetQuery,
   BundleExported,
   CanvasDelta,
@@ -27,6 +29,10 @@ import type {
   EstimateRequest,
   ElementPatch,
   FileSource,
+  FreeGenerateRequest,
+  FreeOutcome,
+  GalleryItem,
+  GalleryQuery,
   GenerateRequest,
   Generated,
   HotFolderChange,
@@ -34,15 +40,22 @@ import type {
   LocalGeneration,
   LocalProjects,
   ModelInfo,
+  NewApiKeyCreated,
   OpenCanvas,
+  Page,
   PaidPlan,
   Placement,
   PlaybackUpdate,
   Project,
   ProjectQuery,
+  SharedArrivals,
+  Share,
+  ShareLink,
   StorageInfo,
   SyncStatus,
   Unlisten,
+  UsageQuery,
+  UsageReport,
   Viewport,
   ZOrderMove,
 } from './types';
@@ -93,6 +106,7 @@ const EVENT_NAMES: { [K in keyof BackendEvents]: string } = {
   openProject: EVENTS.openProject,
   generationChanged: EVENTS.generationChanged,
   creditsChanged: EVENTS.creditsChanged,
+  sharedImages: EVENTS.sharedImages,
 };
 
 export class TauriBackend implements Backend {
@@ -236,6 +250,9 @@ export class TauriBackend implements Backend {
   retryGeneration(id: string): Promise<LocalGeneration> {
     return call(COMMANDS.retryGeneration, { id });
   }
+  freeGenerate(projectId: string, request: FreeGenerateRequest): Promise<FreeOutcome> {
+    return call(COMMANDS.freeGenerate, { projectId, request });
+  }
 
   credits(): Promise<Credits | null> {
     return call(COMMANDS.getCredits);
@@ -248,6 +265,41 @@ export class TauriBackend implements Backend {
   }
   openBillingPortal(): Promise<string> {
     return call(COMMANDS.openBillingPortal);
+  }
+
+  shareAsset(assetId: string): Promise<ShareLink> {
+    return call(COMMANDS.shareAsset, { assetId });
+  }
+  unshareAsset(assetId: string): Promise<void> {
+    return call(COMMANDS.unshareAsset, { assetId });
+  }
+  listShares(): Promise<Share[]> {
+    return call(COMMANDS.listShares);
+  }
+  gallery(query: GalleryQuery): Promise<Page<GalleryItem>> {
+    return call(COMMANDS.gallery, { query });
+  }
+  fetchAsset(assetId: string): Promise<void> {
+    return call(COMMANDS.fetchAsset, { assetId });
+  }
+  copyText(text: string): Promise<void> {
+    return call(COMMANDS.copyText, { text });
+  }
+  takeSharedImages(): Promise<SharedArrivals> {
+    return call(COMMANDS.takeSharedImages);
+  }
+
+  createApiKey(name: string, scopes: ApiKeyScope[] | null): Promise<NewApiKeyCreated> {
+    return call(COMMANDS.createApiKey, { name, scopes });
+  }
+  listApiKeys(): Promise<ApiKeyInfo[]> {
+    return call(COMMANDS.listApiKeys);
+  }
+  revokeApiKey(id: string): Promise<void> {
+    return call(COMMANDS.revokeApiKey, { id });
+  }
+  apiKeyUsage(query: UsageQuery): Promise<UsageReport> {
+    return call(COMMANDS.apiKeyUsage, { query });
   }
 
   account(): Promise<Account> {

@@ -19,6 +19,7 @@ import type { StorageQuota } from '../generated/StorageQuota';
 import type { Tier } from '../generated/Tier';
 import type { Viewport } from '../generated/Viewport';
 
+export type { ApiKeyInfo } from '../generated/ApiKeyInfo';
 export type { Asset } from '../generated/Asset';
 export type { AssetType } from '../generated/AssetType';
 export type { BillingStatus } from '../generated/BillingStatus';
@@ -27,17 +28,54 @@ export type { Credits } from '../generated/Credits';
 export type { Element } from '../generated/Element';
 export type { ElementKind } from '../generated/ElementKind';
 export type { ErrorDetail } from '../generated/ErrorDetail';
+export type { GalleryItem } from '../generated/GalleryItem';
 export type { GenerationKind } from '../generated/GenerationKind';
 export type { GenerationParams } from '../generated/GenerationParams';
 export type { GenerationStatus } from '../generated/GenerationStatus';
+export type { KeyUsage } from '../generated/KeyUsage';
 export type { ModelInfo } from '../generated/ModelInfo';
+export type { NewApiKeyCreated } from '../generated/NewApiKeyCreated';
+export type { Page } from '../generated/Page';
 export type { Playback } from '../generated/Playback';
 export type { Project } from '../generated/Project';
+export type { Share } from '../generated/Share';
+export type { ShareLink } from '../generated/ShareLink';
 export type { StorageQuota } from '../generated/StorageQuota';
 export type { Tier } from '../generated/Tier';
+export type { UsageReport } from '../generated/UsageReport';
+export type { UsageRow } from '../generated/UsageRow';
 export type { Viewport } from '../generated/Viewport';
 
 export type SortOrder = 'asc' | 'desc';
+
+/** `take_shared_images`: images of share links opened in Iskra, now in the library, and failures. */
+export interface SharedArrivals {
+  assetIds: string[];
+  errors: string[];
+}
+
+/** `gallery` arguments (S10): the user's generated images, newest or most downloaded first. */
+export interface GalleryQuery {
+  sort: 'created' | 'downloads';
+  order: SortOrder;
+  /** The previous page's `nextCursor`; null for the first page. */
+  cursor: string | null;
+  /** Page size; null: the server's default. */
+  limit: number | null;
+}
+
+/** A scope an API key may hold (S9): generate and edit images, or read jobs and usage. */
+export type ApiKeyScope = 'images:generate' | 'images:read';
+
+/** `api_key_usage` arguments (S9); null: the server's default (the 30 days to today, every key). */
+export interface UsageQuery {
+  /** First day, `YYYY-MM-DD` (UTC). */
+  from: string | null;
+  /** Last day, inclusive. */
+  to: string | null;
+  /** One key of the account (revoked ones too). */
+  keyId: string | null;
+}
 
 /** `list_projects` arguments (D2: search by name, sort by last modified or name). */
 export interface ProjectQuery {
@@ -291,6 +329,26 @@ export interface LocalGeneration {
   outputs: string[];
   createdAt: string;
 }
+
+/**
+ * `free_generate` arguments: the one free text-to-image before sign-in (S6). `imageSize` null
+ * takes the default size; `at` is the world point of the placeholder's centre.
+ */
+export interface FreeGenerateRequest {
+  prompt: string;
+  imageSize: string | null;
+  at: Placement;
+}
+
+/**
+ * How the free image before sign-in ended: on the canvas where its placeholder stood, refused
+ * by the server (`ANONYMOUS_QUOTA_EXCEEDED` with its day window once the day's image is used),
+ * or failed (the placeholder is gone either way).
+ */
+export type FreeOutcome =
+  | { status: 'completed'; element: Element; assetId: string }
+  | { status: 'refused'; error: LocalGenerationError }
+  | { status: 'failed'; error: LocalGenerationError };
 
 /** `generate`: the new generation and the canvas delta that adds its placeholder. */
 export interface Generated {

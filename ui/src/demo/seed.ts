@@ -14,6 +14,7 @@ import { collagePng } from './collage';
 import { recordVideo } from './video';
 import { fitBounds } from '../canvas/math/camera';
 import { aabb, unionRects } from '../canvas/math/geometry';
+import { seedApiKeys } from './apiKeys';
 
 interface Piece {
   kind: ArtKind;
@@ -69,6 +70,7 @@ function hoursAgo(h: number): string {
 export async function seedDemo(backend: MemoryBackend, params: URLSearchParams): Promise<void> {
   const offline = params.has('offline');
   await backend.signIn();
+  await seedApiKeys(backend);
 
   // The moodboard.
   const board = await backend.createProject('Nebula moodboard');

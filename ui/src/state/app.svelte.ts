@@ -14,12 +14,14 @@ import { estimateRequest } from '../lib/credits';
 import { baseName, fileNameOf } from '../lib/format';
 import { CanvasState } from './canvas.svelte';
 import { CreditsState } from './credits.svelte';
+import { GalleryState } from './gallery.svelte';
 import { Generations } from './generations.svelte';
 import { HotFolders } from './hotFolders.svelte';
 import { LocalOffer } from './localOffer.svelte';
+import { Sharing } from './sharing.svelte';
 import { toasts } from './toasts.svelte';
 
-export type View = 'canvas' | 'projects';
+export type View = 'canvas' | 'projects' | 'gallery';
 /** A PNG export taking longer than this shows a "Rendering" notice. */
 const SLOW_EXPORT_MS = 400;
 export type LoadState = 'idle' | 'loading' | 'ready' | 'error';
@@ -30,6 +32,9 @@ export class AppState {
   readonly localOffer: LocalOffer;
   readonly generations: Generations;
   readonly credits: CreditsState;
+  /** Public links of assets (S10) and the gallery of generated images. */
+  readonly sharing: Sharing;
+  readonly gallery: GalleryState;
   view = $state<View>('canvas');
   ready = $state(false);
   project = $state<Project | null>(null);
@@ -55,6 +60,13 @@ export class AppState {
     this.hotFolders = new HotFolders(backend);
     this.localOffer = new LocalOffer(backend);
     this.credits = new CreditsState({ backend, signedIn: () => this.account.signedIn });
+    this.sharing = new Sharing({ backend, signedIn: () => this.account.signedIn, signIn: () => this.signIn(), place: (ids) => this.canvas.addAssets(ids) });
+    this.gallery = new GalleryState({
+      backend,
+      sharing: this.sharing,
+      signedIn: () => this.account.signedIn,
+      place: (ids) => this.canvas.addAssets(ids),
+    });
     this.generations = new Generations({
       backend,
       canvas: this.canvas,
@@ -68,6 +80,8 @@ export class AppState {
       void this.refreshStorage();
       void this.generations.refreshModels();
       void this.credits.refresh();
+      void this.sharing.refresh();
+      if (this.view === 'gallery') void this.gallery.load();
     });
     backend.on('projectsChanged', () => {
       if (this.view === 'projects') void this.refreshProjects();
@@ -75,6 +89,7 @@ export class AppState {
     });
     backend.on('assetsChanged', () => void this.refreshAssets());
     backend.on('canvasChanged', (d) => this.canvas.applyRemote(d));
+    backend.on('sharedImages', () => void this.sharing.receive());
     backend.on('openProject', (id) => void this.openProject(id).catch((e: unknown) => toasts.error(e)));
   }
 
@@ -87,11 +102,13 @@ export class AppState {
         void this.localOffer.check();
         void this.generations.refreshModels();
         void this.credits.refresh();
+        void this.sharing.refresh();
       }
       const recent = await this.backend.recentProject();
       const id = recent ?? (await this.firstProject());
       await this.openProject(id);
       void this.refreshAssets();
+      void this.sharing.receive();
     } catch (e) {
       toasts.error(e);
     } finally {
@@ -152,6 +169,13 @@ export class AppState {
     void this.canvas.flush().then(() => this.refreshProjects());
     if (this.account.signedIn) void this.localOffer.refresh();
     this.view = 'projects';
+  }
+
+  /** The Gallery of generated images (S10), its first page loaded again. */
+  showGallery(): void {
+    void this.canvas.flush();
+    this.view = 'gallery';
+    void this.gallery.load();
   }
 
   setProjectQuery(q: Partial<ProjectQuery>): void {
@@ -308,6 +332,7 @@ export class AppState {
       void this.refreshStorage();
       void this.generations.refreshModels();
       void this.credits.refresh();
+      void this.sharing.refresh();
       void this.localOffer.check();
     } catch (e) {
       toasts.error(e);
@@ -319,6 +344,7 @@ export class AppState {
       await this.backend.signOut(removeLocalData);
       this.account = { signedIn: false };
       this.credits.balance = null;
+      void this.sharing.refresh();
       this.localOffer.reset();
       if (removeLocalData) {
         this.project = null;

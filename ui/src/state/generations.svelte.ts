@@ -11,7 +11,7 @@
  * (whichever arrives first: the `canvasChanged` delta or the `generationChanged` event).
  */
 import type { Backend } from '../backend/backend';
-import type { CanvasDelta, Element, GenerationKind, LocalGeneration, ModelInfo, Placement } from '../backend/types';
+import type { CanvasDelta, Element, GenerationKind, LocalGeneration, LocalGenerationError, ModelInfo, Placement } from '../backend/types';
 import type { Rect } from '../canvas/math/geometry';
 import type { CardInfo } from '../canvas/render/generationCard';
 import {
@@ -37,6 +37,9 @@ import {
 import type { CanvasState } from './canvas.svelte';
 import { toasts } from './toasts.svelte';
 
+/** Where the free image before sign-in is: not asked for, being made, on the canvas, refused, failed. */
+export type FreePhase = 'idle' | 'working' | 'done' | 'refused' | 'failed';
+
 /** Space the server leaves between outputs it sets side by side (world units). */
 const OUTPUT_GAP = 24;
 /** How long outputs of a completed generation wait for their elements to highlight (ms). */
@@ -58,6 +61,8 @@ export class Generations {
   list = $state.raw<LocalGeneration[]>([]);
   form = $state<GenerationForm>({ kind: 'text-to-image', prompt: '', model: null, size: null, count: 1 });
   submitting = $state(false);
+  /** The free image before sign-in: where it is, and the refusal or failure it ended with. */
+  free = $state.raw<{ phase: FreePhase; error: LocalGenerationError | null }>({ phase: 'idle', error: null });
   /**
    * Ticks every 20 s while the panel is open ("2 min ago", limits that reset) — every second
    * while a rate limit counts down its last 90 s ("resets in 42 s").
@@ -188,10 +193,55 @@ export class Generations {
     const pid = this.projectId;
     if (!pid || this.submitting || this.problem !== null || !this.source.ok) return false;
     const source = this.source.element;
-    // The placeholder as the engine will size it (the requested image size, else the source's),
-    // and the row its outputs will fill: the server sets them side by side from its left edge.
-    const size = placeholderSize(this.form.size, source);
     const count = makesVideo(this.form.kind) ? 1 : this.form.count;
+    const { at, row } = this.spotFor(this.form.size, count, source);
+    const request = buildRequest($state.snapshot(this.form), source, at);
+    this.submitting = true;
+    try {
+      const { generation, delta } = await this.deps.backend.generate(pid, request);
+      this.canvas.applyDelta(delta);
+      this.canvas.engine?.bringIntoView(row);
+      // Events may have reported progress before this answer came back: they are newer.
+      if (!this.list.some((g) => g.id === generation.id)) this.upsert(generation);
+      // Every request waits in the outbox until the server takes it; only offline is that news.
+      if (generation.status === 'waiting' && !this.deps.online()) toasts.show('You’re offline: the request waits in the outbox and is sent when you’re back online');
+      return true;
+    } catch (e) {
+      toasts.error(e);
+      return false;
+    } finally {
+      this.submitting = false;
+    }
+  }
+
+  /**
+   * Asks for the one free image before sign-in (S6) with the form's prompt and size: its
+   * placeholder lands on the local canvas, the image in its place once done. Ends `done`,
+   * `refused` (the day's free image is used: `free.error.limit` says when it comes back) or
+   * `failed`.
+   */
+  async submitFree(): Promise<void> {
+    const pid = this.projectId;
+    if (!pid || this.free.phase === 'working' || this.deps.signedIn() || this.form.prompt.trim() === '') return;
+    const { at, row } = this.spotFor(this.form.size, 1, null);
+    this.free = { phase: 'working', error: null };
+    try {
+      this.canvas.engine?.bringIntoView(row);
+      const outcome = await this.deps.backend.freeGenerate(pid, { prompt: this.form.prompt, imageSize: this.form.size, at });
+      this.free = outcome.status === 'completed' ? { phase: 'done', error: null } : { phase: outcome.status, error: outcome.error };
+    } catch (e) {
+      this.free = { phase: 'idle', error: null };
+      toasts.error(e);
+    }
+  }
+
+  /**
+   * Where a new placeholder goes (its centre) and the row its `count` outputs will fill: the
+   * placeholder as the engine will size it (the requested image size, else the source's).
+   */
+  private spotFor(imageSize: string | null, count: number, source: Element | null): { at: Placement; row: Rect } {
+    // The server sets the outputs side by side from the placeholder's left edge.
+    const size = placeholderSize(imageSize, source);
     const row = { width: count * size.width + (count - 1) * OUTPUT_GAP, height: size.height };
     // Beside the source (its left edge a gap right of it), or at the view centre — moved to the
     // nearest spot where it covers nothing: in view when there is room (the view can hold it),
@@ -206,24 +256,7 @@ export class Generations {
     let spot = freeSpot(want, row, (r) => taken(r, false), view);
     if (view && taken(rowAt(spot), false)) spot = freeSpot(want, row, (r) => taken(r, false));
     if (taken(rowAt(spot), false)) spot = freeSpot(want, row, (r) => taken(r, true), view);
-    const at = { x: spot.x - row.width / 2 + size.width / 2, y: spot.y };
-    const request = buildRequest($state.snapshot(this.form), source, at);
-    this.submitting = true;
-    try {
-      const { generation, delta } = await this.deps.backend.generate(pid, request);
-      this.canvas.applyDelta(delta);
-      this.canvas.engine?.bringIntoView(rowAt(spot));
-      // Events may have reported progress before this answer came back: they are newer.
-      if (!this.list.some((g) => g.id === generation.id)) this.upsert(generation);
-      // Every request waits in the outbox until the server takes it; only offline is that news.
-      if (generation.status === 'waiting' && !this.deps.online()) toasts.show('You’re offline: the request waits in the outbox and is sent when you’re back online');
-      return true;
-    } catch (e) {
-      toasts.error(e);
-      return false;
-    } finally {
-      this.submitting = false;
-    }
+    return { at: { x: spot.x - row.width / 2 + size.width / 2, y: spot.y }, row: rowAt(spot) };
   }
 
   async cancel(id: string): Promise<void> {

@@ -16,6 +16,8 @@ import { BackendError } from '../backend';
 import { Emitter } from '../../lib/emitter';
 import type {
   Account,
+  ApiKeyInfo,
+  ApiKeyScope,
   Asset,
   AssetQuery,
   BundleExported,
@@ -27,6 +29,10 @@ import type {
   ElementPatch,
   EstimateRequest,
   FileSource,
+  GalleryItem,
+  GalleryQuery,
+  FreeGenerateRequest,
+  FreeOutcome,
   GenerateRequest,
   Generated,
   HotFolderChange,
@@ -34,15 +40,22 @@ import type {
   LocalGeneration,
   LocalProjects,
   ModelInfo,
+  NewApiKeyCreated,
   OpenCanvas,
+  Page,
   PaidPlan,
   Placement,
   PlaybackUpdate,
   Project,
   ProjectQuery,
+  SharedArrivals,
+  Share,
+  ShareLink,
   StorageInfo,
   SyncStatus,
   Unlisten,
+  UsageQuery,
+  UsageReport,
   Viewport,
   ZOrderMove,
 } from '../types';
@@ -52,9 +65,13 @@ import { decodeBundle, encodeBundle } from './bundle';
 import { type MemoryFiles, browserFiles } from './files';
 import { type MediaProbe, browserProbe, layoutRow, placedSize } from './media';
 import { SyncSimulator } from './syncSim';
-import { GenerationSim, type GenerationMode, type GenerationTiming, type OutputMaker } from './generations';
+import { GenerationSim, type GenerationHost, type GenerationMode, type GenerationTiming, type OutputMaker } from './generations';
+import { FreeGenerationSim } from './freeGeneration';
 import { nextDefaultName, projectMatches, sortProjects } from './queries';
 import { CreditLedger, priceOf } from './credits';
+import { MemoryShares } from './sharing';
+import { copyText } from '../../lib/clipboard';
+import { MemoryApiKeys } from './apiKeys';
 import { defaultModel, defaultSize, makesVideo } from '../../lib/generation';
 
 export interface MemoryBackendOptions {
@@ -74,6 +91,8 @@ export interface MemoryBackendOptions {
 }
 
 const UPGRADE_URL = 'https://iskra.app/pricing';
+/** What the desktop says when API keys are asked for signed out. */
+const API_KEYS_NEED_ACCOUNT = 'API keys belong to an Iskra account: sign in to make and manage them';
 /** Where the demo's Checkout and billing portal live (Stripe's hosts, fake sessions). */
 const CHECKOUT_URL = 'https://checkout.stripe.com/c/pay/cs_demo_';
 const PORTAL_URL = 'https://billing.stripe.com/p/session/demo';
@@ -97,7 +116,13 @@ export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   readonly sync: SyncSimulator;
   readonly generations: GenerationSim;
+  /** The free image before sign-in (S6). */
+  readonly free: FreeGenerationSim;
   readonly ledger: CreditLedger;
+  /** Public links and their counts, as the server keeps them (S10). */
+  readonly shares: MemoryShares;
+  /** API keys and their use, as the server keeps them (S9). */
+  readonly apiKeys: MemoryApiKeys;
   /** Billing pages opened (Checkout, portal), oldest first. */
   readonly opened: string[] = [];
   /** Bytes and counts stored on other devices of the account (demo: a realistic storage bar). */
@@ -114,6 +139,8 @@ export class MemoryBackend implements Backend {
   /** The offer to add projects made while signed out was answered (either way). */
   private offerAnswered = false;
   private folders: string[] = [];
+  /** Images of opened share links the UI has not taken yet. */
+  private readonly sharedInbox: string[] = [];
 
   constructor(opts: MemoryBackendOptions = {}) {
     this.now = opts.now ?? (() => new Date());
@@ -121,6 +148,8 @@ export class MemoryBackend implements Backend {
     this.newId = opts.newId ?? (() => crypto.randomUUID());
     this.limits = opts.limits ?? FREE_LIMITS;
     this.files = opts.files ?? browserFiles;
+    this.shares = new MemoryShares(this.now);
+    this.apiKeys = new MemoryApiKeys(this.now, this.newId);
     this.ledger = new CreditLedger(this.now, (c) => {
       if (this.accountState.signedIn) this.events.emit('creditsChanged', c);
     });
@@ -129,38 +158,38 @@ export class MemoryBackend implements Backend {
       now: this.now,
       onChange: (s) => this.events.emit('syncStatus', s),
     });
-    this.generations = new GenerationSim(
-      {
-        now: this.now,
-        newId: this.newId,
-        signedIn: () => this.accountState.signedIn,
-        tier: () => (this.accountState.signedIn ? this.accountState.tier : 'free'),
-        online: () => this.sync.online,
-        upgradeUrl: UPGRADE_URL,
-        canvas: (id) => this.stored(id).canvas,
-        hasProject: (id) => this.projects.has(id),
-        storage: () => this.assets.quota(this.remoteUsage, this.limits),
-        reserveCredits: (id, amount) => this.ledger.reserve(id, amount),
-        settleCredits: (id, spent) => this.ledger.charge(id, spent),
-        importOutput: async (bytes, mimeType, generation) => {
-          const { id, created } = await this.assets.import(bytes, mimeType, 'generation', generation);
-          if (created) {
-            this.sync.recordEdit();
-            this.events.emit('assetsChanged', null);
-          }
-          return id;
-        },
-        canvasChanged: (projectId, delta, remote) => {
-          const p = this.projects.get(projectId);
-          if (!p) return;
-          this.committed(p, delta);
-          if (remote) this.events.emit('canvasChanged', delta);
-        },
-        generationChanged: (g) => this.events.emit('generationChanged', g),
+    const host: GenerationHost = {
+      now: this.now,
+      newId: this.newId,
+      signedIn: () => this.accountState.signedIn,
+      tier: () => (this.accountState.signedIn ? this.accountState.tier : 'free'),
+      online: () => this.sync.online,
+      upgradeUrl: UPGRADE_URL,
+      canvas: (id) => this.stored(id).canvas,
+      hasProject: (id) => this.projects.has(id),
+      storage: () => this.assets.quota(this.remoteUsage, this.limits),
+      reserveCredits: (id, amount) => this.ledger.reserve(id, amount),
+      settleCredits: (id, spent) => this.ledger.charge(id, spent),
+      importOutput: async (bytes, mimeType, generation) => {
+        const { id, created } = await this.assets.import(bytes, mimeType, 'generation', generation);
+        if (created) {
+          this.sync.recordEdit();
+          this.events.emit('assetsChanged', null);
+        }
+        return id;
       },
-      opts.generationTiming ?? { queueMs: 1400, runMs: 4200 },
-      opts.generationOutput ?? demoOutput,
-    );
+      canvasChanged: (projectId, delta, remote) => {
+        const p = this.projects.get(projectId);
+        if (!p) return;
+        this.committed(p, delta);
+        if (remote) this.events.emit('canvasChanged', delta);
+      },
+      generationChanged: (g) => this.events.emit('generationChanged', g),
+    };
+    const timing = opts.generationTiming ?? { queueMs: 1400, runMs: 4200 };
+    const output = opts.generationOutput ?? demoOutput;
+    this.generations = new GenerationSim(host, timing, output);
+    this.free = new FreeGenerationSim(host, timing, output);
   }
 
   // ── Projects ─────────────────────────────────────────────────────────────────────────────────
@@ -330,6 +359,7 @@ export class MemoryBackend implements Backend {
 
   async deleteAsset(id: string): Promise<void> {
     this.assets.delete(id);
+    this.shares.forget(id);
     // Canvas elements keep their assetId and render the "missing asset" placeholder (D5).
     this.sync.recordEdit();
     this.events.emit('assetsChanged', null);
@@ -445,6 +475,10 @@ export class MemoryBackend implements Backend {
     return this.generations.retry(id);
   }
 
+  async freeGenerate(projectId: string, request: FreeGenerateRequest): Promise<FreeOutcome> {
+    return this.free.generate(projectId, request);
+  }
+
   /** How the simulated server answers generations (demo `?gen=fail|limit|storage`, tests). */
   setGenerationMode(mode: GenerationMode): void {
     this.generations.mode = mode;
@@ -484,6 +518,73 @@ export class MemoryBackend implements Backend {
     this.opened.push(PORTAL_URL);
     await this.openExternal(PORTAL_URL);
     return PORTAL_URL;
+  }
+
+  // ── Sharing and the gallery ──────────────────────────────────────────────────────────────────
+
+  async shareAsset(assetId: string): Promise<ShareLink> {
+    this.requireServer('Sharing needs an Iskra account: sign in to share images and see your gallery');
+    if (!this.assets.has(assetId)) throw new BackendError('notFound', 'This image is not on the server yet: sync it first, then share it');
+    return this.shares.share(assetId);
+  }
+
+  async unshareAsset(assetId: string): Promise<void> {
+    this.requireServer('Sign in to manage your links');
+    this.shares.unshare(assetId);
+  }
+
+  async listShares(): Promise<Share[]> {
+    this.requireServer('Sign in to see your links');
+    return this.shares.list();
+  }
+
+  async gallery(query: GalleryQuery): Promise<Page<GalleryItem>> {
+    this.requireServer('Sharing needs an Iskra account: sign in to share images and see your gallery');
+    return this.shares.gallery(this.assets.list({ sort: 'created', order: 'desc', type: null }, new Map(), true), query);
+  }
+
+  async fetchAsset(assetId: string): Promise<void> {
+    this.requireServer('Sign in to use images of your account');
+    if (!this.assets.has(assetId)) throw new BackendError('notFound', 'This image is no longer on the server');
+  }
+
+  // ── API keys ─────────────────────────────────────────────────────────────────────────────────
+
+  async createApiKey(name: string, scopes: ApiKeyScope[] | null): Promise<NewApiKeyCreated> {
+    this.requireServer(API_KEYS_NEED_ACCOUNT);
+    return this.apiKeys.create(name, scopes);
+  }
+
+  async listApiKeys(): Promise<ApiKeyInfo[]> {
+    this.requireServer(API_KEYS_NEED_ACCOUNT);
+    return this.apiKeys.list();
+  }
+
+  async revokeApiKey(id: string): Promise<void> {
+    this.requireServer(API_KEYS_NEED_ACCOUNT);
+    this.apiKeys.revoke(id);
+  }
+
+  async apiKeyUsage(query: UsageQuery): Promise<UsageReport> {
+    this.requireServer(API_KEYS_NEED_ACCOUNT);
+    return this.apiKeys.usage(query);
+  }
+
+  async copyText(text: string): Promise<void> {
+    if (!(await copyText(text))) throw new BackendError('unavailable', 'The clipboard is not available here');
+  }
+
+  async takeSharedImages(): Promise<SharedArrivals> {
+    return { assetIds: this.sharedInbox.splice(0), errors: [] };
+  }
+
+  /** Opens a share link in the app (demo and tests): its image joins the library, the UI is told. */
+  openSharedLink(shortId: string): void {
+    const assetId = this.shares.assetOf(shortId);
+    if (!assetId) throw new BackendError('notFound', 'This link no longer works: its owner stopped sharing the image');
+    this.shares.visit(shortId, 'download');
+    this.sharedInbox.push(assetId);
+    this.events.emit('sharedImages', null);
   }
 
   /** What Stripe's webhooks do once Checkout is paid (demo and tests): the plan, its credits. */
@@ -612,6 +713,12 @@ export class MemoryBackend implements Backend {
 
   private requireAccount(message: string): void {
     if (!this.accountState.signedIn) throw new BackendError('auth', message);
+  }
+
+  /** Signed in and online: what a call the server answers needs. */
+  private requireServer(message: string): void {
+    this.requireAccount(message);
+    if (!this.sync.online) throw new BackendError('network', 'The server cannot be reached: try again when you’re back online');
   }
 
   private stored(id: string): StoredProject {
