@@ -34,7 +34,13 @@ fi
 BIN=${CARGO_TARGET_DIR:-target}/release
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-cargo build --release --locked -p iskra-server -p iskra-fake-fal -p iskra-fake-stripe
+. scripts/lib/build.sh
+if [ "${ISKRA_HEADLESS:-0}" = 1 ]; then
+  # No display, no WebKitGTK: everything but the desktop app.
+  cargo build --release --locked --workspace --bins --exclude iskra-desktop --exclude iskra-e2e
+else
+  build_release
+fi
 SERVER_DIR=${ISKRA_SERVER_DATA_DIR:-$HOME/.local/share/iskra-server}
 server_env=(env ISKRA_DATA_DIR="$SERVER_DIR" ISKRA_LOG_FORMAT="${ISKRA_LOG_FORMAT:-pretty}")
 if [ -z "${ISKRA_FAL_KEY:-}" ] && [ "${ISKRA_FAKE_FAL:-0}" = 1 ]; then
@@ -72,6 +78,4 @@ fi
 "${server_env[@]}" "$BIN"/iskra-server serve &
 pids+=($!)
 
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
-cargo build --release --locked -p iskra-desktop
 ISKRA_SERVER=http://127.0.0.1:8787 ISKRA_TOKEN="$TOKEN" "$BIN"/iskra-desktop

@@ -9,6 +9,11 @@ BUILD=${CARGO_TARGET_DIR:-$ROOT/target}
 WORK=${ISKRA_TEST_WORK:-$BUILD/test-services}
 mkdir -p "$WORK"
 log() { printf '\n== %s\n' "$*"; }
+# No process the run starts outlives it: checked (and failed on) at exit, whatever the outcome.
+. scripts/lib/procs.sh
+trap check_survivors EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 have() { command -v "$1" >/dev/null 2>&1; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 apt_updated=0
@@ -28,6 +33,8 @@ have pkg-config || apt_install pkg-config
 # The engine's keyring (Secret Service over D-Bus) links libdbus.
 dpkg -s libdbus-1-dev >/dev/null 2>&1 || apt_install libdbus-1-dev
 have python3 || apt_install python3 python3-pip python3-venv
+# Link previews of shared videos take their first frame with ffmpeg (the sharing tests check it).
+have ffmpeg || apt_install ffmpeg
 # The desktop app (Tauri: WebKitGTK) and its end-to-end tests (Xvfb, WebKitWebDriver).
 desktop_pkgs=()
 for p in libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev librsvg2-dev \
@@ -66,6 +73,9 @@ if ! redis_up; then
 fi
 redis_up || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 
+# Everything started from here on is the run's (PostgreSQL and Redis above are services).
+run_marked
+
 log "S3-compatible server (moto) on 127.0.0.1"
 VENV="$BUILD/py"
 if [ ! -x "$VENV/bin/moto_server" ]; then
@@ -75,7 +85,6 @@ fi
 S3_PORT=${ISKRA_TEST_S3_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$WORK/moto.log" 2>&1 &
 MOTO_PID=$!
-trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -s "http://127.0.0.1:$S3_PORT/" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -s -X PUT "http://127.0.0.1:$S3_PORT/iskra-test" >/dev/null
 
@@ -88,7 +97,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_ACCESS_KEY_ID=test AWS_S
 log "UI: install, typecheck, unit tests, build"
 if ! have npm; then apt_install nodejs npm; fi
 # The desktop binary embeds ui/dist, so the UI is built before any cargo step.
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test && npm run build)
+in_session bash -c 'cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test && npm run build'
 
 log "format and lints"
 cargo fmt --all -- --check
@@ -97,8 +106,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "tests"
 # Includes the desktop app's end-to-end tests (src-tauri/tests: the real binary under Xvfb).
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$WORK/cargo-test.log"
-status=${PIPESTATUS[0]}
+status=0
+exec 3> >(tee "$WORK/cargo-test.log")
+TEE_PID=$!
+in_session cargo test --workspace --locked --no-fail-fast >&3 2>&3 || status=$?
+exec 3>&-
+# tee ends once every writer closed the pipe; a process left holding it is found below.
+for _ in $(seq 1 50); do [ -e "/proc/$TEE_PID" ] || break; sleep 0.1; done
+
+log "schemathesis: the server against its own /openapi.json, both backends"
+in_session scripts/schemathesis.sh embedded scaled || status=1
 passed=$(grep -E '^test result:' "$WORK/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -E '^test result:' "$WORK/cargo-test.log" | awk '{s+=$6} END {print s+0}')
 echo

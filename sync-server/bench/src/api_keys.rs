@@ -72,7 +72,7 @@ pub async fn run(decisions: usize) -> Result<Vec<Row>> {
             let method = reqwest::Method::GET;
             let mut decided = Vec::with_capacity(decisions);
             let mut counted = Vec::with_capacity(decisions);
-            let day = iskra_server::api_keys::today();
+            let day = iskra_server::api_keys::today(&state.clock);
             for i in 0..WARMUP + decisions {
                 let start = Instant::now();
                 let owner = iskra_server::api_keys::decide(&state, &key, Some((&method, ROUTE)))

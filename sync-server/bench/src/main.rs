@@ -10,7 +10,10 @@
 
 mod api_keys;
 mod credits;
+mod database;
+mod fleet;
 mod generation;
+mod histogram;
 mod limiter;
 mod load;
 mod report;
@@ -46,6 +49,9 @@ enum Part {
     Credits,
     /// API-key authentication and rate-limit decision, 50 keys at once (in-process).
     ApiKeys,
+    /// The load test: fleets of devices with open event streams, each backend, histograms
+    /// (only when asked for: `--load` or `--only load`).
+    Load,
     /// The generation pipeline (its own servers and a fake fal): the four below.
     Generation,
     /// Generation submit latency.
@@ -89,8 +95,18 @@ struct Args {
     #[arg(long, default_value_t = 8)]
     uploads: usize,
     /// Event streams held open.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 10_000)]
     streams: usize,
+    /// Run the load test alone (same as `--only load`).
+    #[arg(long)]
+    load: bool,
+    /// Where the load test writes its table (`load.txt`) and histograms (`*.png`).
+    #[arg(long, default_value = "bench-load")]
+    out: PathBuf,
+    /// Redis for the load test's PostgreSQL backend (event fan-out through Redis, as replicas
+    /// run), e.g. redis://127.0.0.1:6379. Without it that server fans out in-process.
+    #[arg(long, env = "ISKRA_BENCH_REDIS_URL")]
+    redis: Option<String>,
     /// Run only these parts (repeatable; all by default).
     #[arg(long, value_enum)]
     only: Vec<Part>,
@@ -128,6 +144,9 @@ struct Args {
 impl Args {
     /// Whether `part` is to be measured.
     fn runs(&self, part: Part) -> bool {
+        if part == Part::Load || self.load {
+            return part == Part::Load && (self.load || self.only.contains(&Part::Load));
+        }
         let of_generation = GENERATION.iter().any(|(p, _)| *p == part);
         self.only.is_empty()
             || self.only.contains(&part)
@@ -165,6 +184,9 @@ async fn measure(bin: &Path, args: &Args, report: &mut Report) -> Result<()> {
             ));
         }
         result?;
+    }
+    if args.runs(Part::Load) {
+        fleet::load_test(bin, args, report).await?;
     }
     if args.runs(Part::Credits) {
         credits::run(args.postgres.as_deref(), args.span(), report).await?;
@@ -244,10 +266,16 @@ async fn main() -> Result<()> {
     let result = measure(&bin, &args, &mut report).await;
 
     let load_end = load_average();
-    println!("{}", report::table(&report.rows));
-    println!("machine: {cpus} CPU(s); load average {load_start} at start, {load_end} at end");
+    let mut text = report::table(&report.rows);
+    text +=
+        &format!("machine: {cpus} CPU(s); load average {load_start} at start, {load_end} at end\n");
     for note in &report.notes {
-        println!("{note}");
+        text += &format!("{note}\n");
+    }
+    print!("{text}");
+    if args.runs(Part::Load) {
+        let path = args.out.join("load.txt");
+        std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.json {
         let error = result.as_ref().err().map(|e| format!("{e:#}"));

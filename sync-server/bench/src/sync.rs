@@ -52,8 +52,13 @@ impl Device {
     /// Creates a project for the user of `token` and a device that edits it.
     pub async fn new(server: &Server, http: &reqwest::Client, token: &str) -> Result<Self> {
         let project = new_project(server, http, token).await?;
+        Ok(Self::on(server, http, token, project))
+    }
+
+    /// A new device of the user of `token` editing `project` (elements of its own).
+    pub fn on(server: &Server, http: &reqwest::Client, token: &str, project: Uuid) -> Self {
         let client_id = Uuid::new_v4();
-        Ok(Self {
+        Self {
             http: http.clone(),
             url: server.url(&format!("/v1/projects/{project}/sync")),
             token: token.to_owned(),
@@ -62,7 +67,7 @@ impl Device {
             cursor: None,
             elements: (0..ELEMENTS).map(|_| Uuid::new_v4()).collect(),
             pushed: 0,
-        })
+        }
     }
 
     /// The next change: `x` and `y` of the next element in turn.

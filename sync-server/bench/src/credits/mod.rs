@@ -14,14 +14,13 @@
 //! Afterwards the ledger is checked ([`check`]) and reported.
 
 mod check;
-mod database;
 mod payer;
 
+use crate::database::Database;
 use crate::load::{self, Span};
 use crate::report::{Bound, Report, Row};
 use crate::server::cpu_secs;
 use anyhow::{Context, Result};
-use database::Database;
 use futures::future::try_join_all;
 use iskra_protocol::{GenerationKind, Tier};
 use iskra_server::config::credits::PriceInput;
