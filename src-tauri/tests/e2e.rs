@@ -61,10 +61,15 @@ async fn open_projects(app: &App) {
         .expect("Projects crumb");
     app.wait_until(
         "the projects grid",
-        "window.__iskra.view === 'projects' && window.__iskra.projectsState === 'ready'",
+        // The newest listing, not the one shown from the last visit: its answer may re-sort
+        // the tiles under a click.
+        "window.__iskra.view === 'projects' && window.__iskra.projectsState === 'ready' \
+         && window.__iskra.projectsFresh",
     )
     .await
     .expect("projects grid");
+    // Tiles rise in with an animation: a click aims at where they stand when it is sent.
+    app.settle().await.expect("projects grid settled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,6 +41,11 @@ export class AppState {
 
   projects = $state<Project[]>([]);
   projectsState = $state<LoadState>('idle');
+  /**
+   * Whether `projects` answers the newest listing asked for. Until it does, the grid shows the
+   * previous list, which the answer may re-sort (by last update, say, after a visit).
+   */
+  projectsFresh = $state(false);
   projectQuery = $state<ProjectQuery>({ query: '', sort: 'updated', order: 'desc' });
 
   libraryOpen = $state(false);
@@ -166,6 +171,7 @@ export class AppState {
   }
 
   showProjects(): void {
+    this.projectsFresh = false;
     void this.canvas.flush().then(() => this.refreshProjects());
     if (this.account.signedIn) void this.localOffer.refresh();
     this.view = 'projects';
@@ -185,14 +191,19 @@ export class AppState {
 
   async refreshProjects(): Promise<void> {
     const seq = ++this.projectsSeq;
+    this.projectsFresh = false;
     if (this.projects.length === 0) this.projectsState = 'loading';
     try {
       const list = await this.backend.listProjects($state.snapshot(this.projectQuery));
       if (seq !== this.projectsSeq) return;
       this.projects = list;
       this.projectsState = 'ready';
+      this.projectsFresh = true;
     } catch (e) {
-      if (seq === this.projectsSeq) this.projectsState = 'error';
+      if (seq === this.projectsSeq) {
+        this.projectsState = 'error';
+        this.projectsFresh = true;
+      }
       toasts.error(e);
     }
   }
