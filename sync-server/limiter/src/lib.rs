@@ -11,6 +11,12 @@
 //!
 //! [`MemoryLimiter`] serves a single server process; [`RedisLimiter`] shares counters between
 //! replicas with the same semantics, in one round trip per decision.
+//!
+//! Why this is ours and not a crate: the limiters on crates.io (GCRA or token buckets such as
+//! `governor`) keep one rate per key in one process. Iskra's tiers are several fixed windows
+//! per key, charged together or not at all, aligned to UTC so the 429 body's `resetsAt` and the
+//! day's reset at midnight are exact, decided at the caller's clock, and shared by replicas in
+//! one Redis script call. That is the product's rule, so it is this crate.
 
 mod decision;
 mod memory;

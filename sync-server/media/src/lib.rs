@@ -7,6 +7,13 @@
 //! bounded decoders, after a header-only pixel-count check); videos have their container headers
 //! parsed without reading the media payload into memory. Every failure is a typed
 //! [`MediaError`]: `Unsupported` maps to HTTP 415, `Invalid` to 422.
+//!
+//! Why this is ours and not a magic-byte table such as `infer`: the first bytes do not decide
+//! what the server must accept. An ISO-BMFF file with a video brand may hold only audio, a WebM
+//! header says nothing of what its tracks are, and an image's header must be checked for the
+//! pixel cap before any decoder allocates. The sniff reads just enough of the container to say
+//! which of the seven accepted types a file is or that it is none; the probes then bound every
+//! read, which general decoders that load the whole file do not.
 
 mod image;
 mod sniff;
