@@ -4,7 +4,7 @@
  * shell's Rust sources take exactly those, answers come back unchanged, failures become
  * `BackendError`, and every event reaches `on` under the name the shell emits.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GenerateRequest, LocalGeneration } from './types';
 
 // The Tauri API reads `window.__TAURI_INTERNALS__`: Node's global object stands in for it.
@@ -49,6 +49,33 @@ function ipc(answers: Record<string, unknown>): void {
     },
     { shouldMockEvents: true },
   );
+  watchInvoke(() => {});
+}
+
+type InvokeOptions = { headers?: Record<string, string> };
+type Invoke = (cmd: string, args: unknown, options?: InvokeOptions) => Promise<unknown>;
+let eventCalls: string[] = [];
+
+/**
+ * Wraps the mocked IPC: `onCall` sees every call as it is sent, and the event plugin's
+ * answered calls (the mock answers them without the test's handler) are kept in `eventCalls`,
+ * so a test waits until a listener is registered or removed instead of for a moment.
+ */
+function watchInvoke(onCall: (cmd: string, args: unknown, options?: InvokeOptions) => void): void {
+  eventCalls = [];
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
+  const mocked = internals.invoke;
+  internals.invoke = async (cmd, args, options) => {
+    onCall(cmd, args, options);
+    const out = await mocked(cmd, args, options);
+    if (cmd.startsWith('plugin:event|')) eventCalls.push(cmd);
+    return out;
+  };
+}
+
+/** Waits (with vitest's deadline) until the event plugin has answered `n` calls of `cmd`. */
+async function eventPluginAnswered(cmd: 'listen' | 'unlisten', n = 1): Promise<void> {
+  await vi.waitFor(() => expect(eventCalls.filter((c) => c === `plugin:event|${cmd}`)).toHaveLength(n));
 }
 
 beforeAll(() => {
@@ -120,7 +147,7 @@ describe('TauriBackend: generation commands', () => {
     const seen: LocalGeneration[] = [];
     const off = backend.on('generationChanged', (g) => seen.push(g));
     // listen() registers asynchronously.
-    await new Promise((r) => setTimeout(r, 0));
+    await eventPluginAnswered('listen');
     const failed = gen({
       status: 'failed',
       error: { code: 'RATE_LIMITED', message: 'hour limit of 15 reached', limit: { window: 'hour', limit: 15, used: 15, remaining: 0, resetsAt: '2025-01-01T14:00:00Z', tier: 'free', upgradeUrl: 'https://iskra.app/pricing' }, storage: null, credits: null },
@@ -128,7 +155,7 @@ describe('TauriBackend: generation commands', () => {
     await emit('generation-changed', failed);
     expect(seen).toEqual([failed]);
     off();
-    await new Promise((r) => setTimeout(r, 0));
+    await eventPluginAnswered('unlisten');
     await emit('generation-changed', gen());
     expect(seen).toHaveLength(1);
   });
@@ -171,7 +198,7 @@ describe('TauriBackend: credits and billing commands', () => {
     ipc({});
     const seen: unknown[] = [];
     const off = backend.on('creditsChanged', (c) => seen.push(c));
-    await new Promise((r) => setTimeout(r, 0));
+    await eventPluginAnswered('listen');
     await emit('credits-changed', credits);
     await emit('credits-changed', null);
     expect(seen).toEqual([credits, null]);
@@ -319,12 +346,9 @@ const CASES: Record<string, Case> = {
 function shell(answers: Record<string, unknown> = {}): Sent[] {
   const sent: Sent[] = [];
   mocks.mockIPC((cmd) => (cmd in answers ? answers[cmd] : answerOf(cmd)), { shouldMockEvents: true });
-  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: (c: string, a: unknown, o?: { headers?: Record<string, string> }) => Promise<unknown> } }).__TAURI_INTERNALS__;
-  const mocked = internals.invoke;
-  internals.invoke = (cmd, args, options) => {
+  watchInvoke((cmd, args, options) => {
     if (!cmd.startsWith('plugin:event|')) sent.push(options?.headers ? { cmd, args, headers: options.headers } : { cmd, args });
-    return mocked(cmd, args, options);
-  };
+  });
   return sent;
 }
 
@@ -473,11 +497,11 @@ describe('TauriBackend: every event of the contract', () => {
       shell();
       const seen: unknown[] = [];
       const off = backend.on(key, (p) => seen.push(p));
-      await new Promise((r) => setTimeout(r, 0));
+      await eventPluginAnswered('listen');
       await emit(name, { payloadOf: name });
       expect(seen).toEqual([{ payloadOf: name }]);
       off();
-      await new Promise((r) => setTimeout(r, 0));
+      await eventPluginAnswered('unlisten');
       await emit(name, { payloadOf: name });
       expect(seen).toHaveLength(1);
     });
