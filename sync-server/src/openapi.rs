@@ -8,7 +8,9 @@
 //!   limit), 415 (not `application/json`), 422 (invalid data);
 //! - query parameters ([`crate::extract::ApiQuery`]): 400 (unparsable) and 422 (out of range);
 //! - a path parameter of a constrained form (uuid, sha256…): 400;
-//! - an `Idempotency-Key` header: 400 (malformed) and 409 `CONFLICT` (reused for another request).
+//! - an `Idempotency-Key` header: 400 (malformed) and 409 `CONFLICT` (reused for another request);
+//! - a success answer of `application/octet-stream` (the bytes of a stored asset): served with
+//!   the type sniffed at upload, so it lists every accepted type ([`iskra_media::ACCEPTED_MIME`]).
 //!
 //! Each shared answer is one entry of `components.responses`, referenced by the operations.
 
@@ -123,7 +125,31 @@ fn add(op: &mut Value, status: &str) {
     }
 }
 
+/// Lists every accepted media type on the success answers documented as raw bytes.
+fn type_stored_bytes(op: &mut Value) {
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        if !status.starts_with('2') {
+            continue;
+        }
+        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if content.remove("application/octet-stream").is_some() {
+            for mime in iskra_media::ACCEPTED_MIME {
+                content.insert(
+                    (*mime).to_owned(),
+                    json!({"schema": {"type": "string", "format": "binary"}}),
+                );
+            }
+        }
+    }
+}
+
 fn complete_operation(op: &mut Value) {
+    type_stored_bytes(op);
     add(op, "429");
     if op
         .get("security")
@@ -207,5 +233,27 @@ mod tests {
         complete_operation(&mut op);
         let statuses: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
         assert_eq!(statuses, ["200", "429"]);
+    }
+
+    #[test]
+    fn stored_bytes_are_documented_as_every_accepted_type() {
+        let mut op = json!({
+            "requestBody": {"content": {"application/octet-stream": {}}},
+            "responses": {"200": {"content": {"application/octet-stream": {}}}}
+        });
+        complete_operation(&mut op);
+        let types: Vec<&String> = op["responses"]["200"]["content"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(types.len(), iskra_media::ACCEPTED_MIME.len());
+        assert!(iskra_media::ACCEPTED_MIME
+            .iter()
+            .all(|m| types.iter().any(|t| t == m)));
+        assert!(
+            op["requestBody"]["content"]["application/octet-stream"].is_object(),
+            "an upload still takes raw bytes"
+        );
     }
 }
