@@ -38,8 +38,12 @@ pub async fn checkpoints(store: crate::store::Store, mut stop: tokio::sync::watc
             _ = tokio::time::sleep(CHECKPOINT_INTERVAL) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        if let Err(e) = store.checkpoint().await {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
+        match store.checkpoint(crate::store::WAL_RESTART_BYTES).await {
+            Ok(done) if done.restarted => {
+                tracing::debug!(frames = done.wal_frames, "WAL restarted");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 }
