@@ -130,11 +130,8 @@ impl FromRequestParts<AppState> for Admitted {
                 key: Some(key),
             },
             Verified::Token(principal) => {
-                crate::accounts::refuse_deleted(state, &principal.user_id).await?;
-                let user = state
-                    .store
-                    .ensure_user(&principal.user_id, principal.email.as_deref())
-                    .await?;
+                let email = principal.email.as_deref();
+                let user = crate::accounts::admit(state, &principal.user_id, email).await?;
                 Admitted { user, key: None }
             }
         };

@@ -7,9 +7,9 @@
 //! - [`deletion`] is the crash-safe deletion and the task that resumes unfinished ones.
 //! - [`settings`] are the `ISKRA_ACCOUNTS__…` knobs.
 //!
-//! A deleted id stays refused: requests with it answer 401 (see [`refuse_deleted`], called by
-//! the `Auth` extractor before a user row is looked up or created), and later Clerk events for
-//! it change nothing.
+//! A deleted id stays refused: requests with it answer 401 (see [`admit`], called by the
+//! `Auth` extractor, which looks the user row up or creates it only for a live account), and
+//! later Clerk events for it change nothing.
 
 pub mod clerk;
 pub mod deletion;
@@ -20,16 +20,18 @@ pub use settings::AccountSettings;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store::users::{Admission, UserRow};
 use clerk::ClerkEvent;
 use store::Applied;
 
-/// 401 for an id whose account was deleted (or is being deleted).
-pub async fn refuse_deleted(state: &AppState, user: &str) -> ApiResult<()> {
-    match state.store.deletion_phase(user).await? {
-        Some(_) => Err(ApiError::Unauthenticated(
+/// The user row of a verified token's subject; 401 for an id whose account was deleted (or is
+/// being deleted).
+pub async fn admit(state: &AppState, user: &str, email: Option<&str>) -> ApiResult<UserRow> {
+    match state.store.admit(user, email).await? {
+        Admission::User(row) => Ok(row),
+        Admission::Deleted => Err(ApiError::Unauthenticated(
             "this account has been deleted".into(),
         )),
-        None => Ok(()),
     }
 }
 

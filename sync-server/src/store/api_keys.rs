@@ -203,11 +203,7 @@ impl Store {
     /// The live key with this hash and its owner, in one read: `None` when the key is unknown
     /// or revoked, or its owner's account is deleted (or being deleted).
     pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
-        let user_columns = super::users::COLUMNS
-            .split(',')
-            .map(|c| format!("u.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let user_columns = super::users::columns_of("u");
         let row: Option<KeyOwnerRow> = sqlx::query_as(&format!(
             "SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, \
              k.scopes AS key_scopes, k.created_at AS key_created_at, \

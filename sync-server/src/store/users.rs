@@ -45,7 +45,60 @@ impl UserRow {
 pub(super) const COLUMNS: &str =
     "id, email, tier, created_at, used_bytes, image_count, video_count, billing_status, subscribed";
 
+/// [`COLUMNS`] of the table aliased `alias` in a join.
+pub(super) fn columns_of(alias: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A user row with the phase of the account's deletion, if any.
+#[derive(FromRow)]
+struct AdmissionRow {
+    deletion: Option<String>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// Who a verified token's subject is to the server.
+#[derive(Debug)]
+pub enum Admission {
+    /// A live account (created now when this is its first request).
+    User(UserRow),
+    /// An account that was deleted or is being deleted: refused.
+    Deleted,
+}
+
 impl Store {
+    /// The account of a verified token's subject in one read (a request's hot path): refused
+    /// when it was deleted, created on its first request, its email kept in step with the token.
+    pub async fn admit(&self, id: &str, email: Option<&str>) -> Result<Admission, sqlx::Error> {
+        let row: Option<AdmissionRow> = sqlx::query_as(&format!(
+            "SELECT (SELECT d.phase FROM user_deletions d WHERE d.user_id = u.id) AS deletion, \
+             {} FROM users u WHERE u.id = $1",
+            columns_of("u")
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(AdmissionRow {
+                deletion: Some(_), ..
+            }) => Ok(Admission::Deleted),
+            Some(AdmissionRow { user, .. }) => {
+                if email.is_some() && user.email.as_deref() != email {
+                    self.set_email(id, email).await?;
+                }
+                Ok(Admission::User(user))
+            }
+            // First request, or an account whose row the deletion already removed.
+            None if self.deletion_phase(id).await?.is_some() => Ok(Admission::Deleted),
+            None => self.ensure_user(id, email).await.map(Admission::User),
+        }
+    }
+
     pub async fn user(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
