@@ -33,11 +33,14 @@ pub const STREAM_BUFFER: usize = 64;
 /// Pause before reconnecting a lost Redis subscription.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
-/// An event with its id.
+/// An event with its id. The event is shared, not copied, by the replay buffer and every
+/// stream's buffer: a stream's buffer is allocated in blocks of envelopes when the stream
+/// opens, so an envelope's size is paid by every open stream (10,000 streams: 8 KB each with
+/// the event inline, 0.5 KB shared).
 #[derive(Debug, Clone)]
 pub struct Envelope {
     pub id: u64,
-    pub event: ServerEvent,
+    pub event: Arc<ServerEvent>,
 }
 
 struct UserChannel {
@@ -155,7 +158,13 @@ impl EventHub {
             }
             None => {
                 let id = self.local.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-                self.local.deliver(user, Envelope { id, event });
+                self.local.deliver(
+                    user,
+                    Envelope {
+                        id,
+                        event: Arc::new(event),
+                    },
+                );
             }
         }
     }
@@ -252,7 +261,13 @@ async fn subscribe(
             continue;
         };
         match relayed.event {
-            Some(event) => local.deliver(&relayed.user, Envelope { id, event }),
+            Some(event) => local.deliver(
+                &relayed.user,
+                Envelope {
+                    id,
+                    event: Arc::new(event),
+                },
+            ),
             None => local.end(&relayed.user),
         }
     }
@@ -278,18 +293,21 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(first.event, ev("1"));
+        assert_eq!(*first.event, ev("1"));
         a.publish(user, ev("2"));
         a.publish("someone-else", ev("x"));
         let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(got.event, ev("2"));
+        assert_eq!(*got.event, ev("2"));
         assert!(got.id > first.id);
         let (replay, _) = b.subscribe(user, Some(first.id));
         assert_eq!(
-            replay.iter().map(|e| e.event.clone()).collect::<Vec<_>>(),
+            replay
+                .iter()
+                .map(|e| (*e.event).clone())
+                .collect::<Vec<_>>(),
             vec![ev("2")]
         );
     }
@@ -307,7 +325,7 @@ mod tests {
         let (_, mut stays) = hub.subscribe("stays", None);
         hub.publish("gone", ev("1"));
         hub.end("gone");
-        assert_eq!(gone.recv().await.unwrap().event, ev("1"));
+        assert_eq!(*gone.recv().await.unwrap().event, ev("1"));
         assert!(matches!(
             gone.recv().await,
             Err(broadcast::error::RecvError::Closed)
@@ -317,7 +335,7 @@ mod tests {
             "no replay left"
         );
         hub.publish("stays", ev("2"));
-        assert_eq!(stays.recv().await.unwrap().event, ev("2"));
+        assert_eq!(*stays.recv().await.unwrap().event, ev("2"));
     }
 
     #[tokio::test]
