@@ -216,7 +216,12 @@ impl Store {
             sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
                 .fetch_one(&mut *conn)
                 .await;
-        conn.execute(wait(BUSY_TIMEOUT_MS).as_str()).await?;
+        if let Err(e) = conn.execute(wait(BUSY_TIMEOUT_MS).as_str()).await {
+            // Never hand the writer back with the short wait: the pool opens a new connection
+            // (with the usual one) in its place.
+            conn.close_on_drop();
+            return Err(e);
+        }
         Ok(done?.0 == 0)
     }
 
