@@ -10,6 +10,20 @@
 use super::users::UserRow;
 use super::{now_ms, Store};
 use sqlx::FromRow;
+use std::sync::LazyLock;
+
+/// The statement of [`Store::api_key_by_hash`] (every API-key request), built once.
+static BY_HASH_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, \
+         k.scopes AS key_scopes, k.created_at AS key_created_at, \
+         k.last_used_at AS key_last_used_at, {} \
+         FROM api_keys k JOIN users u ON u.id = k.user_id \
+         WHERE k.hash = $1 AND k.revoked_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM user_deletions d WHERE d.user_id = k.user_id)",
+        *super::users::U_COLUMNS
+    )
+});
 
 /// A key as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -203,18 +217,10 @@ impl Store {
     /// The live key with this hash and its owner, in one read: `None` when the key is unknown
     /// or revoked, or its owner's account is deleted (or being deleted).
     pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<KeyOwner>, sqlx::Error> {
-        let user_columns = super::users::columns_of("u");
-        let row: Option<KeyOwnerRow> = sqlx::query_as(&format!(
-            "SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, \
-             k.scopes AS key_scopes, k.created_at AS key_created_at, \
-             k.last_used_at AS key_last_used_at, {user_columns} \
-             FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.hash = $1 AND k.revoked_at IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM user_deletions d WHERE d.user_id = k.user_id)"
-        ))
-        .bind(hash)
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<KeyOwnerRow> = sqlx::query_as(BY_HASH_SQL.as_str())
+            .bind(hash)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(row.map(|r| KeyOwner {
             key: ApiKeyRow {
                 id: r.key_id,

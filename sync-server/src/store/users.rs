@@ -6,6 +6,7 @@
 use super::{now_ms, Store};
 use iskra_protocol::{BillingStatus, Tier};
 use sqlx::FromRow;
+use std::sync::LazyLock;
 
 /// A user row.
 #[derive(Debug, Clone, FromRow)]
@@ -45,14 +46,23 @@ impl UserRow {
 pub(super) const COLUMNS: &str =
     "id, email, tier, created_at, used_bytes, image_count, video_count, billing_status, subscribed";
 
-/// [`COLUMNS`] of the table aliased `alias` in a join.
-pub(super) fn columns_of(alias: &str) -> String {
+/// [`COLUMNS`] of the table aliased `u` in a join (built once: it is in hot-path statements).
+pub(super) static U_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     COLUMNS
         .split(',')
-        .map(|c| format!("{alias}.{}", c.trim()))
+        .map(|c| format!("u.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ")
-}
+});
+
+/// The statement of [`Store::admit`], built once.
+static ADMIT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT (SELECT d.phase FROM user_deletions d WHERE d.user_id = u.id) AS deletion, \
+         {} FROM users u WHERE u.id = $1",
+        *U_COLUMNS
+    )
+});
 
 /// A user row with the phase of the account's deletion, if any.
 #[derive(FromRow)]
@@ -75,22 +85,16 @@ impl Store {
     /// The account of a verified token's subject in one read (a request's hot path): refused
     /// when it was deleted, created on its first request, its email kept in step with the token.
     pub async fn admit(&self, id: &str, email: Option<&str>) -> Result<Admission, sqlx::Error> {
-        let row: Option<AdmissionRow> = sqlx::query_as(&format!(
-            "SELECT (SELECT d.phase FROM user_deletions d WHERE d.user_id = u.id) AS deletion, \
-             {} FROM users u WHERE u.id = $1",
-            columns_of("u")
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<AdmissionRow> = sqlx::query_as(ADMIT_SQL.as_str())
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         match row {
             Some(AdmissionRow {
                 deletion: Some(_), ..
             }) => Ok(Admission::Deleted),
             Some(AdmissionRow { user, .. }) => {
-                if email.is_some() && user.email.as_deref() != email {
-                    self.set_email(id, email).await?;
-                }
+                self.keep_email(&user, email).await?;
                 Ok(Admission::User(user))
             }
             // First request, or an account whose row the deletion already removed.
@@ -109,9 +113,7 @@ impl Store {
     /// The user, created (free tier) when this is its first request.
     pub async fn ensure_user(&self, id: &str, email: Option<&str>) -> Result<UserRow, sqlx::Error> {
         if let Some(user) = self.user(id).await? {
-            if email.is_some() && user.email.as_deref() != email {
-                self.set_email(id, email).await?;
-            }
+            self.keep_email(&user, email).await?;
             return Ok(user);
         }
         sqlx::query(
@@ -124,6 +126,15 @@ impl Store {
         .execute(self.writer())
         .await?;
         self.user(id).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Records the token's email when it differs from the stored one (a token without one
+    /// changes nothing).
+    async fn keep_email(&self, user: &UserRow, email: Option<&str>) -> Result<(), sqlx::Error> {
+        if email.is_some() && user.email.as_deref() != email {
+            self.set_email(&user.id, email).await?;
+        }
+        Ok(())
     }
 
     pub async fn set_email(&self, id: &str, email: Option<&str>) -> Result<(), sqlx::Error> {
