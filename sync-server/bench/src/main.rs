@@ -175,7 +175,7 @@ async fn measure(bin: &Path, args: &Args, report: &mut Report) -> Result<()> {
         .any(|p| args.runs(*p))
     {
         let server = Server::start(bin).await?;
-        let result = measure_server(&server, args, &mut report.rows).await;
+        let result = measure_server(&server, bin, args, &mut report.rows).await;
         let (log_lines, log) = server.log_tail();
         server.stop().await;
         if log_lines > 0 {
@@ -220,7 +220,12 @@ async fn measure(bin: &Path, args: &Args, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-async fn measure_server(server: &Server, args: &Args, rows: &mut Vec<report::Row>) -> Result<()> {
+async fn measure_server(
+    server: &Server,
+    bin: &Path,
+    args: &Args,
+    rows: &mut Vec<report::Row>,
+) -> Result<()> {
     let span = args.span();
     if args.runs(Part::Sync) {
         rows.extend(sync::throughput(server, span).await?);
@@ -230,7 +235,7 @@ async fn measure_server(server: &Server, args: &Args, rows: &mut Vec<report::Row
         rows.extend(upload::run(server, args.uploads).await?);
     }
     if args.runs(Part::Sse) {
-        rows.extend(sse::run(server, args.streams).await?);
+        rows.extend(sse::run(server, bin, args.streams).await?);
     }
     if args.runs(Part::Share) {
         rows.extend(share::run(server, span).await?);

@@ -1,12 +1,15 @@
-//! Event-stream load: many open `GET /v1/events` connections of one user (one TCP connection
-//! each), the server's memory growth while they are open, then how many streams receive one
-//! pushed change as `project.changed`.
+//! Event-stream load: many open `GET /v1/events` streams of one user, the server's memory
+//! growth while they are open, then how many streams receive one pushed change as
+//! `project.changed` — over HTTP/1.1 (one TCP connection per stream, as one device holds its
+//! stream) and over HTTP/2 (streams multiplexed on shared connections, as a fronting proxy or
+//! an HTTP/2 client carries them; cleartext, with prior knowledge).
 
 use crate::report::{Bound, Row};
 use crate::server::Server;
 use crate::sync::Device;
 use anyhow::{ensure, Result};
 use futures::{StreamExt, TryStreamExt};
+use std::path::Path;
 use std::time::Duration;
 use tokio::time::{sleep, timeout};
 
@@ -20,6 +23,36 @@ const SETTLE: Duration = Duration::from_secs(1);
 const DELIVERY: Duration = Duration::from_secs(10);
 /// What a stream carries when the change reaches it.
 const EVENT: &[u8] = b"event: project.changed";
+/// HTTP/2 streams per connection (the server allows 200 at once on one connection).
+const STREAMS_PER_CONNECTION: usize = 100;
+
+/// How the streams reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP/1.1: a connection per stream.
+    Http1,
+    /// HTTP/2 (h2c): [`STREAMS_PER_CONNECTION`] streams per connection.
+    Http2,
+}
+
+impl Transport {
+    fn label(self) -> String {
+        match self {
+            Transport::Http1 => "HTTP/1.1, a connection each".to_owned(),
+            Transport::Http2 => format!("HTTP/2, {STREAMS_PER_CONNECTION} per connection"),
+        }
+    }
+
+    /// The clients stream `i` is opened with: each HTTP/2 client holds one connection.
+    fn clients(self, n: usize) -> Result<Vec<reqwest::Client>> {
+        Ok(match self {
+            Transport::Http1 => vec![reqwest::Client::builder().http1_only().build()?],
+            Transport::Http2 => (0..n.div_ceil(STREAMS_PER_CONNECTION))
+                .map(|_| reqwest::Client::builder().http2_prior_knowledge().build())
+                .collect::<reqwest::Result<_>>()?,
+        })
+    }
+}
 
 /// Reads a stream until it carries [`EVENT`]; false when it ends first.
 async fn saw_change(mut stream: reqwest::Response) -> bool {
@@ -33,8 +66,19 @@ async fn saw_change(mut stream: reqwest::Response) -> bool {
     false
 }
 
-/// Measurement 4: RSS growth with `n` open event streams and how many get one change.
-pub async fn run(server: &Server, n: usize) -> Result<Vec<Row>> {
+/// Measurement 4: RSS growth with `n` open event streams, on each transport, and how many
+/// get one change. HTTP/1.1 runs on `server`; HTTP/2 on a fresh server of `bin` of its own,
+/// whose heap holds nothing freed by the first run (which its streams would reuse unseen).
+pub async fn run(server: &Server, bin: &Path, n: usize) -> Result<Vec<Row>> {
+    let mut rows = run_on(server, n, Transport::Http1).await?;
+    let fresh = Server::start(bin).await?;
+    let h2 = run_on(&fresh, n, Transport::Http2).await;
+    fresh.stop().await;
+    rows.extend(h2?);
+    Ok(rows)
+}
+
+async fn run_on(server: &Server, n: usize, transport: Transport) -> Result<Vec<Row>> {
     let token = server.token("bench-sse").await?;
     let http = reqwest::Client::new();
     let mut device = Device::new(server, &http, &token).await?;
@@ -42,12 +86,19 @@ pub async fn run(server: &Server, n: usize) -> Result<Vec<Row>> {
     sleep(SETTLE).await;
     let before = server.memory()?.rss;
 
-    let open = |_| {
-        let request = http.get(server.url("/v1/events")).bearer_auth(&token);
+    let clients = transport.clients(n)?;
+    let open = |i: usize| {
+        let client = &clients[i / STREAMS_PER_CONNECTION % clients.len()];
+        let request = client.get(server.url("/v1/events")).bearer_auth(&token);
         async move {
             let r = request.header("accept", "text/event-stream").send().await?;
             let status = r.status();
             ensure!(status.is_success(), "GET /v1/events: {status}");
+            let want = match transport {
+                Transport::Http1 => reqwest::Version::HTTP_11,
+                Transport::Http2 => reqwest::Version::HTTP_2,
+            };
+            ensure!(r.version() == want, "GET /v1/events over {:?}", r.version());
             Ok(r)
         }
     };
@@ -68,8 +119,10 @@ pub async fn run(server: &Server, n: usize) -> Result<Vec<Row>> {
     for reader in readers {
         received += usize::from(matches!(reader.await, Ok(Ok(true))));
     }
-    let name = format!("server RSS growth, {n} SSE streams");
-    let got = "SSE streams that got the change".to_string();
+    drop(clients);
+    let label = transport.label();
+    let name = format!("server RSS growth, {n} SSE streams ({label})");
+    let got = format!("SSE streams that got the change ({label})");
     Ok(vec![
         Row::new(name, growth, "MB", Bound::Max(TARGET_GROWTH_MB)),
         Row::new(got, received as f64, "streams", Bound::Min(n as f64)),

@@ -4,18 +4,27 @@
 //! A push runs in one transaction that first bumps the project's `seq` (taking its row lock, so
 //! pushes to one project commit in `seq` order on both backends), then records op ids (repeats
 //! are skipped), merges with [`ObjectState`] and writes elements and change-log rows in bulk:
-//! a handful of statements per batch whatever its size. A batch that changes nothing is rolled
-//! back, so repeating a push leaves state and cursor untouched.
+//! two [`Script`]s whatever the batch's size — one round trip each to SQLite's connection
+//! thread — and, when the pushing client is a few pushes behind, what others wrote since its
+//! cursor is read in the same transaction. A batch that changes nothing is rolled back, so
+//! repeating a push leaves state and cursor untouched.
 
+use super::script::{Arg, Script};
 use super::Store;
 use iskra_protocol::merge::ObjectState;
 use iskra_protocol::{Canvas, Change, ChangeAction, Target, Viewport, VIEWPORT_ID};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Row, Transaction};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Most change-log rows one pull returns; the cursor then stops at the last whole batch.
 pub const MAX_PULL_ROWS: i64 = 50_000;
+
+/// A push reads what other clients wrote since its cursor inside its own transaction when
+/// that is at most this many pushes (the common case: another device's edit or two); a
+/// client further behind is answered from a reader after the commit, so a long pull never
+/// holds the writer.
+const PULL_IN_PUSH: i64 = 32;
 
 /// Result of a sync request.
 #[derive(Debug, Clone)]
@@ -59,71 +68,105 @@ impl Store {
         }
         let pid = project.to_string();
         let pushed = if valid.is_empty() {
-            None
+            Pushed::Unchanged
         } else {
-            match self.push_valid(user, &pid, client, &valid).await? {
+            match self
+                .push_valid(user, &pid, client, Some(since), &valid)
+                .await?
+            {
                 None => return Ok(None),
                 Some(pushed) => pushed,
             }
         };
-        let cursor = match pushed {
-            Some(seq) => seq,
-            None => match self.project_seq(user, &pid).await? {
-                Some(seq) => seq,
-                None => return Ok(None),
-            },
-        };
-        let since = if since > cursor { 0 } else { since };
-        // When this push moved the cursor straight from `since`, nobody else wrote in between:
-        // there is nothing to pull.
-        let (cursor, changes) = if pushed.is_some() && since == cursor - 1 {
-            (cursor, Vec::new())
-        } else {
-            self.changes_between(user, &pid, Some(client), since, cursor)
-                .await?
+        let advanced = matches!(pushed, Pushed::Written { .. });
+        let (cursor, changes) = match pushed {
+            Pushed::Written {
+                pulled: Some(pulled),
+                ..
+            } => pulled,
+            Pushed::Written { seq, pulled: None } => {
+                let since = if since > seq { 0 } else { since };
+                self.changes_between(user, &pid, Some(client), since, seq)
+                    .await?
+            }
+            Pushed::Unchanged => {
+                let Some(seq) = self.project_seq(user, &pid).await? else {
+                    return Ok(None);
+                };
+                let since = if since > seq { 0 } else { since };
+                self.changes_between(user, &pid, Some(client), since, seq)
+                    .await?
+            }
         };
         Ok(Some(SyncOutcome {
             cursor,
             changes,
             rejected,
-            advanced: pushed.is_some(),
+            advanced,
         }))
     }
 
     /// Applies checked changes in one transaction under the project's row lock: `None` when
-    /// there is no such project, `Some(None)` when nothing changed, else the new cursor.
+    /// there is no such project. With `pull_since`, what other clients wrote after that
+    /// cursor comes back too — read in the same transaction when it is a few pushes
+    /// ([`PULL_IN_PUSH`]), after it otherwise.
+    ///
+    /// Two scripts ([`Script`]): the row lock, the op ids and the touched elements' states;
+    /// then, after the merge, the elements, the change log, the counts and the pull.
     async fn push_valid(
         &self,
         user: &str,
         pid: &str,
         client: Uuid,
+        pull_since: Option<i64>,
         valid: &[(&Change, Target, ChangeAction<'_>)],
-    ) -> Result<Option<Option<i64>>, sqlx::Error> {
+    ) -> Result<Option<Pushed>, sqlx::Error> {
         let mut tx = self.writer().begin().await?;
-        let Some((seq,)) = sqlx::query_as::<_, (i64,)>(
-            "UPDATE projects SET seq = seq + 1, updated_at = $1 WHERE user_id = $2 AND id = $3 RETURNING seq",
-        )
-        .bind(super::now_ms())
-        .bind(user)
-        .bind(pid)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
+        let Some(head) = read_head(self, &mut tx, user, pid, valid).await? else {
             return Ok(None);
         };
-        match apply_batch(self, &mut tx, user, pid, client, seq, valid).await? {
-            Batch::Unchanged => {
-                tx.rollback().await?;
-                Ok(Some(None))
-            }
-            Batch::Written(effect) => {
-                if effect.counts_changed() {
-                    apply_counts(&mut tx, user, pid, &effect).await?;
-                }
-                tx.commit().await?;
-                Ok(Some(Some(seq)))
-            }
+        let Some(merged) = merge(valid, &head) else {
+            tx.rollback().await?;
+            return Ok(Some(Pushed::Unchanged));
+        };
+        let seq = head.seq;
+        let pull = pull_since
+            .map(|since| if since > seq { 0 } else { since })
+            .filter(|since| seq - since <= PULL_IN_PUSH);
+        let mut script = Script::new(self);
+        write_batch(self, &mut script, user, pid, client, seq, &merged);
+        // Straight on from the client's cursor: nobody else wrote in between.
+        if let Some(since) = pull.filter(|since| *since < seq - 1) {
+            let p = self.params(0, 6);
+            script.push(
+                format!(
+                    "SELECT seq, change FROM changes WHERE user_id = {} AND project_id = {} \
+                     AND seq > {} AND seq < {} AND client_id <> {} ORDER BY seq, idx LIMIT {}",
+                    p[0], p[1], p[2], p[3], p[4], p[5]
+                ),
+                vec![
+                    user.into(),
+                    pid.into(),
+                    since.into(),
+                    seq.into(),
+                    client.to_string().into(),
+                    (MAX_PULL_ROWS + 1).into(),
+                ],
+            );
         }
+        let rows = script.rows(&mut tx).await?;
+        tx.commit().await?;
+        let pulled = match pull {
+            None => None,
+            Some(_) => {
+                let rows = rows
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<Vec<(i64, String)>, sqlx::Error>>()?;
+                Some(pulled_upto(rows, seq))
+            }
+        };
+        Ok(Some(Pushed::Written { seq, pulled }))
     }
 
     /// Writes changes made by the server itself (a generation's outputs) through the same merge
@@ -143,8 +186,13 @@ impl Store {
                 .map_err(|e| sqlx::Error::Protocol(format!("invalid server change: {e}")))?;
             valid.push((change, target, action));
         }
-        self.push_valid(user, &project.to_string(), client, &valid)
-            .await
+        Ok(self
+            .push_valid(user, &project.to_string(), client, None, &valid)
+            .await?
+            .map(|pushed| match pushed {
+                Pushed::Written { seq, .. } => Some(seq),
+                Pushed::Unchanged => None,
+            }))
     }
 
     /// The merge state of one element (visible or deleted); `None` when it was never written.
@@ -196,17 +244,7 @@ impl Store {
         .bind(MAX_PULL_ROWS + 1)
         .fetch_all(self.pool())
         .await?;
-        let mut cursor = upto;
-        let mut rows = rows;
-        if rows.len() as i64 > MAX_PULL_ROWS {
-            cursor = rows[MAX_PULL_ROWS as usize].0 - 1;
-            rows.retain(|(seq, _)| *seq <= cursor);
-        }
-        let changes = rows
-            .iter()
-            .filter_map(|(_, c)| serde_json::from_str(c).ok())
-            .collect();
-        Ok((cursor, changes))
+        Ok(pulled_upto(rows, upto))
     }
 
     /// `GET /changes`: every change since the cursor; `None` when there is no such project.
@@ -251,14 +289,6 @@ impl Store {
     }
 }
 
-/// What applying a batch did.
-enum Batch {
-    /// Every change was a repeat or lost to a later clock.
-    Unchanged,
-    /// Something changed, with its effect on the project's counts and thumbnail.
-    Written(CountEffect),
-}
-
 /// How a batch changes the project's image/video counts, and whether the thumbnail (the
 /// topmost visible image with an asset) may have changed.
 #[derive(Debug, Default)]
@@ -299,76 +329,139 @@ fn count_key(id: &str, state: &ObjectState) -> Option<CountKey> {
     ))
 }
 
-/// Records op ids, merges and writes one batch.
-async fn apply_batch(
+/// Pulled change-log rows `(seq, change)` in order, cut to [`MAX_PULL_ROWS`] at a whole push:
+/// the cursor they bring a client to (`upto` when none were cut) and the changes.
+fn pulled_upto(mut rows: Vec<(i64, String)>, upto: i64) -> (i64, Vec<Change>) {
+    let mut cursor = upto;
+    if rows.len() as i64 > MAX_PULL_ROWS {
+        cursor = rows[MAX_PULL_ROWS as usize].0 - 1;
+        rows.retain(|(seq, _)| *seq <= cursor);
+    }
+    let changes = rows
+        .iter()
+        .filter_map(|(_, c)| serde_json::from_str(c).ok())
+        .collect();
+    (cursor, changes)
+}
+
+/// What a push did to the canvas.
+enum Pushed {
+    /// Every change was a repeat or lost to a later clock: nothing written.
+    Unchanged,
+    /// The push is the change-log batch `seq`; `pulled` holds the cursor and the other
+    /// clients' changes when they were read in its transaction.
+    Written {
+        seq: i64,
+        pulled: Option<(i64, Vec<Change>)>,
+    },
+}
+
+/// What a push reads under the project's row lock before merging.
+struct Head {
+    /// The push's change-log batch (the project's new `seq`).
+    seq: i64,
+    /// Op ids not seen before.
+    fresh: HashSet<String>,
+    /// Stored state of the touched elements that exist.
+    states: HashMap<String, ObjectState>,
+}
+
+/// Takes the project's row lock (bumping its `seq`), records the op ids (`RETURNING` names
+/// only the new ones, so repeats are skipped atomically) and reads the state of every element
+/// the changes touch: one script. `None` when there is no such project.
+async fn read_head(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
     user: &str,
     pid: &str,
-    client: Uuid,
-    seq: i64,
     valid: &[(&Change, Target, ChangeAction<'_>)],
-) -> Result<Batch, sqlx::Error> {
-    // Record op ids; RETURNING names only the new ones, so repeats are skipped atomically.
+) -> Result<Option<Head>, sqlx::Error> {
+    let mut script = Script::new(store);
+    let p = store.params(0, 3);
+    script.push(
+        format!(
+            "UPDATE projects SET seq = seq + 1, updated_at = {} WHERE user_id = {} AND id = {} \
+             RETURNING 's', CAST(seq AS TEXT), CAST(NULL AS TEXT)",
+            p[0], p[1], p[2]
+        ),
+        vec![super::now_ms().into(), user.into(), pid.into()],
+    );
     let mut ids: Vec<String> = valid.iter().map(|(c, ..)| c.op_id.to_string()).collect();
     ids.sort();
     ids.dedup();
-    let sql = format!(
-        "INSERT INTO ops (user_id, op_id) VALUES {} ON CONFLICT (user_id, op_id) DO NOTHING RETURNING op_id",
-        store.row_params(ids.len(), 2, 0)
+    let mut args = Vec::with_capacity(ids.len() * 2);
+    for id in ids {
+        args.extend([user.into(), Arg::Text(id)]);
+    }
+    script.push(
+        format!(
+            "INSERT INTO ops (user_id, op_id) VALUES {} ON CONFLICT (user_id, op_id) DO NOTHING \
+             RETURNING 'o', op_id, CAST(NULL AS TEXT)",
+            store.row_params(args.len() / 2, 2, 0)
+        ),
+        args,
     );
-    let mut q = sqlx::query_as::<_, (String,)>(&sql);
-    for id in &ids {
-        q = q.bind(user).bind(id.clone());
-    }
-    let fresh: HashSet<String> = q
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .map(|(id,)| id)
-        .collect();
-    let mut seen = HashSet::new();
-    let todo: Vec<_> = valid
-        .iter()
-        .filter(|(c, ..)| fresh.contains(&c.op_id.to_string()) && seen.insert(c.op_id))
-        .collect();
-    if todo.is_empty() {
-        return Ok(Batch::Unchanged);
-    }
-
-    // Load the current state of every element the batch touches.
-    let mut keys: Vec<String> = todo.iter().map(|(c, ..)| c.element_id.clone()).collect();
-    keys.sort();
+    let mut keys: Vec<&str> = valid.iter().map(|(c, ..)| c.element_id.as_str()).collect();
+    keys.sort_unstable();
     keys.dedup();
-    let head = store.params(0, 2);
-    let sql = format!(
-        "SELECT id, state FROM elements WHERE user_id = {} AND project_id = {} AND id IN ({})",
-        head[0],
-        head[1],
-        store.params(2, keys.len()).join(", ")
+    let p = store.params(0, 2);
+    let mut args: Vec<Arg> = vec![user.into(), pid.into()];
+    args.extend(keys.iter().map(|k| Arg::from(*k)));
+    script.push(
+        format!(
+            "SELECT 'e', id, state FROM elements WHERE user_id = {} AND project_id = {} \
+             AND id IN ({})",
+            p[0],
+            p[1],
+            store.params(2, keys.len()).join(", ")
+        ),
+        args,
     );
-    let mut q = sqlx::query_as::<_, (String, String)>(&sql)
-        .bind(user)
-        .bind(pid);
-    for k in &keys {
-        q = q.bind(k.clone());
+    let mut seq = None;
+    let mut fresh = HashSet::new();
+    let mut states = HashMap::new();
+    for row in script.rows(tx).await? {
+        let (tag, a, b): (String, String, Option<String>) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        match tag.as_str() {
+            "s" => seq = a.parse::<i64>().ok(),
+            "o" => {
+                fresh.insert(a);
+            }
+            _ => {
+                let state = b.and_then(|s| serde_json::from_str(&s).ok());
+                states.insert(a, state.unwrap_or_default());
+            }
+        }
     }
-    let mut states: HashMap<String, ObjectState> = q
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .map(|(id, s)| (id, serde_json::from_str(&s).unwrap_or_default()))
-        .collect();
-    let before: HashMap<String, _> = states
-        .iter()
-        .map(|(id, s)| (id.clone(), count_key(id, s)))
-        .collect();
+    Ok(seq.map(|seq| Head { seq, fresh, states }))
+}
 
-    // Merge; keep what won as the change-log entries.
+/// What the merge of a push decided: the elements to write and the change-log entries.
+struct Merged {
+    /// Every element that changed, with its merged state, by id.
+    elements: Vec<(String, ObjectState)>,
+    /// What won, as the change-log entries of the batch.
+    log: Vec<Change>,
+    /// The batch's effect on the project's counts and thumbnail.
+    effect: CountEffect,
+}
+
+/// Merges the fresh changes into the elements' states; `None` when nothing changed (every
+/// change a repeat or lost to a later clock).
+fn merge(valid: &[(&Change, Target, ChangeAction<'_>)], head: &Head) -> Option<Merged> {
+    let mut seen = HashSet::new();
+    let mut states: HashMap<&str, ObjectState> = HashMap::new();
     let mut log = Vec::new();
-    let mut dirty = HashSet::new();
-    for (change, _target, action) in todo {
-        let state = states.entry(change.element_id.clone()).or_default();
+    let mut order = Vec::new();
+    for (change, _target, action) in valid {
+        if !head.fresh.contains(&change.op_id.to_string()) || !seen.insert(change.op_id) {
+            continue;
+        }
+        let id = change.element_id.as_str();
+        let state = states
+            .entry(id)
+            .or_insert_with(|| head.states.get(id).cloned().unwrap_or_default());
         let won = match action {
             ChangeAction::Set(set) => {
                 let won = state.apply_set(set, &change.clock);
@@ -380,30 +473,46 @@ async fn apply_batch(
             ChangeAction::Delete => state.apply_delete(&change.clock).then(|| (*change).clone()),
         };
         if let Some(entry) = won {
-            dirty.insert(change.element_id.clone());
+            order.push(id);
             log.push(entry);
         }
     }
     if log.is_empty() {
-        return Ok(Batch::Unchanged);
+        return None;
     }
+    order.sort_unstable();
+    order.dedup();
     let mut effect = CountEffect::default();
-    for id in &dirty {
-        let was = before.get(id).and_then(Option::as_ref);
-        effect.add(was, count_key(id, &states[id]).as_ref());
-    }
+    let elements = order
+        .into_iter()
+        .map(|id| {
+            let state = states.remove(id).unwrap_or_default();
+            let was = head.states.get(id).and_then(|s| count_key(id, s));
+            effect.add(was.as_ref(), count_key(id, &state).as_ref());
+            (id.to_owned(), state)
+        })
+        .collect();
+    Some(Merged {
+        elements,
+        log,
+        effect,
+    })
+}
 
-    // Write the changed elements.
-    let dirty: Vec<&String> = keys.iter().filter(|k| dirty.contains(*k)).collect();
-    let sql = format!(
-        "INSERT INTO elements (user_id, project_id, id, state, visible, kind, asset_id, z) VALUES {} \
-         ON CONFLICT (user_id, project_id, id) DO UPDATE SET state = excluded.state, \
-         visible = excluded.visible, kind = excluded.kind, asset_id = excluded.asset_id, z = excluded.z",
-        store.row_params(dirty.len(), 8, 0)
-    );
-    let mut q = sqlx::query(&sql);
-    for id in dirty {
-        let state = &states[id];
+/// Adds to `script` the writes of a merged batch: the changed elements, the change log and,
+/// when they moved, the project's image/video counts and thumbnail (recomputed only when an
+/// image with an asset appeared, moved in z or went away).
+fn write_batch(
+    store: &Store,
+    script: &mut Script,
+    user: &str,
+    pid: &str,
+    client: Uuid,
+    seq: i64,
+    merged: &Merged,
+) {
+    let mut args = Vec::with_capacity(merged.elements.len() * 8);
+    for (id, state) in &merged.elements {
         let (kind, asset, z) = match Uuid::parse_str(id) {
             Ok(uuid) => {
                 let el = state.to_element(uuid);
@@ -414,75 +523,152 @@ async fn apply_batch(
             }
             Err(_) => (None, None, None),
         };
-        q = q
-            .bind(user)
-            .bind(pid)
-            .bind(id.clone())
-            .bind(serde_json::to_string(state).unwrap_or_default())
-            .bind(i64::from(state.is_visible()))
-            .bind(kind)
-            .bind(asset)
-            .bind(z);
+        args.extend([
+            user.into(),
+            pid.into(),
+            id.clone().into(),
+            serde_json::to_string(state).unwrap_or_default().into(),
+            i64::from(state.is_visible()).into(),
+            kind.into(),
+            asset.into(),
+            z.into(),
+        ]);
     }
-    q.execute(&mut **tx).await?;
-
-    // Append the change log of this batch.
-    let sql = format!(
-        "INSERT INTO changes (user_id, project_id, seq, idx, client_id, change) VALUES {}",
-        store.row_params(log.len(), 6, 0)
+    script.push(
+        format!(
+            "INSERT INTO elements (user_id, project_id, id, state, visible, kind, asset_id, z) \
+             VALUES {} ON CONFLICT (user_id, project_id, id) DO UPDATE SET state = excluded.state, \
+             visible = excluded.visible, kind = excluded.kind, asset_id = excluded.asset_id, \
+             z = excluded.z",
+            store.row_params(merged.elements.len(), 8, 0)
+        ),
+        args,
     );
-    let mut q = sqlx::query(&sql);
-    for (idx, entry) in log.iter().enumerate() {
-        q = q
-            .bind(user)
-            .bind(pid)
-            .bind(seq)
-            .bind(idx as i64)
-            .bind(client.to_string())
-            .bind(serde_json::to_string(entry).unwrap_or_default());
-    }
-    q.execute(&mut **tx).await?;
-    Ok(Batch::Written(effect))
-}
 
-/// Applies a batch's effect to the project's image/video counts, and recomputes the thumbnail
-/// only when an image with an asset appeared, moved in z or went away.
-async fn apply_counts(
-    tx: &mut Transaction<'static, Any>,
-    user: &str,
-    pid: &str,
-    effect: &CountEffect,
-) -> Result<(), sqlx::Error> {
+    let client = client.to_string();
+    let mut args = Vec::with_capacity(merged.log.len() * 6);
+    for (idx, entry) in merged.log.iter().enumerate() {
+        args.extend([
+            user.into(),
+            pid.into(),
+            seq.into(),
+            (idx as i64).into(),
+            client.clone().into(),
+            serde_json::to_string(entry).unwrap_or_default().into(),
+        ]);
+    }
+    script.push(
+        format!(
+            "INSERT INTO changes (user_id, project_id, seq, idx, client_id, change) VALUES {}",
+            store.row_params(merged.log.len(), 6, 0)
+        ),
+        args,
+    );
+
+    let effect = &merged.effect;
+    if !effect.counts_changed() {
+        return;
+    }
     if effect.images != 0 || effect.videos != 0 {
-        sqlx::query(
-            "UPDATE projects SET image_count = image_count + $1, video_count = video_count + $2 \
-             WHERE user_id = $3 AND id = $4",
-        )
-        .bind(effect.images)
-        .bind(effect.videos)
-        .bind(user)
-        .bind(pid)
-        .execute(&mut **tx)
-        .await?;
+        let p = store.params(0, 4);
+        script.push(
+            format!(
+                "UPDATE projects SET image_count = image_count + {}, video_count = video_count + {} \
+                 WHERE user_id = {} AND id = {}",
+                p[0], p[1], p[2], p[3]
+            ),
+            vec![effect.images.into(), effect.videos.into(), user.into(), pid.into()],
+        );
     }
     if effect.thumbnail {
-        sqlx::query(
-            "UPDATE projects SET thumbnail_asset_id = (SELECT asset_id FROM elements \
-             WHERE user_id = $1 AND project_id = $2 AND visible = 1 AND kind = 'image' \
-             AND asset_id IS NOT NULL ORDER BY z DESC, id DESC LIMIT 1) \
-             WHERE user_id = $1 AND id = $2",
-        )
-        .bind(user)
-        .bind(pid)
-        .execute(&mut **tx)
-        .await?;
+        let p = store.params(0, 4);
+        script.push(
+            format!(
+                "UPDATE projects SET thumbnail_asset_id = (SELECT asset_id FROM elements \
+                 WHERE user_id = {} AND project_id = {} AND visible = 1 AND kind = 'image' \
+                 AND asset_id IS NOT NULL ORDER BY z DESC, id DESC LIMIT 1) \
+                 WHERE user_id = {} AND id = {}",
+                p[0], p[1], p[2], p[3]
+            ),
+            vec![user.into(), pid.into(), user.into(), pid.into()],
+        );
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{CountEffect, CountKey};
+    use super::{CountEffect, CountKey, PULL_IN_PUSH};
+    use crate::store::Store;
+    use iskra_protocol::{Change, Clock};
+    use uuid::Uuid;
+
+    fn set_x(clock: &mut Clock, element: Uuid, x: i64) -> Change {
+        let set = serde_json::Map::from_iter([("x".into(), serde_json::json!(x))]);
+        Change {
+            op_id: Uuid::new_v4(),
+            element_id: element.to_string(),
+            set: Some(set),
+            delete: None,
+            clock: clock.tick(1_700_000_000_000 + x as u64),
+        }
+    }
+
+    /// A push answers with what other clients wrote since its cursor: read inside its own
+    /// transaction a few pushes behind, after it further behind — the same changes either way,
+    /// never the pusher's own, and a repeat changes nothing and pulls the same.
+    #[tokio::test]
+    async fn a_push_pulls_what_others_wrote_near_or_far_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_file(&dir.path().join("s.db"))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.ensure_user("u", None).await.unwrap();
+        let project = Uuid::new_v4();
+        store.create_project("u", project, None).await.unwrap();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (mut ca, mut cb) = (Clock::new("a"), Clock::new("b"));
+        let el = Uuid::new_v4();
+
+        for behind in [1, 2, PULL_IN_PUSH - 1, PULL_IN_PUSH + 5] {
+            let mine = set_x(&mut ca, el, 0);
+            let start = store
+                .sync_project("u", project, a, 0, std::slice::from_ref(&mine))
+                .await
+                .unwrap()
+                .unwrap()
+                .cursor;
+            let theirs: Vec<Change> = (1..=behind)
+                .map(|x| set_x(&mut cb, Uuid::new_v4(), x))
+                .collect();
+            for c in &theirs {
+                store
+                    .sync_project("u", project, b, 0, std::slice::from_ref(c))
+                    .await
+                    .unwrap();
+            }
+            let next = set_x(&mut ca, el, 1);
+            let out = store
+                .sync_project("u", project, a, start, std::slice::from_ref(&next))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(out.advanced);
+            assert_eq!(out.cursor, start + behind + 1, "{behind} behind");
+            assert_eq!(
+                out.changes, theirs,
+                "{behind} behind: exactly the others' changes"
+            );
+
+            let again = store
+                .sync_project("u", project, a, start, &[next])
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(!again.advanced, "a repeat writes nothing");
+            assert_eq!((again.cursor, again.changes), (out.cursor, theirs));
+        }
+    }
 
     fn key(visible: bool, kind: &str, asset: Option<&str>, z: &str) -> CountKey {
         (

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod keyset;
 pub mod leads;
 pub mod projects;
+pub mod script;
 pub mod shares;
 pub mod users;
 
