@@ -278,6 +278,38 @@ fn parse_default_number(name: &str) -> Option<u32> {
 mod tests {
     use super::*;
 
+    /// The counts and the thumbnail of a project row come from indexes (migration
+    /// `20261202090000_element_count_indexes`): no scan of the project's elements, no sort —
+    /// on a 100,000-element canvas those were most of the time to open it.
+    #[test]
+    fn counts_and_thumbnail_read_indexes_not_the_canvas() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {SELECT} WHERE p.id = ?1");
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(["p"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let on_elements: Vec<&String> = plan.iter().filter(|d| d.contains(" e ")).collect();
+        assert_eq!(on_elements.len(), 3, "{plan:?}");
+        assert_eq!(
+            on_elements
+                .iter()
+                .filter(|d| d.contains("COVERING INDEX elements_counts"))
+                .count(),
+            2,
+            "{plan:?}"
+        );
+        assert!(
+            on_elements
+                .iter()
+                .any(|d| d.contains("INDEX elements_thumbnail")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|d| d.contains("TEMP B-TREE")), "{plan:?}");
+    }
+
     #[test]
     fn default_names_take_the_next_free_number() {
         let conn = crate::store::open_in_memory().unwrap();

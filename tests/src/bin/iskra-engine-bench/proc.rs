@@ -16,6 +16,12 @@ pub fn rss() -> u64 {
     status_bytes("VmRSS")
 }
 
+/// The part of [`rss`] that maps files (the database's pages read through SQLite's memory
+/// map: page cache, shared, reclaimable), in bytes.
+pub fn rss_file() -> u64 {
+    status_bytes("RssFile")
+}
+
 /// The largest resident set size this process had, in bytes.
 pub fn peak_rss() -> u64 {
     status_bytes("VmHWM")
