@@ -2,6 +2,7 @@
 //! user's other stream keeps receiving every event in order while the stalled one falls
 //! behind, the stalled stream is ended once its own buffer is full, and when its reader reads
 //! again and reconnects with `Last-Event-ID` it has every event, none twice, none missing.
+//! Streams also share one HTTP/2 connection (h2c), each receiving every event.
 
 #[macro_use]
 mod common;
@@ -9,11 +10,17 @@ mod common;
 use common::sse::{parse_frame, EventStream, SseEvent};
 use common::{poll_until, Backend, TestServer, User, WAIT};
 use iskra_protocol::events::ServerEvent;
+use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 /// Events published between two checks of the stalled stream.
 const BATCH: usize = 50;
+/// The stalled reader's socket receive buffer. Small, so the server's writes back up soon;
+/// not below the loopback MSS's reach, or once it reads again the transfer crawls: a window
+/// under one segment is sent into only by TCP's persist probes (silly-window avoidance), and
+/// the megabytes queued meanwhile then take longer than the wait bound to arrive.
+const RECV_BUFFER: u32 = 64 * 1024;
 /// Bound on the events published before the stalled stream must have been cut.
 const MAX_EVENTS: usize = 200_000;
 
@@ -32,7 +39,7 @@ fn cursor(ev: &SseEvent) -> usize {
 /// Opens `GET /v1/events` on a socket with a small receive buffer and does not read it.
 async fn stalled_reader(srv: &TestServer, user: &User) -> tokio::net::TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket.set_recv_buffer_size(RECV_BUFFER).expect("SO_RCVBUF");
     let mut sock = socket.connect(srv.addr).await.expect("connect");
     let head = format!(
         "GET /v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
@@ -137,3 +144,39 @@ async fn a_stalled_reader_is_cut_and_resumes_without_a_gap(b: Backend) {
 }
 
 backend_tests!(a_stalled_reader_is_cut_and_resumes_without_a_gap);
+
+/// Streams multiplexed on one HTTP/2 connection, as a proxy or an HTTP/2 client carries many.
+const H2_STREAMS: usize = 3;
+
+async fn event_streams_share_an_http2_connection(b: Backend) {
+    let srv = TestServer::default(b).await;
+    let alice = srv.user("alice");
+    let http = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let h2 = User::new(http, &srv.base, "alice", alice.token.clone());
+    let me = h2.request(Method::GET, "/v1/me").send().await.unwrap();
+    assert_eq!(
+        (me.status().as_u16(), me.version()),
+        (200, reqwest::Version::HTTP_2)
+    );
+    let mut streams = Vec::new();
+    for _ in 0..H2_STREAMS {
+        streams.push(EventStream::open(&h2, None).await);
+    }
+    poll_until("the HTTP/2 streams are open", || async {
+        srv.state.events.streams("alice") == H2_STREAMS
+    })
+    .await;
+    for n in 0..BATCH {
+        srv.state.events.publish("alice", changed(n));
+    }
+    for stream in &mut streams {
+        for n in 0..BATCH {
+            assert_eq!(cursor(&stream.next().await.expect("event")), n);
+        }
+    }
+}
+
+backend_tests!(event_streams_share_an_http2_connection);

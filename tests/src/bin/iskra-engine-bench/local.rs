@@ -90,7 +90,9 @@ pub fn run(size: &Size) -> anyhow::Result<Vec<Row>> {
     // Seeding and the first pass leave hundreds of MB the kernel has yet to write back; edits
     // timed meanwhile would measure each commit's fsync queued behind that writeback. A user
     // edits a canvas that has long been on disk: flush it first.
-    let synced = std::process::Command::new("sync").status().context("running sync")?;
+    let synced = std::process::Command::new("sync")
+        .status()
+        .context("running sync")?;
     anyhow::ensure!(synced.success(), "sync failed: {synced}");
     let mut rng = rand::thread_rng();
 
