@@ -278,9 +278,10 @@ async fn http_non_loopback_jwks_url_refused() {
 async fn token_expires_when_the_clock_passes_exp_and_skew() {
     let a = TestKey::load("a");
     let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
-    let clock = paused_clock();
+    let t0 = now();
+    let clock = paused_clock_at(t0);
     let v = verifier_on(&server.url, MINUTE, &clock);
-    let token = a.sign(Algorithm::RS256, "a", &claims(json!({ "exp": now() + 60 })));
+    let token = a.sign(Algorithm::RS256, "a", &claims(json!({ "exp": t0 + 60 })));
     assert_eq!(v.verify(&token).await.unwrap(), ada());
     // exp plus the 5 s skew is the last accepted second.
     clock.advance(TimeDelta::seconds(65));
@@ -294,9 +295,10 @@ async fn token_expires_when_the_clock_passes_exp_and_skew() {
 async fn token_becomes_valid_when_the_clock_reaches_nbf() {
     let a = TestKey::load("a");
     let server = JwksServer::start(jwks(&[a.jwk("a")])).await;
-    let clock = paused_clock();
+    let t0 = now();
+    let clock = paused_clock_at(t0);
     let v = verifier_on(&server.url, MINUTE, &clock);
-    let token = a.sign(Algorithm::RS256, "a", &claims(json!({ "nbf": now() + 30 })));
+    let token = a.sign(Algorithm::RS256, "a", &claims(json!({ "nbf": t0 + 30 })));
     let msg = assert_invalid(v.verify(&token).await, &token);
     assert!(msg.contains("not valid yet"), "{msg}");
     clock.advance(TimeDelta::seconds(25));

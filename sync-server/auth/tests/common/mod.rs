@@ -179,7 +179,13 @@ pub fn verifier(url: &str, min_refetch: Duration) -> ClerkVerifier {
 
 /// A manual clock standing at the wall-clock second [`claims`] are built from.
 pub fn paused_clock() -> ManualClock {
-    ManualClock::new(chrono::DateTime::from_timestamp(now(), 0).unwrap())
+    paused_clock_at(now())
+}
+
+/// A paused clock at unix second `t0`: tests that put times in tokens take them from `t0`, not
+/// from a second reading of the wall clock, which may already be in the next second.
+pub fn paused_clock_at(t0: i64) -> ManualClock {
+    ManualClock::new(chrono::DateTime::from_timestamp(t0, 0).unwrap())
 }
 
 /// Like [`verifier`], reading the time from `clock`.
