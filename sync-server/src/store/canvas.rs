@@ -424,13 +424,23 @@ async fn read_head(
         let (tag, a, b): (String, String, Option<String>) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         match tag.as_str() {
-            "s" => seq = a.parse::<i64>().ok(),
+            "s" => {
+                seq = Some(
+                    a.parse::<i64>()
+                        .map_err(|e| sqlx::Error::Decode(e.into()))?,
+                )
+            }
             "o" => {
                 fresh.insert(a);
             }
-            _ => {
+            "e" => {
                 let state = b.and_then(|s| serde_json::from_str(&s).ok());
                 states.insert(a, state.unwrap_or_default());
+            }
+            other => {
+                return Err(sqlx::Error::Protocol(format!(
+                    "push head: a row tagged {other:?}"
+                )))
             }
         }
     }
@@ -598,20 +608,9 @@ fn write_batch(
 #[cfg(test)]
 mod tests {
     use super::{CountEffect, CountKey, PULL_IN_PUSH};
-    use crate::store::Store;
+    use crate::store::tests::{change, user_with_project};
     use iskra_protocol::{Change, Clock};
     use uuid::Uuid;
-
-    fn set_x(clock: &mut Clock, element: Uuid, x: i64) -> Change {
-        let set = serde_json::Map::from_iter([("x".into(), serde_json::json!(x))]);
-        Change {
-            op_id: Uuid::new_v4(),
-            element_id: element.to_string(),
-            set: Some(set),
-            delete: None,
-            clock: clock.tick(1_700_000_000_000 + x as u64),
-        }
-    }
 
     /// A push answers with what other clients wrote since its cursor: read inside its own
     /// transaction a few pushes behind, after it further behind — the same changes either way,
@@ -619,19 +618,13 @@ mod tests {
     #[tokio::test]
     async fn a_push_pulls_what_others_wrote_near_or_far_behind() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite_file(&dir.path().join("s.db"))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store.ensure_user("u", None).await.unwrap();
-        let project = Uuid::new_v4();
-        store.create_project("u", project, None).await.unwrap();
+        let (store, project) = user_with_project(dir.path()).await;
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let (mut ca, mut cb) = (Clock::new("a"), Clock::new("b"));
         let el = Uuid::new_v4();
 
         for behind in [1, 2, PULL_IN_PUSH - 1, PULL_IN_PUSH + 5] {
-            let mine = set_x(&mut ca, el, 0);
+            let mine = change(&mut ca, el, 0);
             let start = store
                 .sync_project("u", project, a, 0, std::slice::from_ref(&mine))
                 .await
@@ -639,7 +632,7 @@ mod tests {
                 .unwrap()
                 .cursor;
             let theirs: Vec<Change> = (1..=behind)
-                .map(|x| set_x(&mut cb, Uuid::new_v4(), x))
+                .map(|x| change(&mut cb, Uuid::new_v4(), x as usize))
                 .collect();
             for c in &theirs {
                 store
@@ -647,7 +640,7 @@ mod tests {
                     .await
                     .unwrap();
             }
-            let next = set_x(&mut ca, el, 1);
+            let next = change(&mut ca, el, 1);
             let out = store
                 .sync_project("u", project, a, start, std::slice::from_ref(&next))
                 .await

@@ -265,7 +265,21 @@ mod tests {
     /// The restart threshold of this test (the server's is [`WAL_RESTART_BYTES`]).
     const RESTART_OVER: u64 = 1 << 20;
 
-    fn change(clock: &mut Clock, element: Uuid, n: usize) -> Change {
+    /// A migrated SQLite store in `dir` (`iskra.db`) with the user `u` and one project of theirs.
+    pub(super) async fn user_with_project(dir: &Path) -> (Store, Uuid) {
+        let store = Store::open_sqlite_file(&dir.join("iskra.db"))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.ensure_user("u", None).await.unwrap();
+        let project = Uuid::new_v4();
+        store.create_project("u", project, None).await.unwrap();
+        (store, project)
+    }
+
+    /// A change setting `x` to `n` on `element`, at tick `n` of `clock` (shared by the store's
+    /// tests).
+    pub(super) fn change(clock: &mut Clock, element: Uuid, n: usize) -> Change {
         let set = serde_json::Map::from_iter([("x".into(), serde_json::json!(n))]);
         Change {
             op_id: Uuid::new_v4(),
@@ -282,12 +296,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_stays_bounded_under_steady_pushes() {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("iskra.db");
-        let store = Store::open_sqlite_file(&db).await.unwrap();
-        store.migrate().await.unwrap();
-        store.ensure_user("u", None).await.unwrap();
-        let project = Uuid::new_v4();
-        store.create_project("u", project, None).await.unwrap();
+        let (store, project) = user_with_project(dir.path()).await;
 
         let pushed = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(AtomicBool::new(false));
