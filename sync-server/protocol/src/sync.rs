@@ -52,6 +52,15 @@ pub enum Target {
 }
 
 impl Change {
+    /// A fresh op id for a change this client makes: a time-ordered UUID (version 7). The
+    /// server remembers every op id it applied, per user, to skip repeats; ids that grow with
+    /// time land at the edge of that index, so a push of a hundred changes adds to one or two
+    /// of its pages instead of a hundred scattered ones. Any UUID is accepted from other
+    /// clients; only the cost differs.
+    pub fn new_op_id() -> Uuid {
+        Uuid::now_v7()
+    }
+
     /// Checks the change's shape and every property value; the error names what is wrong.
     pub fn validate(&self) -> Result<(Target, ChangeAction<'_>), String> {
         let target = if self.element_id == VIEWPORT_ID {
@@ -218,6 +227,16 @@ mod tests {
 
     fn change(v: Value) -> Result<Change, serde_json::Error> {
         serde_json::from_value(v)
+    }
+
+    #[test]
+    fn new_op_ids_are_time_ordered_and_distinct() {
+        let ids: Vec<Uuid> = (0..10_000).map(|_| Change::new_op_id()).collect();
+        assert!(ids.iter().all(|id| id.get_version_num() == 7));
+        // Strictly increasing, as text too (the server's index compares the hyphenated text).
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let text: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        assert!(text.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

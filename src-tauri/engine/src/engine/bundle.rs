@@ -71,7 +71,7 @@ pub fn state_changes(object_id: &str, state: &ObjectState) -> Vec<Change> {
     by_clock
         .into_iter()
         .map(|(clock, set)| Change {
-            op_id: Uuid::new_v4(),
+            op_id: Change::new_op_id(),
             element_id: object_id.to_owned(),
             set: Some(set),
             delete: None,

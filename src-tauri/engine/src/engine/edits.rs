@@ -91,7 +91,7 @@ fn inverse_of_set(state: &ObjectState, id: Uuid, props: &Map<String, Value>) -> 
 fn new_change(element_id: String, set: Option<Map<String, Value>>, clock: Hlc) -> Change {
     let delete = set.is_none().then_some(true);
     Change {
-        op_id: Uuid::new_v4(),
+        op_id: Change::new_op_id(),
         element_id,
         set,
         delete,
