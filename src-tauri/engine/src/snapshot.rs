@@ -9,6 +9,7 @@
 use crate::error::{EngineError, Result};
 use crate::store::{now_rfc3339, snapshots};
 use rusqlite::{Connection, TransactionBehavior};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -17,17 +18,29 @@ use std::time::{Duration, Instant};
 /// Fixed time between snapshot passes (D3: every 10 seconds, only when something changed).
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The store's writer, shared with the edits: a pass's short write transaction queues behind
+/// The store's writer, shared with the edits: a pass's short write transactions queue behind
 /// the edit holding it (and an edit behind the pass) instead of polling SQLite's lock, which
 /// back-to-back edits would hold almost all the time.
 pub trait Writer: Send + Sync {
-    /// Runs `f` in an immediate transaction of the writer and commits it.
+    /// Runs `f` in an immediate transaction of the writer and commits it; then hands the
+    /// writer to whoever waits for it (an edit), so the pass's next transaction queues behind
+    /// that edit instead of taking the writer straight back.
     fn write(&self, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()>;
 }
+
+/// Snapshot rows (or pruned journal rows) per write transaction. The edits wait for the
+/// store's writer while a pass writes, so a pass writes in transactions this small — about a
+/// millisecond each — however much changed since the last one.
+pub const ROWS_PER_WRITE: usize = 128;
 
 /// Writes a snapshot of every project whose journal moved since its last one, reading with
 /// `conn` and writing through `writer` (`None`: with `conn`, whose caller holds the writer);
 /// returns how many were written.
+///
+/// A project's snapshot is written in short transactions: its elements [`ROWS_PER_WRITE`] at
+/// a time, then its position and viewport, then the journal rows it covers pruned as many at
+/// a time. A pass interrupted between them leaves a snapshot the next pass completes (see
+/// [`snapshots::write_elements`]).
 pub fn write_due(conn: &mut Connection, writer: Option<&dyn Writer>) -> Result<usize> {
     let due = snapshots::due(conn)?;
     for (project, _) in &due {
@@ -36,14 +49,21 @@ pub fn write_due(conn: &mut Connection, writer: Option<&dyn Writer>) -> Result<u
         let seq = snapshots::journal_head(&read, *project)?;
         let delta = snapshots::delta(&read, *project, seq)?;
         read.commit()?;
-        let write = |tx: &Connection| snapshots::write(tx, *project, &delta, &now_rfc3339());
-        match writer {
-            Some(writer) => writer.write(&write)?,
-            None => {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                write(&tx)?;
-                tx.commit()?;
-            }
+        for rows in delta.elements.chunks(ROWS_PER_WRITE) {
+            write_with(conn, writer, &|tx| {
+                snapshots::write_elements(tx, *project, rows)
+            })?;
+        }
+        let now = now_rfc3339();
+        write_with(conn, writer, &|tx| {
+            snapshots::write_head(tx, *project, &delta, &now)
+        })?;
+        let pruned = Cell::new(ROWS_PER_WRITE);
+        while pruned.get() == ROWS_PER_WRITE {
+            write_with(conn, writer, &|tx| {
+                pruned.set(snapshots::prune_journal(tx, *project, seq, ROWS_PER_WRITE)?);
+                Ok(())
+            })?;
         }
     }
     if !due.is_empty() {
@@ -52,6 +72,24 @@ pub fn write_due(conn: &mut Connection, writer: Option<&dyn Writer>) -> Result<u
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     }
     Ok(due.len())
+}
+
+/// Runs `f` in one write transaction: through `writer`, or on `conn` when its caller holds
+/// the writer.
+fn write_with(
+    conn: &mut Connection,
+    writer: Option<&dyn Writer>,
+    f: &dyn Fn(&Connection) -> Result<()>,
+) -> Result<()> {
+    match writer {
+        Some(writer) => writer.write(f),
+        None => {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            f(&tx)?;
+            tx.commit()?;
+            Ok(())
+        }
+    }
 }
 
 /// What one pass of the snapshot thread did.
@@ -288,12 +326,107 @@ mod tests {
         assert_eq!(snap.canvas.elements.len(), 1);
     }
 
+    /// A writer on its own connection to the store that counts its transactions and fails
+    /// from the `fail_at`-th on (a pass interrupted there, as by a crash).
+    struct CountingWriter {
+        db: parking_lot::Mutex<crate::engine::Db>,
+        writes: std::sync::atomic::AtomicUsize,
+        fail_at: usize,
+    }
+
+    impl CountingWriter {
+        fn new(path: &std::path::Path, fail_at: usize) -> Self {
+            Self {
+                db: parking_lot::Mutex::new(crate::engine::tests::db(path)),
+                writes: Default::default(),
+                fail_at,
+            }
+        }
+    }
+
+    impl Writer for CountingWriter {
+        fn write(&self, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()> {
+            if self.writes.fetch_add(1, Ordering::SeqCst) + 1 >= self.fail_at {
+                return Err(crate::error::EngineError::Corrupt("interrupted".into()));
+            }
+            self.db.write(f)
+        }
+    }
+
+    /// A project with `n` elements whose snapshot is due, and the store's path.
+    fn due_project(n: usize) -> (Engine, tempfile::TempDir, uuid::Uuid, std::path::PathBuf) {
+        let (e, dir) = crate::engine::tests::engine();
+        let p = e.create_project(None).unwrap().id;
+        for i in 0..n {
+            let x = i as f64;
+            e.add_element(p, &NewElement::image(None, x, 0.0, 3.0, 4.0))
+                .unwrap();
+        }
+        let path = dir.path().join(crate::engine::DB_FILE);
+        (e, dir, p, path)
+    }
+
+    #[test]
+    fn a_large_pass_writes_in_short_transactions() {
+        let (e, _dir, p, path) = due_project(300);
+        let journal = e
+            .with_conn(|c| store::canvas::journal_since(c, p, 0))
+            .unwrap()
+            .len();
+        let writer = CountingWriter::new(&path, usize::MAX);
+        let written = write_due(&mut store::open_secondary(&path).unwrap(), Some(&writer)).unwrap();
+        assert_eq!(written, 1);
+        // 300 elements in rows of ROWS_PER_WRITE, the position, then the journal pruned as
+        // many rows at a time (a last, short or empty, delete ends it).
+        let expected = 300usize.div_ceil(ROWS_PER_WRITE) + 1 + journal / ROWS_PER_WRITE + 1;
+        assert_eq!(writer.writes.load(Ordering::SeqCst), expected);
+        let snap = e.with_conn(|c| snapshots::get(c, p)).unwrap().unwrap();
+        assert_eq!(snap.canvas, e.open_project(p).unwrap().canvas);
+        let left = e
+            .with_conn(|c| store::canvas::journal_since(c, p, 0))
+            .unwrap();
+        assert!(left.is_empty(), "every covered journal row is pruned");
+    }
+
+    #[test]
+    fn a_pass_interrupted_halfway_is_completed_by_the_next() {
+        let (e, _dir, p, path) = due_project(300);
+        let mut conn = store::open_secondary(&path).unwrap();
+        // Interrupted after the first rows of elements: some rows newer than the position.
+        let broken = CountingWriter::new(&path, 2);
+        assert!(write_due(&mut conn, Some(&broken)).is_err());
+        let (rows, position) = e
+            .with_conn(|c| {
+                let rows: i64 = c.query_row(
+                    "SELECT count(*) FROM snapshot_elements WHERE project_id = ?1",
+                    [p.to_string()],
+                    |r| r.get(0),
+                )?;
+                Ok((rows, snapshots::snapshot_seq(c, p)?))
+            })
+            .unwrap();
+        assert_eq!(rows, ROWS_PER_WRITE as i64, "the first rows were written");
+        assert_eq!(position, 0, "the position was not");
+        // The canvas moves on meanwhile; the next pass catches up with all of it.
+        let first = e.open_project(p).unwrap().canvas.elements[0].id;
+        e.move_element(p, first, -50.0, -60.0).unwrap();
+        let writer = CountingWriter::new(&path, usize::MAX);
+        assert_eq!(write_due(&mut conn, Some(&writer)).unwrap(), 1);
+        let snap = e.with_conn(|c| snapshots::get(c, p)).unwrap().unwrap();
+        assert_eq!(snap.canvas, e.open_project(p).unwrap().canvas);
+        assert!(e
+            .with_conn(|c| store::canvas::journal_since(c, p, 0))
+            .unwrap()
+            .is_empty());
+    }
+
     #[test]
     fn worker_thread_stops_promptly_with_a_long_interval() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let _ = store::open(&path).unwrap();
-        let writer: Arc<dyn Writer> = Arc::new(Mutex::new(crate::engine::tests::db(&path)));
+        let writer: Arc<dyn Writer> =
+            Arc::new(parking_lot::Mutex::new(crate::engine::tests::db(&path)));
         let w = SnapshotWorker::with_interval(
             store::open_secondary(&path).unwrap(),
             writer,

@@ -43,12 +43,13 @@ use crate::snapshot::SnapshotWorker;
 use crate::store::{self, outbox, settings};
 use history::History;
 use iskra_protocol::{Canvas, Clock, Hlc, Project};
+use parking_lot::{Mutex, MutexGuard};
 use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// File name of the store inside the data dir.
@@ -101,15 +102,19 @@ pub(crate) struct Db {
     events: Vec<EngineEvent>,
 }
 
-/// The snapshot thread writes with the edits' connection, under the same lock.
+/// The snapshot thread writes with the edits' connection, under the same lock, and hands the
+/// lock over fairly: an edit waiting for it goes before the pass's next transaction. (The edits
+/// release it normally; parking_lot's eventual fairness still hands it to a waiting pass within
+/// about a millisecond of edits back to back.)
 impl crate::snapshot::Writer for Mutex<Db> {
     fn write(&self, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()> {
-        let mut db = self.lock().unwrap_or_else(|p| p.into_inner());
+        let mut db = self.lock();
         let tx = db
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         f(&tx)?;
         tx.commit()?;
+        MutexGuard::unlock_fair(db);
         Ok(())
     }
 }
@@ -238,8 +243,9 @@ impl Engine {
     }
 
     fn db(&self) -> DbGuard<'_> {
-        // A panic while holding the lock rolled its transaction back; the state is sound.
-        let guard = self.inner.db.lock().unwrap_or_else(|p| p.into_inner());
+        // A panic while holding the lock rolled its transaction back; the state is sound (the
+        // lock is not poisoned by it).
+        let guard = self.inner.db.lock();
         let before = guard.conn.total_changes();
         DbGuard {
             guard,

@@ -105,14 +105,23 @@ pub fn delta(conn: &Connection, project: Uuid, seq: i64) -> Result<Delta> {
     })
 }
 
-/// Applies a delta to the project's snapshot and prunes the journal rows it covers (call
-/// inside one transaction). Does nothing when the project was deleted meanwhile.
-pub fn write(conn: &Connection, project: Uuid, delta: &Delta, now: &str) -> Result<()> {
+/// Writes some of a delta's elements into the project's snapshot rows (call inside one
+/// transaction). Does nothing when the project was deleted meanwhile.
+///
+/// A pass writes its rows in several short transactions, then the position ([`write_head`]):
+/// until then the rows already written may be newer than the snapshot's position, which is
+/// harmless — every such element is named by a journal row after that position, so the next
+/// pass rewrites it.
+pub fn write_elements(
+    conn: &Connection,
+    project: Uuid,
+    elements: &[(String, Option<String>)],
+) -> Result<()> {
     let id = project.to_string();
     if !super::projects::exists(conn, project)? {
         return Ok(());
     }
-    for (element, json) in &delta.elements {
+    for (element, json) in elements {
         match json {
             Some(json) => conn
                 .prepare_cached(
@@ -128,6 +137,16 @@ pub fn write(conn: &Connection, project: Uuid, delta: &Delta, now: &str) -> Resu
                 .execute((&id, element))?,
         };
     }
+    Ok(())
+}
+
+/// Moves the project's snapshot to the delta's journal position, with its viewport, once its
+/// elements are written (call inside one transaction). Does nothing when the project was
+/// deleted meanwhile.
+pub fn write_head(conn: &Connection, project: Uuid, delta: &Delta, now: &str) -> Result<()> {
+    if !super::projects::exists(conn, project)? {
+        return Ok(());
+    }
     conn.prepare_cached(
         "INSERT INTO snapshots (project_id, journal_seq, viewport, created_at)
          VALUES (?1, ?2, ?3, ?4)
@@ -135,14 +154,24 @@ pub fn write(conn: &Connection, project: Uuid, delta: &Delta, now: &str) -> Resu
            viewport = excluded.viewport, created_at = excluded.created_at",
     )?
     .execute((
-        &id,
+        project.to_string(),
         delta.journal_seq,
         serde_json::to_string(&delta.viewport)?,
         now,
     ))?;
-    conn.prepare_cached("DELETE FROM journal WHERE project_id = ?1 AND seq <= ?2")?
-        .execute((&id, delta.journal_seq))?;
     Ok(())
+}
+
+/// Deletes at most `limit` of the project's journal rows at or before `seq` (a snapshot's
+/// position: rows it covers); returns how many. Rows left over are only garbage: nothing
+/// reads the journal before the snapshot's position.
+pub fn prune_journal(conn: &Connection, project: Uuid, seq: i64, limit: usize) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM journal WHERE seq IN (SELECT seq FROM journal
+             WHERE project_id = ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
+        )?
+        .execute((project.to_string(), seq, limit as i64))?)
 }
 
 /// The latest snapshot of a project, its elements back to front (by z, then id).
