@@ -14,6 +14,7 @@ import { MemoryBackend } from './backend/memory/memoryBackend';
 import { TauriBackend, isTauri } from './backend/tauri';
 import { applyStoredTheme, applyTheme } from './lib/theme';
 import { AppState } from './state/app.svelte';
+import { CanvasEngine } from './canvas/engine';
 
 async function boot(): Promise<void> {
   applyStoredTheme();
@@ -41,6 +42,8 @@ async function boot(): Promise<void> {
   // the page can already call every command, so this exposes nothing new.
   (window as unknown as { __iskra: AppState }).__iskra = app;
   mount(App, { target: document.getElementById('app')!, props: { app } });
+  // The canvas view mounts once the first project is open; its renderer starts now.
+  CanvasEngine.prewarm(backend);
   await app.start();
   if (params.get('view') === 'projects') app.showProjects();
   if (params.has('library')) app.toggleLibrary(true);

@@ -26,6 +26,31 @@ import { type CanvasTheme, readCanvasTheme } from './render/theme';
 import type { VideoState } from './render/video';
 import { CameraTween } from './camera-tween';
 
+/** A renderer made ahead of the canvas view (`CanvasEngine.prewarm`), until a view takes it. */
+let warm: Promise<Application> | null = null;
+
+/** The PixiJS application the canvas draws with, initialised for a `width` × `height` view. */
+async function makeApplication(backend: Backend, width: number, height: number): Promise<Application> {
+  const software = backend.softwareRendering().catch(() => false);
+  const app = new Application();
+  await app.init({
+    background: readCanvasTheme().background,
+    antialias: false,
+    autoDensity: true,
+    resolution: Math.min(window.devicePixelRatio || 1, 2),
+    autoStart: false,
+    preference: 'webgl',
+    width,
+    height,
+  });
+  // On a software rasterizer every branch of the many-texture batch shader runs for every
+  // pixel: one texture per batch is ~15× faster there (set before the first batch is made).
+  if (await software) (app.renderer as unknown as { limits: { maxBatchableTextures: number } }).limits.maxBatchableTextures = 1;
+  app.canvas.setAttribute('aria-hidden', 'true');
+  app.canvas.style.display = 'block';
+  return app;
+}
+
 export interface VideoOverlay extends VideoState {
   /** Screen rect of the element (CSS pixels, relative to the canvas host). */
   rect: { x: number; y: number; width: number; height: number };
@@ -129,24 +154,23 @@ export class CanvasEngine {
     this.resize();
   }
 
+  /**
+   * Starts making the renderer now, before any canvas view exists: at start-up the app asks the
+   * shell for the account and the recent project first, and the renderer's set-up (a WebGL
+   * context, on a software rasterizer tens of milliseconds) runs meanwhile instead of after.
+   * The next `create` takes it.
+   */
+  static prewarm(backend: Backend): void {
+    warm ??= makeApplication(backend, window.innerWidth, window.innerHeight);
+  }
+
   static async create(host: HTMLElement, doc: CanvasDoc, backend: Backend, cb: EngineCallbacks): Promise<CanvasEngine> {
-    const software = backend.softwareRendering().catch(() => false);
-    const app = new Application();
-    await app.init({
-      background: readCanvasTheme().background,
-      antialias: false,
-      autoDensity: true,
-      resolution: Math.min(window.devicePixelRatio || 1, 2),
-      autoStart: false,
-      preference: 'webgl',
-      width: Math.max(1, host.clientWidth),
-      height: Math.max(1, host.clientHeight),
-    });
-    // On a software rasterizer every branch of the many-texture batch shader runs for every
-    // pixel: one texture per batch is ~15× faster there (set before the first batch is made).
-    if (await software) (app.renderer as unknown as { limits: { maxBatchableTextures: number } }).limits.maxBatchableTextures = 1;
-    app.canvas.setAttribute('aria-hidden', 'true');
-    app.canvas.style.display = 'block';
+    const pending = warm;
+    warm = null;
+    // A prewarm that failed is tried again here, so its error is the one the view reports.
+    const app =
+      (pending ? await pending.catch(() => null) : null) ??
+      (await makeApplication(backend, Math.max(1, host.clientWidth), Math.max(1, host.clientHeight)));
     host.prepend(app.canvas);
     return new CanvasEngine(app, host, doc, backend, cb);
   }
