@@ -87,6 +87,9 @@ async fn run_job(http: &reqwest::Client, base: &str, tokens: &[String], p: &Plan
     id
 }
 
+/// What the prompt of a job that fal fails whenever it completes ends with.
+const FAILS: &str = " (fails at fal)";
+
 /// Switches fal's faults on and off as the run goes (by the share of acknowledged submits,
 /// in thousandths of `total`).
 fn fault_at(fal: &FakeFal, acknowledged: usize, total: usize) {
@@ -157,13 +160,22 @@ async fn a_thousand_random_jobs_through_a_kill_balance_to_the_credit(b: Backend)
         .expect("the server's database");
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(1_000);
+    // Besides the bursts of failing results (timed by the run, see `fault_at`), one job in
+    // twenty that is not canceled fails at fal whenever it completes: the run always has
+    // failed jobs, however its timing falls.
+    fal.fail_results_for_prompts_containing(FAILS, ResultFailure::ErrorBody { status: 200 });
     let plans: Vec<Plan> = (0..total)
-        .map(|i| Plan {
-            user: i % USERS,
-            prompt: format!("ledger job {i}"),
-            images: rng.gen_range(1..=4),
-            cancel: rng.gen_bool(0.1),
-            key: Uuid::new_v4(),
+        .map(|i| {
+            let images = rng.gen_range(1..=4);
+            let cancel = rng.gen_bool(0.1);
+            let fails = if !cancel && i % 20 == 13 { FAILS } else { "" };
+            Plan {
+                user: i % USERS,
+                prompt: format!("ledger job {i}{fails}"),
+                images,
+                cancel,
+                key: Uuid::new_v4(),
+            }
         })
         .collect();
     let acknowledged = Arc::new(AtomicUsize::new(0));
@@ -252,6 +264,9 @@ async fn a_thousand_random_jobs_through_a_kill_balance_to_the_credit(b: Backend)
             assert_eq!(plan.user, i);
             assert!(fal.submits_for_prompt(&plan.prompt) <= 1, "{}", plan.prompt);
             let status = g["status"].as_str().unwrap();
+            if plan.prompt.ends_with(FAILS) {
+                assert_eq!(status, "failed", "a job fal fails ends failed: {g}");
+            }
             *outcomes
                 .entry(match status {
                     "completed" => "completed",

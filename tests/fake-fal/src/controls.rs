@@ -72,6 +72,12 @@ impl FakeFal {
         *lock(&self.shared.controls.result_failure) = mode;
     }
 
+    /// Jobs whose prompt contains `marker` fail with `mode` when they complete, from now on and
+    /// whatever `fail_results` says: a failure tied to the job, not to when it completes.
+    pub fn fail_results_for_prompts_containing(&self, marker: &str, mode: ResultFailure) {
+        *lock(&self.shared.controls.prompt_failure) = Some((marker.to_owned(), mode));
+    }
+
     /// The next status poll answers `{"status":"WEIRD_NEW_STATE"}` (and does not advance).
     pub fn unknown_status_once(&self) {
         self.shared

@@ -140,7 +140,15 @@ impl Job {
         if self.is_completed() {
             return None;
         }
-        let failure = lock(&shared.controls.result_failure).clone();
+        let prompt = self
+            .input
+            .get("prompt")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let failure = match &*lock(&shared.controls.prompt_failure) {
+            Some((marker, mode)) if prompt.contains(marker.as_str()) => mode.clone(),
+            _ => lock(&shared.controls.result_failure).clone(),
+        };
         let outcome = match failure {
             ResultFailure::None => {
                 let mode = *lock(&shared.controls.output_mode);

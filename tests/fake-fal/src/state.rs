@@ -59,6 +59,8 @@ pub(crate) struct Controls {
     pub down: AtomicU8,
     pub reject_submits: Mutex<Option<(u16, Value)>>,
     pub result_failure: Mutex<ResultFailure>,
+    /// Jobs whose prompt contains the text fail this way, whatever `result_failure` says.
+    pub prompt_failure: Mutex<Option<(String, ResultFailure)>>,
     pub unknown_status_once: AtomicBool,
     pub output_mode: Mutex<OutputMode>,
     pub duplicate_webhooks: AtomicUsize,
