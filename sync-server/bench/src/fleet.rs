@@ -171,8 +171,8 @@ pub async fn run(server: &Server, devices: usize, span: Span) -> Result<FleetRun
     })
 }
 
-/// A backend the load test runs on.
-enum Backend<'a> {
+/// A backend the load test (and the PostgreSQL ingest run) runs on.
+pub enum Backend<'a> {
     /// The embedded default: SQLite and local files.
     Embedded,
     /// A fresh database on the PostgreSQL server of this admin URL, with Redis when given.
@@ -184,7 +184,7 @@ enum Backend<'a> {
 
 impl Backend<'_> {
     /// The backend as the report names it, and as file names do.
-    fn label(&self) -> (&'static str, &'static str) {
+    pub fn label(&self) -> (&'static str, &'static str) {
         match self {
             Self::Embedded => ("embedded (SQLite)", "embedded"),
             Self::Postgres { redis: None, .. } => ("PostgreSQL", "postgres"),
@@ -194,6 +194,19 @@ impl Backend<'_> {
 
     /// Runs one fleet on a server of its own with this backend.
     async fn run(&self, bin: &Path, devices: usize, span: Span) -> Result<FleetRun> {
+        self.with_server(bin, async |server: &Server| {
+            run(server, devices, span).await
+        })
+        .await
+    }
+
+    /// Runs `f` against a fresh server of this backend (a database of its own), then stops the
+    /// server and drops the database.
+    pub async fn with_server<T>(
+        &self,
+        bin: &Path,
+        f: impl AsyncFnOnce(&Server) -> Result<T>,
+    ) -> Result<T> {
         let scratch = match self {
             Self::Embedded => None,
             Self::Postgres { admin_url, .. } => Some(Scratch::create(admin_url).await?),
@@ -213,7 +226,7 @@ impl Backend<'_> {
         };
         let result = match Server::start_with(bin, env).await {
             Ok(server) => {
-                let result = run(&server, devices, span).await;
+                let result = f(&server).await;
                 server.stop().await;
                 result
             }

@@ -103,16 +103,18 @@ struct Args {
     /// Where the load test writes its table (`load.txt`) and histograms (`*.png`).
     #[arg(long, default_value = "bench-load")]
     out: PathBuf,
-    /// Redis for the load test's PostgreSQL backend (event fan-out through Redis, as replicas
-    /// run), e.g. redis://127.0.0.1:6379. Without it that server fans out in-process.
+    /// Redis for the PostgreSQL backend's servers (load test, sync ingest: event fan-out
+    /// through Redis, as replicas run), e.g. redis://127.0.0.1:6379. Without it those servers
+    /// fan out in-process.
     #[arg(long, env = "ISKRA_BENCH_REDIS_URL")]
     redis: Option<String>,
     /// Run only these parts (repeatable; all by default).
     #[arg(long, value_enum)]
     only: Vec<Part>,
-    /// A PostgreSQL server for the credits part's second backend, as the URL of a database
-    /// there (e.g. postgres://postgres@127.0.0.1:5432/postgres): a fresh database is created
-    /// beside it and dropped afterwards. Without it only SQLite is measured.
+    /// A PostgreSQL server for the second backend of the credits part, the sync ingest and the
+    /// load test, as the URL of a database there (e.g. postgres://postgres@127.0.0.1:5432/postgres):
+    /// a fresh database is created beside it for each run and dropped afterwards. Without it
+    /// only SQLite is measured.
     #[arg(long, env = "ISKRA_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
     /// Decisions per key of the API-key run.
@@ -230,6 +232,16 @@ async fn measure_server(
     if args.runs(Part::Sync) {
         rows.extend(sync::throughput(server, span).await?);
         rows.extend(sync::latency(server, span).await?);
+        if let Some(admin_url) = args.postgres.as_deref() {
+            // Ingest on PostgreSQL (+ Redis when given): a server of its own, fresh database.
+            let backend = fleet::Backend::Postgres {
+                admin_url,
+                redis: args.redis.as_deref(),
+            };
+            let on = backend.label().0;
+            let ingest = async |s: &Server| sync::throughput_on(s, span, on).await;
+            rows.extend(backend.with_server(bin, ingest).await?);
+        }
     }
     if args.runs(Part::Upload) {
         rows.extend(upload::run(server, args.uploads).await?);
