@@ -192,14 +192,6 @@ impl Backend<'_> {
         }
     }
 
-    /// Runs one fleet on a server of its own with this backend.
-    async fn run(&self, bin: &Path, devices: usize, span: Span) -> Result<FleetRun> {
-        self.with_server(bin, async |server: &Server| {
-            run(server, devices, span).await
-        })
-        .await
-    }
-
     /// Runs `f` against a fresh server of this backend (a database of its own), then stops the
     /// server and drops the database.
     pub async fn with_server<T>(
@@ -253,7 +245,9 @@ pub async fn load_test(bin: &Path, args: &Args, report: &mut Report) -> Result<(
     for backend in &backends {
         let (label, slug) = backend.label();
         for (devices, p99_ms) in FLEETS {
-            let run = backend.run(bin, devices, args.span()).await?;
+            let span = args.span();
+            let fleet = async |server: &Server| run(server, devices, span).await;
+            let run = backend.with_server(bin, fleet).await?;
             report.rows.extend(run.rows(label, p99_ms));
             let png = args.out.join(format!("load-{slug}-{devices}.png"));
             run.histogram(label).write_png(&png)?;
