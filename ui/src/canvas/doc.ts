@@ -113,6 +113,11 @@ export class CanvasDoc {
     return e ? boxOf(e) : null;
   }
 
+  /** `box` for an element already in hand: its preview, or the element itself (no copy). */
+  shownBox(e: Element): Box {
+    return this.previews.size > 0 ? (this.previews.get(e.id) ?? e) : e;
+  }
+
   setPreview(boxes: ReadonlyMap<string, Box>): void {
     const ids = [...boxes.keys()];
     for (const [id, b] of boxes) this.previews.set(id, b);

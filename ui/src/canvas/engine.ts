@@ -22,6 +22,7 @@ import { Overlay } from './render/overlay';
 import { Scene } from './render/scene';
 import type { CardInfo } from './render/generationCard';
 import { TextureCache } from './render/textures';
+import { DotAtlas } from './render/atlas';
 import { type CanvasTheme, readCanvasTheme } from './render/theme';
 import type { VideoState } from './render/video';
 import { CameraTween } from './camera-tween';
@@ -84,6 +85,7 @@ export class CanvasEngine {
   private readonly overlay: Overlay;
   private readonly grid: DotGrid;
   private readonly textures: TextureCache;
+  private readonly atlas: DotAtlas;
   private readonly tween = new CameraTween();
   private available: Set<string> | null = null;
   /**
@@ -109,10 +111,12 @@ export class CanvasEngine {
     private readonly cb: EngineCallbacks,
   ) {
     this.theme = readCanvasTheme();
-    this.textures = new TextureCache((id, v) => backend.assetUrl(id, v), () => this.invalidate());
+    this.atlas = new DotAtlas(app.renderer, maxTextureSide(app.renderer));
+    this.textures = new TextureCache((id, v) => backend.assetUrl(id, v), () => this.invalidate(), { cells: this.atlas });
     this.scene = new Scene({
       doc,
       textures: this.textures,
+      atlas: this.atlas,
       theme: this.theme,
       isAvailable: (id) => this.isAvailable(id),
       assetUrl: (id) => backend.assetUrl(id, 'full'),
@@ -141,10 +145,7 @@ export class CanvasEngine {
         files: (files, at) => this.cb.dropFiles(files, screenToWorld(this.camera, at)),
         assets: (ids, at) => this.cb.dropAssets(ids, screenToWorld(this.camera, at)),
       }),
-      doc.events.on('elements', (e) => {
-        if (e.all || e.changed.length > 0 || e.deleted.length > 0) this.scene.markOrderDirty();
-        this.invalidate();
-      }),
+      doc.events.on('elements', () => this.invalidate()),
       doc.events.on('selection', () => this.invalidate()),
       doc.events.on('preview', () => this.invalidate()),
     );
@@ -382,6 +383,7 @@ export class CanvasEngine {
       } else {
         // Only cards animate: tick them and draw, without culling or laying anything out.
         this.scene.tick(performance.now());
+        this.atlas.flush();
         this.app.render();
       }
       if (this.tween.active || this.scene.anyPlaying() || this.flashes.size > 0) this.invalidate();
@@ -404,6 +406,7 @@ export class CanvasEngine {
     this.scene.destroy();
     this.grid.destroy();
     this.textures.destroyAll();
+    this.atlas.destroy();
     this.app.destroy({ removeView: true }, { children: true });
   }
 
@@ -452,6 +455,7 @@ export class CanvasEngine {
       sizeLabel: frame && sel.length > 0 ? sizeLabel(single ? this.doc.box(single.id) : frame) : null,
       flashes: this.flashBoxes(started),
     });
+    this.atlas.flush();
     this.app.render();
     this.cb.videosChanged(this.videoOverlays());
     this.onFrame?.(performance.now() - started);

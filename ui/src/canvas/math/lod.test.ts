@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MICRO_SIZE, THUMB_PX, chooseLod, screenExtent } from './lod';
+import { DOT_SIZE, MICRO_SIZE, THUMB_PX, chooseLod, screenExtent } from './lod';
 
 describe('level of detail', () => {
-  it('picks micro, thumb and full by size on screen', () => {
-    expect(chooseLod(20, null)).toBe('micro');
+  it('picks dot, micro, thumb and full by size on screen', () => {
+    expect(chooseLod(10, null)).toBe('dot');
+    expect(chooseLod(50, null)).toBe('micro');
     expect(chooseLod(200, null)).toBe('thumb');
     expect(chooseLod(2000, null)).toBe('full');
   });
@@ -15,6 +16,10 @@ describe('level of detail', () => {
     const nearMicroEdge = MICRO_SIZE * 1.1;
     expect(chooseLod(nearMicroEdge, 'micro')).toBe('micro');
     expect(chooseLod(nearMicroEdge, 'thumb')).toBe('thumb');
+    const nearDotEdge = DOT_SIZE * 1.1;
+    expect(chooseLod(nearDotEdge, 'dot')).toBe('dot');
+    expect(chooseLod(nearDotEdge, 'micro')).toBe('micro');
+    expect(chooseLod(nearDotEdge, null)).toBe('micro');
   });
 
   it('measures device pixels', () => {

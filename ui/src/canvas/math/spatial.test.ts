@@ -49,4 +49,23 @@ describe('SpatialGrid', () => {
     const expected = [...rects].filter(([, r]) => r.x <= q.x + q.width && q.x <= r.x + r.width && r.y <= q.y + q.height && q.y <= r.y + r.height).map(([id]) => id);
     expect([...g.query(q)].sort()).toEqual(expected.sort());
   });
+
+  it('answers a far-out query from the coarse cells, exactly', () => {
+    const g = new SpatialGrid(50);
+    const rects = new Map<string, { x: number; y: number; width: number; height: number }>();
+    for (let i = 0; i < 5000; i++) {
+      const r = { x: (i % 100) * 200, y: Math.floor(i / 100) * 400, width: 150, height: 150 };
+      rects.set(`e${i}`, r);
+      g.set(`e${i}`, r);
+    }
+    // 200 × 200 fine cells: too many; 13 × 13 coarse ones.
+    const q = { x: 5000, y: 3000, width: 10000, height: 10000 };
+    const expected = [...rects].filter(([, r]) => r.x <= q.x + q.width && q.x <= r.x + r.width && r.y <= q.y + q.height && q.y <= r.y + r.height).map(([id]) => id);
+    expect(expected.length).toBeGreaterThan(1000);
+    expect([...g.query(q)].sort()).toEqual(expected.sort());
+    g.set('e0', { x: 9000, y: 9000, width: 10, height: 10 });
+    expect(g.query(q).has('e0')).toBe(true);
+    g.delete('e0');
+    expect(g.query(q).has('e0')).toBe(false);
+  });
 });

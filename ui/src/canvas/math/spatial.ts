@@ -8,16 +8,66 @@ import type { Rect } from './geometry';
 
 /** Cell size in world units; a typical image (≈ 512–1024 units) covers a few cells. */
 export const DEFAULT_CELL = 512;
-/** A query covering more cells than this scans all entries instead (zoomed far out). */
+/** The coarse level's cells are this many fine cells across (zoomed far out, one query reads few). */
+const COARSE = 16;
+/** A query covering more cells than this at every level scans all entries instead. */
 const MAX_QUERY_CELLS = 4096;
 
+/** One level of the grid: cells of `size` world units, each the set of ids touching it. */
+class Level<Id> {
+  readonly cells = new Map<string, Set<Id>>();
+
+  constructor(readonly size: number) {}
+
+  range(r: Rect): [number, number, number, number] {
+    const c = this.size;
+    return [Math.floor(r.x / c), Math.floor(r.y / c), Math.floor((r.x + r.width) / c), Math.floor((r.y + r.height) / c)];
+  }
+
+  /** Cells `r` covers at this level; none when it covers more than MAX_QUERY_CELLS. */
+  keysFor(r: Rect): string[] {
+    const [x0, y0, x1, y1] = this.range(r);
+    if ((x1 - x0 + 1) * (y1 - y0 + 1) > MAX_QUERY_CELLS) return [];
+    const keys: string[] = [];
+    for (let cx = x0; cx <= x1; cx++) {
+      for (let cy = y0; cy <= y1; cy++) keys.push(`${cx},${cy}`);
+    }
+    return keys;
+  }
+
+  link(id: Id, keys: readonly string[]): void {
+    for (const k of keys) {
+      let set = this.cells.get(k);
+      if (!set) this.cells.set(k, (set = new Set()));
+      set.add(id);
+    }
+  }
+
+  unlink(id: Id, keys: readonly string[]): void {
+    for (const k of keys) {
+      const set = this.cells.get(k);
+      if (!set) continue;
+      set.delete(id);
+      if (set.size === 0) this.cells.delete(k);
+    }
+  }
+}
+
+interface Entry {
+  rect: Rect;
+  /** Cell keys per level (fine, coarse); empty at the fine level: the element is oversized. */
+  keys: [string[], string[]];
+}
+
 export class SpatialGrid<Id = string> {
-  private readonly cells = new Map<string, Set<Id>>();
-  private readonly entries = new Map<Id, { rect: Rect; keys: string[] }>();
-  /** Elements too large to index by cell (they cover > MAX_QUERY_CELLS cells): always tested. */
+  private readonly levels: [Level<Id>, Level<Id>];
+  private readonly entries = new Map<Id, Entry>();
+  /** Elements too large to index by fine cell (they cover > MAX_QUERY_CELLS cells): always tested. */
   private readonly oversized = new Set<Id>();
 
-  constructor(private readonly cell = DEFAULT_CELL) {}
+  constructor(cell = DEFAULT_CELL) {
+    this.levels = [new Level(cell), new Level(cell * COARSE)];
+  }
 
   get size(): number {
     return this.entries.size;
@@ -30,32 +80,29 @@ export class SpatialGrid<Id = string> {
   /** Inserts or moves `id` to cover `rect`. */
   set(id: Id, rect: Rect): void {
     const prev = this.entries.get(id);
-    const keys = this.keysFor(rect);
-    if (prev && prev.keys.length === keys.length && prev.keys.every((k, i) => k === keys[i])) {
+    const fine = this.levels[0].keysFor(rect);
+    if (prev && sameKeys(prev.keys[0], fine) && (fine.length > 0 || sameKeys(prev.keys[1], this.levels[1].keysFor(rect)))) {
       prev.rect = rect;
       return;
     }
-    if (prev) this.unlink(id, prev.keys);
-    this.oversized.delete(id);
-    if (keys.length === 0) this.oversized.add(id);
-    for (const k of keys) {
-      let set = this.cells.get(k);
-      if (!set) this.cells.set(k, (set = new Set()));
-      set.add(id);
-    }
+    if (prev) this.unlink(id, prev);
+    // Oversized elements are in neither level's cells: every query tests them.
+    const keys: [string[], string[]] = fine.length === 0 ? [[], []] : [fine, this.levels[1].keysFor(rect)];
+    if (fine.length === 0) this.oversized.add(id);
+    this.levels[0].link(id, keys[0]);
+    this.levels[1].link(id, keys[1]);
     this.entries.set(id, { rect, keys });
   }
 
   delete(id: Id): void {
     const prev = this.entries.get(id);
     if (!prev) return;
-    this.unlink(id, prev.keys);
-    this.oversized.delete(id);
+    this.unlink(id, prev);
     this.entries.delete(id);
   }
 
   clear(): void {
-    this.cells.clear();
+    for (const l of this.levels) l.cells.clear();
     this.entries.clear();
     this.oversized.clear();
   }
@@ -63,9 +110,13 @@ export class SpatialGrid<Id = string> {
   /** Ids whose rect intersects `rect` (exactly, not just by cell). */
   query(rect: Rect): Set<Id> {
     const out = new Set<Id>();
-    const [x0, y0, x1, y1] = this.range(rect);
-    const cellCount = (x1 - x0 + 1) * (y1 - y0 + 1);
-    if (cellCount > MAX_QUERY_CELLS || cellCount > this.cells.size * 2) {
+    // The finest level whose cells the query covers few enough of; else every entry.
+    const level = this.levels.find((l) => {
+      const [x0, y0, x1, y1] = l.range(rect);
+      const count = (x1 - x0 + 1) * (y1 - y0 + 1);
+      return count <= MAX_QUERY_CELLS && count <= l.cells.size * 2;
+    });
+    if (!level) {
       for (const [id, e] of this.entries) if (intersects(e.rect, rect)) out.add(id);
       return out;
     }
@@ -73,9 +124,10 @@ export class SpatialGrid<Id = string> {
       const e = this.entries.get(id);
       if (e && intersects(e.rect, rect)) out.add(id);
     }
+    const [x0, y0, x1, y1] = level.range(rect);
     for (let cx = x0; cx <= x1; cx++) {
       for (let cy = y0; cy <= y1; cy++) {
-        const set = this.cells.get(`${cx},${cy}`);
+        const set = level.cells.get(`${cx},${cy}`);
         if (!set) continue;
         for (const id of set) {
           if (out.has(id)) continue;
@@ -87,30 +139,15 @@ export class SpatialGrid<Id = string> {
     return out;
   }
 
-  private range(r: Rect): [number, number, number, number] {
-    const c = this.cell;
-    return [Math.floor(r.x / c), Math.floor(r.y / c), Math.floor((r.x + r.width) / c), Math.floor((r.y + r.height) / c)];
+  private unlink(id: Id, e: Entry): void {
+    this.levels[0].unlink(id, e.keys[0]);
+    this.levels[1].unlink(id, e.keys[1]);
+    this.oversized.delete(id);
   }
+}
 
-  private keysFor(r: Rect): string[] {
-    const [x0, y0, x1, y1] = this.range(r);
-    // Pathologically large elements are rare: they get no cells and sit in `oversized`.
-    if ((x1 - x0 + 1) * (y1 - y0 + 1) > MAX_QUERY_CELLS) return [];
-    const keys: string[] = [];
-    for (let cx = x0; cx <= x1; cx++) {
-      for (let cy = y0; cy <= y1; cy++) keys.push(`${cx},${cy}`);
-    }
-    return keys;
-  }
-
-  private unlink(id: Id, keys: readonly string[]): void {
-    for (const k of keys) {
-      const set = this.cells.get(k);
-      if (!set) continue;
-      set.delete(id);
-      if (set.size === 0) this.cells.delete(k);
-    }
-  }
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
 function intersects(a: Rect, b: Rect): boolean {

@@ -1,18 +1,22 @@
 /**
  * The world layer: GPU nodes for the elements in view and nothing else.
  *
- * Each `cull` pass asks the doc's spatial grid what intersects the view (plus a margin),
- * creates nodes for newcomers, destroys nodes that left, lays out the rest, and picks each
- * node's texture level from its size on screen. Video elements large enough get a live
- * player. Off-screen elements therefore cost no GPU memory and no draw calls, which is what
- * keeps a canvas of thousands of images smooth.
+ * Each `cull` pass asks the doc's spatial grid what intersects the view (plus a margin), walks
+ * it bottom to top, creates nodes for newcomers, destroys nodes that left, lays out the rest,
+ * and picks each element's texture level from its size on screen. Elements at the `dot` level
+ * (a few pixels across, zoomed far out) get no node: they are particles of the atlas in the
+ * far layer (`dots.ts`). Video elements large enough get a live player. Off-screen elements
+ * therefore cost no GPU memory and no draw calls, which is what keeps a canvas of a hundred
+ * thousand images smooth.
  */
 import { Container } from 'pixi.js';
 import type { Element, Playback } from '../../backend/types';
 import type { CanvasDoc } from '../doc';
 import { type Camera, visibleWorldRect } from '../math/camera';
-import { type Box, expandRect, type Size } from '../math/geometry';
-import { chooseLod, screenExtent } from '../math/lod';
+import { type Box, boxIntersectsRect, expandRect, type Size } from '../math/geometry';
+import { type Lod, chooseLod, screenExtent } from '../math/lod';
+import type { DotAtlas } from './atlas';
+import { DotLayer } from './dots';
 import type { CardInfo, GenerationCard } from './generationCard';
 import { ElementNode } from './node';
 import type { TextureCache } from './textures';
@@ -21,6 +25,8 @@ import { VideoPlayer, type VideoState } from './video';
 
 /** Extra view area kept alive around the screen, as a fraction of its size (smooth panning). */
 const MARGIN = 0.25;
+/** Dots are drawn (and their cells loaded) this much around the view, not the whole margin. */
+const DOT_PREFETCH = 0.1;
 /** A video plays in place once it is at least this many CSS pixels wide on screen. */
 export const VIDEO_MIN_PX = 120;
 /** Generation cards animate (spinner, sweep) once this many CSS pixels wide on screen… */
@@ -31,6 +37,8 @@ export const MAX_ANIMATED_CARDS = 8;
 export interface SceneHost {
   doc: CanvasDoc;
   textures: TextureCache;
+  /** The atlas far-out images are drawn from (cells are taken through `textures`). */
+  atlas: DotAtlas;
   theme: CanvasTheme;
   /** Whether the asset still exists (deleted ones render as "missing asset"). */
   isAvailable(assetId: string): boolean;
@@ -46,18 +54,19 @@ export class Scene {
   readonly world = new Container({ sortableChildren: true });
   private readonly nodes = new Map<string, ElementNode>();
   private readonly players = new Map<string, VideoPlayer>();
-  private orderDirty = true;
+  private readonly dots: DotLayer;
+  /** Elements the last pass drew as dots (their level, for the next pass's hysteresis). */
+  private dotIds = new Set<string>();
   /** Cards in view that show progress, ticked by the engine's animation frames. */
   private animated: GenerationCard[] = [];
 
-  constructor(private readonly host: SceneHost) {}
-
-  get visibleCount(): number {
-    return this.nodes.size;
+  constructor(private readonly host: SceneHost) {
+    this.dots = new DotLayer(this.world, host.atlas.texture);
   }
 
-  markOrderDirty(): void {
-    this.orderDirty = true;
+  /** Elements drawn: nodes and dots. */
+  get visibleCount(): number {
+    return this.nodes.size + this.dots.count;
   }
 
   player(id: string): VideoPlayer | undefined {
@@ -85,33 +94,56 @@ export class Scene {
     this.world.position.set(-cam.x * cam.scale, -cam.y * cam.scale);
     this.world.scale.set(cam.scale);
     const vis = visibleWorldRect(cam, view);
-    const area = expandRect(vis, Math.max(vis.width, vis.height) * MARGIN);
-    const ids = doc.query(area);
+    const near = expandRect(vis, Math.max(vis.width, vis.height) * DOT_PREFETCH);
+    // Zoomed far out (the last pass drew mostly dots), the wide margin would only hold dots
+    // that are not drawn: the query keeps to the near one.
+    const farOut = this.dots.count > this.nodes.size;
+    const ids = doc.query(farOut ? near : expandRect(vis, Math.max(vis.width, vis.height) * MARGIN));
     this.animated = [];
 
     for (const [id, node] of this.nodes) {
       if (!ids.has(id) || !doc.get(id)) this.dropNode(id, node);
     }
-    for (const id of ids) {
-      const el = doc.get(id);
-      const box = doc.box(id);
-      if (!el || !box) continue;
-      let node = this.nodes.get(id);
-      if (!node) {
-        node = new ElementNode(id);
-        this.nodes.set(id, node);
-        this.world.addChild(node.root);
-        this.orderDirty = true;
+    // Bottom to top, by the doc's stacking ranks (a typed sort: cheap for tens of thousands).
+    const ranks = new Int32Array(ids.size);
+    let n = 0;
+    for (const id of ids) if (doc.get(id)) ranks[n++] = doc.zRank(id);
+    const order = ranks.subarray(0, n).sort();
+    const ordered = doc.ordered();
+    const wasDot = this.dotIds;
+    const nowDot = new Set<string>();
+    this.dots.begin();
+    for (const rank of order) {
+      const el = ordered[rank];
+      if (!el) continue;
+      const box = doc.shownBox(el);
+      const id = el.id;
+      const node = this.nodes.get(id);
+      const before: Lod | null = wasDot.has(id) ? 'dot' : (node?.lod ?? null);
+      const lod = chooseLod(screenExtent(box.width, box.height, cam.scale, dpr), before);
+      if (lod === 'dot' && el.kind !== 'generation') {
+        if (node) this.dropNode(id, node);
+        this.stopPlayer(id);
+        // A dot costs nothing to add when it comes closer: only those near the view are drawn.
+        if (!boxIntersectsRect(box, near)) continue;
+        nowDot.add(id);
+        this.paintDot(el, box, rank);
+        continue;
       }
-      node.layout(box);
-      const px = screenExtent(box.width, box.height, cam.scale, dpr);
-      node.lod = chooseLod(px, node.lod);
-      this.paint(node, el, box, box.width * cam.scale);
+      this.dots.interrupt();
+      let shown = node;
+      if (!shown) {
+        shown = new ElementNode(id);
+        this.nodes.set(id, shown);
+        this.world.addChild(shown.root);
+      }
+      shown.root.zIndex = rank;
+      shown.layout(box);
+      shown.lod = lod;
+      this.paint(shown, el, box, box.width * cam.scale);
     }
-    if (this.orderDirty) {
-      for (const [id, node] of this.nodes) node.root.zIndex = doc.zRank(id);
-      this.orderDirty = false;
-    }
+    this.dots.end();
+    this.dotIds = nowDot;
     textures.sweep();
   }
 
@@ -128,12 +160,30 @@ export class Scene {
   /** Drops every node and player (project switch). */
   clear(): void {
     for (const [id, node] of this.nodes) this.dropNode(id, node);
+    this.dots.begin();
+    this.dots.end();
+    this.dotIds = new Set();
     this.animated = [];
   }
 
   destroy(): void {
     this.clear();
+    this.dots.destroy();
     this.world.destroy({ children: true });
+  }
+
+  /** One element as a dot: its atlas cell once loaded, else the white cell tinted as a loading (or missing) tile. */
+  private paintDot(el: Element, box: Box, rank: number): void {
+    const { textures, theme, atlas } = this.host;
+    const assetId = el.assetId;
+    if (!assetId || !this.host.isAvailable(assetId)) {
+      this.dots.add(box, atlas.white, theme.placeholder, rank);
+      return;
+    }
+    const t = textures.get(assetId, 'dot');
+    if (t === 'failed') this.dots.add(box, atlas.white, theme.placeholder, rank);
+    else if (t === 'loading') this.dots.add(box, atlas.white, theme.loading, rank);
+    else this.dots.add(box, t, 0xffffff, rank);
   }
 
   private paint(node: ElementNode, el: Element, box: Box, widthPx: number): void {
@@ -197,3 +247,4 @@ export class Scene {
     this.host.onVideoChange();
   }
 }
+

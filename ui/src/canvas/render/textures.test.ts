@@ -7,6 +7,7 @@ vi.mock('pixi.js', () => ({
   },
 }));
 
+import type { Texture } from 'pixi.js';
 import { IDLE_MS, LOAD_TIMEOUT_MS, MAX_CONCURRENT, TextureCache } from './textures';
 
 /** Images whose `decode()` the test settles by hand (or never, like a stuck WebKit load). */
@@ -48,7 +49,7 @@ describe('TextureCache', () => {
     cache = new TextureCache(
       (id, variant) => `iskra-asset://localhost/${variant}/${id}`,
       () => loaded++,
-      () => now,
+      { now: () => now },
     );
   });
 
@@ -106,5 +107,39 @@ describe('TextureCache', () => {
     expect(cache.stats().ready).toBe(1);
     expect(a.destroyed).toBe(false);
     expect(cache.peek('b', 'thumb')).toBeNull();
+  });
+
+  it('puts dot images into atlas cells, waits while the atlas is full and gives cells back', async () => {
+    const free = [1, 2];
+    const filled: number[] = [];
+    const cells = {
+      reserve: () => free.shift() ?? null,
+      fill: (cell: number) => {
+        filled.push(cell);
+        return { cell, destroy: () => { throw new Error('an atlas cell is not destroyed'); } } as unknown as Texture;
+      },
+      release: (cell: number) => free.push(cell),
+    };
+    vi.stubGlobal('document', { createElement: () => ({ width: 0, height: 0, getContext: () => null }) });
+    const dots = new TextureCache((id, v) => `iskra-asset://localhost/${v}/${id}`, () => loaded++, { cells, now: () => now });
+    for (const id of ['a', 'b', 'c']) expect(dots.get(id, 'dot')).toBe('loading');
+    // Two cells: two loads, the third waits for a cell.
+    expect(dots.stats()).toEqual({ ready: 0, loading: 2, queued: 1 });
+    expect(FakeImage.all.map((i) => i.src)).toEqual(['iskra-asset://localhost/thumb/a', 'iskra-asset://localhost/thumb/b']);
+    FakeImage.all.forEach((i) => i.resolve());
+    await flush();
+    expect(filled).toEqual([1, 2]);
+    expect(dots.get('a', 'dot')).toMatchObject({ cell: 1 });
+    dots.sweep();
+    // a and b idle past IDLE_MS while c is still wanted: their cells go to c.
+    now += IDLE_MS + 1;
+    dots.get('c', 'dot');
+    dots.sweep();
+    expect(dots.stats()).toEqual({ ready: 0, loading: 1, queued: 0 });
+    FakeImage.all.at(-1)!.reject(new Error('404'));
+    await flush();
+    expect(dots.get('c', 'dot')).toBe('failed');
+    // A failed load keeps no cell.
+    expect(free.sort()).toEqual([1, 2]);
   });
 });
