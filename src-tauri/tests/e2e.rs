@@ -645,7 +645,7 @@ async fn wait_generation(app: &App, prompt: &str, what: &str, cond: &str) -> Val
             .await
             .unwrap_or_default();
         let textures = app
-            .js("[...window.__iskra.canvas.engine.textures.entries.values()].map((e) => [e.key, e.state])")
+            .js("Object.values(window.__iskra.canvas.engine.textures.entries).flatMap((m) => [...m.values()]).map((e) => [`${e.lod}:${e.assetId}`, e.state])")
             .await
             .unwrap_or_default();
         panic!("{e}\ngeneration: {state}\ncanvas: {canvas}\ntextures: {textures}");
@@ -659,7 +659,7 @@ const PLACED: &str = "g.status === 'completed' && g.outputs.length > 0 && !doc.g
     && g.outputs.every((a) => doc.ordered().some((e) => e.kind === 'image' && e.assetId === a))";
 
 /// Every output is drawn: its texture (any level of detail) has loaded.
-const DRAWN: &str = "g.outputs.every((a) => ['micro', 'thumb', 'full'].some((l) => window.__iskra.canvas.engine.textures.peek(a, l)))";
+const DRAWN: &str = "g.outputs.every((a) => ['dot', 'micro', 'thumb', 'full'].some((l) => window.__iskra.canvas.engine.textures.peek(a, l)))";
 
 /// Waits until the generation's outputs replaced its placeholder, fits them in view and waits
 /// until they are drawn; returns the generation.
@@ -1731,7 +1731,7 @@ async fn a_free_image_before_sign_in_then_the_sign_in_offer_and_the_day_quota() 
     // … then the image takes its place, drawn from the local asset store.
     let landed = "(() => { const els = window.__iskra.canvas.doc.ordered(); \
         return els.length === 1 && els[0].kind === 'image' && !!els[0].assetId \
-          && ['micro', 'thumb', 'full'].some((l) => window.__iskra.canvas.engine.textures.peek(els[0].assetId, l)); })()";
+          && ['dot', 'micro', 'thumb', 'full'].some((l) => window.__iskra.canvas.engine.textures.peek(els[0].assetId, l)); })()";
     app.wait_until("the free image in place of the placeholder", landed)
         .await
         .expect("free image landed");

@@ -111,7 +111,7 @@ export class CanvasEngine {
     private readonly cb: EngineCallbacks,
   ) {
     this.theme = readCanvasTheme();
-    this.atlas = new DotAtlas(app.renderer, maxTextureSide(app.renderer));
+    this.atlas = new DotAtlas(app.renderer, () => maxTextureSide(app.renderer));
     this.textures = new TextureCache((id, v) => backend.assetUrl(id, v), () => this.invalidate(), { cells: this.atlas });
     this.scene = new Scene({
       doc,

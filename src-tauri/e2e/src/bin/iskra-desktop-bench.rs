@@ -1,15 +1,19 @@
 //! Benchmarks of the desktop app, the real binary under Xvfb (alone, then through tauri-driver):
 //! cold start to an interactive canvas, memory after opening a 2,000-image project, frame
-//! times while panning and zooming it (with the renderer the machine has), and a
-//! 10,000-image canvas opened and panned end to end while memory is sampled.
+//! times while panning and zooming it (with the renderer the machine has), a 10,000-image
+//! canvas opened and panned end to end while memory is sampled, and a 100,000-image canvas:
+//! opened, 10,000 images in view at far zoom (drawn from the atlas), swept end to end.
 //!
 //! `cargo build --release -p iskra-desktop -p iskra-e2e && target/release/iskra-desktop-bench`
-//! (`scripts/bench.sh` runs it). Figures go to stdout; README records them.
+//! (`--only start,2000,10000,100000` picks parts; `scripts/bench.sh` runs it all). Figures go
+//! to stdout; README records them.
 
 use iskra_e2e::app::{App, Profile};
 use iskra_e2e::direct::DirectApp;
 use iskra_e2e::display::Display;
 use iskra_e2e::procs;
+use iskra_engine::store::assets::AssetRecord;
+use iskra_engine::NewElement;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,27 +28,59 @@ fn epoch_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A data dir holding one project of `count` distinct images laid out in a grid.
+/// A data dir holding one project of `count` distinct images laid out in a grid: the files are
+/// imported by two threads (the engine takes imports from several at once), then placed a
+/// thousand per edit.
 fn seed_project(dir: &Path, count: u32) -> anyhow::Result<()> {
+    const THREADS: u32 = 2;
+    const PER_EDIT: usize = 1000;
     let engine = iskra_engine::Engine::open(dir)?;
     let project = engine.create_project(Some(&format!("{count} images")))?;
     let files = tempfile::tempdir()?;
     let columns = f64::from(count).sqrt().ceil() as u32;
     let started = Instant::now();
-    for i in 0..count {
-        let file = iskra_e2e::images::write_png(files.path(), "img.png", i, 240, 180);
-        let (col, row) = (i % columns, i / columns);
-        engine.add_media(
-            project.id,
-            &file,
-            f64::from(col) * CELL,
-            f64::from(row) * CELL,
-        )?;
+    let mut assets = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (engine, files) = (&engine, files.path());
+                scope.spawn(move || -> anyhow::Result<Vec<(u32, AssetRecord)>> {
+                    let name = format!("img-{t}.png");
+                    (t..count)
+                        .step_by(THREADS as usize)
+                        .map(|i| {
+                            let file = iskra_e2e::images::write_png(files, &name, i, 240, 180);
+                            Ok((i, engine.import_asset(&file)?.0))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| anyhow::anyhow!("a seeding thread panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?
+    .concat();
+    assets.sort_by_key(|(i, _)| *i);
+    let imported = started.elapsed();
+    let news: Vec<NewElement> = assets
+        .iter()
+        .map(|(i, asset)| {
+            let (col, row) = (i % columns, i / columns);
+            NewElement::for_asset(asset, f64::from(col) * CELL, f64::from(row) * CELL)
+        })
+        .collect();
+    for chunk in news.chunks(PER_EDIT) {
+        engine.add_elements(project.id, chunk)?;
     }
     engine.snapshot_now()?;
     println!(
-        "  seeded {count} images in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "  seeded {count} images in {:.1} s (imports {:.1} s)",
+        started.elapsed().as_secs_f64(),
+        imported.as_secs_f64()
     );
     Ok(())
 }
@@ -154,19 +190,20 @@ new Promise((resolve) => {
 })
 "#;
 
-/// Sweeps the camera across the whole canvas at `scale`, row by row, in `steps` frames.
+/// Sweeps the camera across the whole canvas at `scale`, row by row: steps FROM..TO of STEPS
+/// (one per frame); the most textures and elements alive on the way.
 const SWEEP: &str = r#"
 new Promise((resolve) => {
   const e = window.__iskra.canvas.engine, doc = window.__iskra.canvas.doc;
-  const b = doc.contentBounds(), view = e.viewSize, scale = SCALE, steps = STEPS;
+  const b = doc.contentBounds(), view = e.viewSize, scale = SCALE, steps = STEPS, to = TO;
   const w = view.width / scale, h = view.height / scale;
   const rows = Math.max(1, Math.ceil(b.height / h));
-  let i = 0, maxReady = 0, maxVisible = 0;
+  let i = FROM, maxReady = 0, maxVisible = 0;
   const step = () => {
     const s = e.stats();
     maxReady = Math.max(maxReady, s.textures.ready);
     maxVisible = Math.max(maxVisible, s.visible);
-    if (i >= steps) { resolve({ maxReady, maxVisible }); return; }
+    if (i >= to) { resolve({ maxReady, maxVisible }); return; }
     const t = i / steps, row = Math.min(rows - 1, Math.floor(t * rows)), u = (t * rows) % 1;
     const x = b.x + (row % 2 === 0 ? u : 1 - u) * Math.max(0, b.width - w);
     e.setCamera({ x, y: b.y + row * h, scale });
@@ -175,6 +212,39 @@ new Promise((resolve) => {
   };
   requestAnimationFrame(step);
 })
+"#;
+
+/// Runs SWEEP in parts short enough for WebDriver's script timeout on a slow renderer; the
+/// most textures and elements alive over the whole sweep.
+async fn sweep(app: &App, scale: f64, steps: u32) -> anyhow::Result<(u64, u64)> {
+    const PART: u32 = 200;
+    let (mut ready, mut visible) = (0, 0);
+    for from in (0..steps).step_by(PART as usize) {
+        let v = app
+            .js_async(
+                &SWEEP
+                    .replace("SCALE", &scale.to_string())
+                    .replace("STEPS", &steps.to_string())
+                    .replace("FROM", &from.to_string())
+                    .replace("TO", &(from + PART).min(steps).to_string()),
+            )
+            .await?;
+        ready = ready.max(v["ok"]["maxReady"].as_u64().unwrap_or(0));
+        visible = visible.max(v["ok"]["maxVisible"].as_u64().unwrap_or(0));
+    }
+    Ok((ready, visible))
+}
+
+/// Centres the camera on the canvas at the zoom that puts about `COUNT` images in view.
+const FAR_ZOOM: &str = r#"
+(() => {
+  const e = window.__iskra.canvas.engine, doc = window.__iskra.canvas.doc;
+  const b = doc.contentBounds(), view = e.viewSize, count = COUNT, cell = CELL;
+  const scale = Math.sqrt((view.width * view.height) / (count * cell * cell));
+  const cx = b.x + b.width / 2, cy = b.y + b.height / 2;
+  e.setCamera({ x: cx - view.width / scale / 2, y: cy - view.height / scale / 2, scale });
+  return scale;
+})()
 "#;
 
 async fn frame_times(app: &App, label: &str, seconds: f64) -> anyhow::Result<()> {
@@ -194,26 +264,58 @@ async fn frame_times(app: &App, label: &str, seconds: f64) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The parts of the bench, in order; `--only a,b` runs some of them.
+const PARTS: [&str; 4] = ["start", "2000", "10000", "100000"];
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only: Vec<String> = match args.as_slice() {
+        [] => PARTS.iter().map(|p| p.to_string()).collect(),
+        [flag, list] if flag == "--only" => list.split(',').map(str::to_owned).collect(),
+        _ => anyhow::bail!("usage: iskra-desktop-bench [--only {}]", PARTS.join(",")),
+    };
+    if let Some(unknown) = only.iter().find(|p| !PARTS.contains(&p.as_str())) {
+        anyhow::bail!("no part {unknown:?}; the parts are {}", PARTS.join(", "));
+    }
     let display = Display::start(1440, 900)?;
-    let local = |dir: &Path| Profile {
+    for part in &only {
+        match part.as_str() {
+            "start" => cold_start(&display).await?,
+            "2000" => two_thousand(&display).await?,
+            "10000" => ten_thousand(&display).await?,
+            _ => hundred_thousand(&display).await?,
+        }
+    }
+    Ok(())
+}
+
+/// A profile of the app alone (no server) on `dir`.
+fn local(dir: &Path) -> Profile {
+    Profile {
         binary: None,
         data_dir: dir.to_path_buf(),
         server: None,
         token: None,
         path_first: Vec::new(),
-    };
+    }
+}
 
+/// Spawn → first canvas frame on a fresh profile.
+async fn cold_start(display: &Display) -> anyhow::Result<()> {
     println!("Cold start (spawn → first frame of the canvas), the binary alone, 5 runs:");
     let dir = tempfile::tempdir()?;
-    start_ups(&display, &local(dir.path()), "fresh profile")?;
+    start_ups(display, &local(dir.path()), "fresh profile")?;
+    Ok(())
+}
 
+/// Start, memory and frame times with a 2,000-image project.
+async fn two_thousand(display: &Display) -> anyhow::Result<()> {
     println!("2,000-image project:");
     let dir = tempfile::tempdir()?;
     seed_project(dir.path(), 2000)?;
-    start_ups(&display, &local(dir.path()), "2,000 images")?;
-    let (app, ms) = launch(&display, &local(dir.path())).await?;
+    start_ups(display, &local(dir.path()), "2,000 images")?;
+    let (app, ms) = launch(display, &local(dir.path())).await?;
     println!("  through WebDriver, session request to first frame: {ms:.0} ms");
     let renderer = app
         .js("window.__iskra.canvas.engine.stats().renderer")
@@ -247,30 +349,21 @@ async fn main() -> anyhow::Result<()> {
     let (rss, pss) = memory(&app);
     println!("  after panning: app RSS {rss:.0} MB; with WebKit processes PSS {pss:.0} MB");
     app.quit().await;
+    Ok(())
+}
 
+/// A 10,000-image project opened and swept at 60 %, memory sampled.
+async fn ten_thousand(display: &Display) -> anyhow::Result<()> {
     println!("10,000-image project:");
     let dir = tempfile::tempdir()?;
     seed_project(dir.path(), 10_000)?;
-    let (app, ms) = launch(&display, &local(dir.path())).await?;
+    let (app, ms) = launch(display, &local(dir.path())).await?;
     println!("  start to interactive canvas: {ms:.0} ms");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let pid = app.app_pid();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let mut peak = (0.0f64, 0.0f64);
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let (rss, pss) = memory_of(pid);
-                peak = (peak.0.max(rss), peak.1.max(pss));
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            peak
-        })
-    };
-    let swept = app
-        .js_async(&SWEEP.replace("SCALE", "0.6").replace("STEPS", "1200"))
-        .await?;
-    println!("  swept the canvas at 60 %: {}", swept["ok"]);
+    let (stop, sampler) = peak_memory(&app);
+    let (ready, visible) = sweep(&app, 0.6, 1200).await?;
+    println!(
+        "  swept the canvas at 60 %: at most {ready} textures alive, {visible} elements drawn"
+    );
     frame_times(&app, "pan + zoom", 6.0).await?;
     let alive = app.js("window.__iskra.canvas.elementCount").await?;
     let (rss, pss) = memory(&app);
@@ -281,12 +374,83 @@ async fn main() -> anyhow::Result<()> {
         "  peak while panning: app RSS {:.0} MB, PSS with WebKit {:.0} MB",
         peak.0, peak.1
     );
+    idle_release(&app).await?;
+    app.quit().await;
+    Ok(())
+}
+
+/// A 100,000-image project: 10,000 in view at far zoom, swept end to end, memory sampled.
+async fn hundred_thousand(display: &Display) -> anyhow::Result<()> {
+    println!("100,000-image project:");
+    let dir = tempfile::tempdir()?;
+    seed_project(dir.path(), 100_000)?;
+    let (app, ms) = launch(display, &local(dir.path())).await?;
+    println!("  start to interactive canvas: {ms:.0} ms");
+    let (stop, sampler) = peak_memory(&app);
+    let scale = app
+        .js(&FAR_ZOOM
+            .replace("COUNT", "10000")
+            .replace("CELL", &CELL.to_string()))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    settle(&app).await?;
+    let stats = app.js("window.__iskra.canvas.engine.stats()").await?;
+    println!(
+        "  far zoom ({:.1} %): {stats}",
+        scale.as_f64().unwrap_or(f64::NAN) * 100.0
+    );
+    frame_times(&app, "pan + zoom at far zoom", 6.0).await?;
+    let (ready, visible) = sweep(&app, scale.as_f64().unwrap_or(0.05), 600).await?;
+    println!(
+        "  swept the whole canvas at far zoom: at most {ready} textures alive, {visible} elements drawn"
+    );
+    app.js("(window.__iskra.canvas.engine.zoomTo(0.6), true)")
+        .await?;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    settle(&app).await?;
+    frame_times(&app, "pan + zoom at 60 %", 6.0).await?;
+    let (rss, pss) = memory(&app);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await?;
+    println!("  now app RSS {rss:.0} MB, PSS {pss:.0} MB");
+    println!(
+        "  peak: app RSS {:.0} MB, PSS with WebKit {:.0} MB",
+        peak.0, peak.1
+    );
+    idle_release(&app).await?;
+    app.quit().await;
+    Ok(())
+}
+
+/// Samples the app's memory every 200 ms until `stop` is set; the task returns the peaks.
+fn peak_memory(
+    app: &App,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    tokio::task::JoinHandle<(f64, f64)>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pid = app.app_pid();
+    let flag = stop.clone();
+    let sampler = tokio::spawn(async move {
+        let mut peak = (0.0f64, 0.0f64);
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let (rss, pss) = memory_of(pid);
+            peak = (peak.0.max(rss), peak.1.max(pss));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        peak
+    });
+    (stop, sampler)
+}
+
+/// Waits past the textures' idle time, draws one frame and prints what is still alive.
+async fn idle_release(app: &App) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(9)).await; // idle textures are released after 8 s
     app.js("(window.__iskra.canvas.engine.invalidate(), true)")
         .await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stats = app.js("window.__iskra.canvas.engine.stats()").await?;
     println!("  after 9 s idle: {stats}");
-    app.quit().await;
     Ok(())
 }

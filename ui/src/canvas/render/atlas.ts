@@ -32,39 +32,37 @@ export interface CellStore {
   release(cell: number): void;
 }
 
+/** The GPU side of the atlas, made on first use. */
+interface Store {
+  source: TextureSource;
+  texture: Texture;
+  pool: CellPool;
+}
+
 export class DotAtlas implements CellStore {
-  /** The whole atlas: what the particle containers of the far layer draw with. */
-  readonly texture: Texture;
-  private readonly source: TextureSource;
-  private readonly pool: CellPool;
+  private store: Store | null = null;
   private readonly cells = new Map<number, Texture>();
   /** Cells written since the last flush, with what goes in them (null: solid white). */
   private pending = new Map<number, CanvasImageSource | null>();
 
+  /**
+   * Nothing is allocated until the first far-out image asks for a cell: a canvas never zoomed
+   * out that far (or an empty one, at start-up) pays nothing for the atlas.
+   */
   constructor(
     private readonly renderer: Renderer,
-    maxSide: number,
-  ) {
-    const side = Math.min(ATLAS_SIDE, maxSide);
-    // Rendering into a mip level above 0 needs WebGL 2; on WebGL 1 the atlas has one level.
-    const webgl2 = (renderer as unknown as { context?: { webGLVersion?: number } }).context?.webGLVersion === 2;
-    this.source = new TextureSource({
-      width: side,
-      height: side,
-      mipLevelCount: webgl2 ? LEVELS : 1,
-      autoGenerateMipmaps: false,
-      scaleMode: 'linear',
-      mipmapFilter: 'linear',
-      label: 'dot atlas',
-    });
-    this.texture = new Texture({ source: this.source });
-    this.pool = new CellPool(side, DOT_SIZE);
-    this.pending.set(WHITE_CELL, null);
+    /** The GPU's largest texture side (asked only when the atlas is made: it waits on the GPU). */
+    private readonly maxSide: () => number,
+  ) {}
+
+  /** The whole atlas: what the particle containers of the far layer draw with. */
+  get texture(): Texture {
+    return this.made().texture;
   }
 
   /** Cells the atlas has, the white one included. */
   get capacity(): number {
-    return this.pool.capacity;
+    return this.made().pool.capacity;
   }
 
   /** The solid white cell: loading and missing tiles are drawn with it, tinted. */
@@ -73,7 +71,7 @@ export class DotAtlas implements CellStore {
   }
 
   reserve(): number | null {
-    return this.pool.take();
+    return this.made().pool.take();
   }
 
   fill(cell: number, image: CanvasImageSource): Texture {
@@ -83,16 +81,17 @@ export class DotAtlas implements CellStore {
 
   release(cell: number): void {
     this.pending.delete(cell);
-    this.pool.give(cell);
+    this.store?.pool.give(cell);
   }
 
   /** Renders the cells written since the last flush into every mip level of the atlas. */
   flush(): void {
-    if (this.pending.size === 0) return;
+    const store = this.store;
+    if (!store || this.pending.size === 0) return;
     const stage = new Container();
     const made: Texture[] = [];
     for (const [cell, image] of this.pending) {
-      const { x, y } = this.pool.origin(cell);
+      const { x, y } = store.pool.origin(cell);
       // A reused cell is cleared first, or a transparent image would show the one before it.
       const clear = new Sprite(Texture.WHITE);
       clear.blendMode = 'erase';
@@ -111,10 +110,10 @@ export class DotAtlas implements CellStore {
       stage.addChild(clear, sprite);
     }
     this.pending = new Map();
-    for (let level = 0; level < this.source.mipLevelCount; level++) {
+    for (let level = 0; level < store.source.mipLevelCount; level++) {
       // A level's projection spans its own pixels: the cells are laid out at its scale.
       stage.scale.set(1 / 2 ** level);
-      this.renderer.render({ container: stage, target: this.texture, clear: false, mipLevel: level });
+      this.renderer.render({ container: stage, target: store.texture, clear: false, mipLevel: level });
     }
     stage.destroy({ children: true });
     for (const t of made) t.destroy(true);
@@ -123,17 +122,38 @@ export class DotAtlas implements CellStore {
   destroy(): void {
     for (const t of this.cells.values()) t.destroy(false);
     this.cells.clear();
-    this.texture.destroy(true);
+    this.store?.texture.destroy(true);
+    this.store = null;
+  }
+
+  private made(): Store {
+    if (this.store) return this.store;
+    const side = Math.min(ATLAS_SIDE, this.maxSide());
+    // Rendering into a mip level above 0 needs WebGL 2; on WebGL 1 the atlas has one level.
+    const webgl2 = (this.renderer as unknown as { context?: { webGLVersion?: number } }).context?.webGLVersion === 2;
+    const source = new TextureSource({
+      width: side,
+      height: side,
+      mipLevelCount: webgl2 ? LEVELS : 1,
+      autoGenerateMipmaps: false,
+      scaleMode: 'linear',
+      mipmapFilter: 'linear',
+      label: 'dot atlas',
+    });
+    this.store = { source, texture: new Texture({ source }), pool: new CellPool(side, DOT_SIZE) };
+    this.pending.set(WHITE_CELL, null);
+    return this.store;
   }
 
   /** The texture of one cell (made once, kept while the atlas lives). */
   private cell(cell: number): Texture {
     let t = this.cells.get(cell);
     if (!t) {
-      const { x, y } = this.pool.origin(cell);
+      const { source, pool } = this.made();
+      const { x, y } = pool.origin(cell);
       // One pixel in from each side: sampled between mip levels, the edge texels would
       // otherwise blend in a little of the neighbouring cell.
-      t = new Texture({ source: this.source, frame: new Rectangle(x + CELL_INSET, y + CELL_INSET, DOT_SIZE - 2 * CELL_INSET, DOT_SIZE - 2 * CELL_INSET) });
+      t = new Texture({ source, frame: new Rectangle(x + CELL_INSET, y + CELL_INSET, DOT_SIZE - 2 * CELL_INSET, DOT_SIZE - 2 * CELL_INSET) });
       this.cells.set(cell, t);
     }
     return t;

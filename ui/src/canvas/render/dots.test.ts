@@ -46,7 +46,7 @@ type Run = { particleChildren: { x: number; scaleX: number; texture: unknown }[]
 describe('DotLayer', () => {
   it('draws consecutive dots as one run, and starts a new run after anything else', () => {
     const world = new Container();
-    const layer = new DotLayer(world, tex('atlas'));
+    const layer = new DotLayer(world, () => tex('atlas'));
     const a = tex('a');
     layer.begin();
     layer.add(box(0), a, 0xffffff, 3);
@@ -64,7 +64,7 @@ describe('DotLayer', () => {
 
   it('reuses particles, rebuilds a run only when it changed, and empties runs no longer used', () => {
     const world = new Container();
-    const layer = new DotLayer(world, tex('atlas'));
+    const layer = new DotLayer(world, () => tex('atlas'));
     const a = tex('a');
     const b = tex('b');
     const pass = (texture: Texture, n: number) => {

@@ -27,9 +27,10 @@ export class DotLayer {
   private open: Run | null = null;
   private total = 0;
 
+  /** `atlas` is asked for the atlas when the first run is made (it is allocated on first use). */
   constructor(
     private readonly world: Container,
-    private readonly atlas: Texture,
+    private readonly atlas: () => Texture,
   ) {}
 
   /** Dots drawn by the last pass. */
@@ -109,7 +110,7 @@ export class DotLayer {
     let run = this.runs[this.used];
     if (!run) {
       const view = new ParticleContainer({
-        texture: this.atlas,
+        texture: this.atlas(),
         // Nothing moves per frame: the camera moves the world, particles change only on edits.
         dynamicProperties: { position: false, rotation: false, vertex: false, uvs: false, color: false },
       });

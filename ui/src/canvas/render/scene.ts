@@ -61,7 +61,7 @@ export class Scene {
   private animated: GenerationCard[] = [];
 
   constructor(private readonly host: SceneHost) {
-    this.dots = new DotLayer(this.world, host.atlas.texture);
+    this.dots = new DotLayer(this.world, () => host.atlas.texture);
   }
 
   /** Elements drawn: nodes and dots. */
