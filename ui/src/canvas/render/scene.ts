@@ -25,8 +25,6 @@ import { VideoPlayer, type VideoState } from './video';
 
 /** Extra view area kept alive around the screen, as a fraction of its size (smooth panning). */
 const MARGIN = 0.25;
-/** Dots are drawn (and their cells loaded) this much around the view, not the whole margin. */
-const DOT_PREFETCH = 0.1;
 /** A video plays in place once it is at least this many CSS pixels wide on screen. */
 export const VIDEO_MIN_PX = 120;
 /** Generation cards animate (spinner, sweep) once this many CSS pixels wide on screen… */
@@ -94,11 +92,10 @@ export class Scene {
     this.world.position.set(-cam.x * cam.scale, -cam.y * cam.scale);
     this.world.scale.set(cam.scale);
     const vis = visibleWorldRect(cam, view);
-    const near = expandRect(vis, Math.max(vis.width, vis.height) * DOT_PREFETCH);
-    // Zoomed far out (the last pass drew mostly dots), the wide margin would only hold dots
-    // that are not drawn: the query keeps to the near one.
+    // Zoomed far out (the last pass drew mostly dots), the margin would only hold dots that
+    // are not drawn: the query keeps to the view.
     const farOut = this.dots.count > this.nodes.size;
-    const ids = doc.query(farOut ? near : expandRect(vis, Math.max(vis.width, vis.height) * MARGIN));
+    const ids = doc.query(farOut ? vis : expandRect(vis, Math.max(vis.width, vis.height) * MARGIN));
     this.animated = [];
 
     for (const [id, node] of this.nodes) {
@@ -124,8 +121,8 @@ export class Scene {
       if (lod === 'dot' && el.kind !== 'generation') {
         if (node) this.dropNode(id, node);
         this.stopPlayer(id);
-        // A dot costs nothing to add when it comes closer: only those near the view are drawn.
-        if (!boxIntersectsRect(box, near)) continue;
+        // A dot costs nothing to add when it comes into view: only those on screen are drawn.
+        if (!boxIntersectsRect(box, vis)) continue;
         nowDot.add(id);
         this.paintDot(el, box, rank);
         continue;
