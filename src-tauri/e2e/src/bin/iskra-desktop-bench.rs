@@ -367,38 +367,19 @@ async fn two_thousand(display: &Display) -> anyhow::Result<()> {
 
 /// A 10,000-image project opened and swept at 60 %, memory sampled.
 async fn ten_thousand(display: &Display) -> anyhow::Result<()> {
-    println!("10,000-image project:");
-    let dir = tempfile::tempdir()?;
-    seed_project(dir.path(), 10_000)?;
-    let (app, ms) = launch(display, &local(dir.path())).await?;
-    println!("  start to interactive canvas: {ms:.0} ms");
+    let (app, _dir) = open_seeded(display, 10_000).await?;
     let (stop, sampler) = peak_memory(&app);
     let (ready, visible) = sweep(&app, 0.6, 1200).await?;
     println!(
         "  swept the canvas at 60 %: at most {ready} textures alive, {visible} elements drawn"
     );
     frame_times(&app, "pan + zoom", 6.0).await?;
-    let alive = app.js("window.__iskra.canvas.elementCount").await?;
-    let (rss, pss) = memory(&app);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let peak = sampler.await?;
-    println!("  still responsive with {alive} elements; now app RSS {rss:.0} MB, PSS {pss:.0} MB");
-    println!(
-        "  peak while panning: app RSS {:.0} MB, PSS with WebKit {:.0} MB",
-        peak.0, peak.1
-    );
-    idle_release(&app).await?;
-    app.quit().await;
-    Ok(())
+    wrap_up(app, stop, sampler).await
 }
 
 /// A 100,000-image project: 10,000 in view at far zoom, swept end to end, memory sampled.
 async fn hundred_thousand(display: &Display) -> anyhow::Result<()> {
-    println!("100,000-image project:");
-    let dir = tempfile::tempdir()?;
-    seed_project(dir.path(), 100_000)?;
-    let (app, ms) = launch(display, &local(dir.path())).await?;
-    println!("  start to interactive canvas: {ms:.0} ms");
+    let (app, _dir) = open_seeded(display, 100_000).await?;
     let (stop, sampler) = peak_memory(&app);
     let scale = centre(&app, 0.0, 10_000).await?;
     // Images far out come in as their thumbnails are made and decoded: what shows after a while.
@@ -428,17 +409,18 @@ async fn hundred_thousand(display: &Display) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(600)).await;
     settle(&app).await?;
     frame_times(&app, "pan + zoom at 60 %", 6.0).await?;
-    let (rss, pss) = memory(&app);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let peak = sampler.await?;
-    println!("  now app RSS {rss:.0} MB, PSS {pss:.0} MB");
-    println!(
-        "  peak: app RSS {:.0} MB, PSS with WebKit {:.0} MB",
-        peak.0, peak.1
-    );
-    idle_release(&app).await?;
-    app.quit().await;
-    Ok(())
+    wrap_up(app, stop, sampler).await
+}
+
+/// Seeds a project of `count` images, starts the app on it and prints how long that took;
+/// the data dir lives as long as the returned guard.
+async fn open_seeded(display: &Display, count: u32) -> anyhow::Result<(App, tempfile::TempDir)> {
+    println!("{count}-image project:");
+    let dir = tempfile::tempdir()?;
+    seed_project(dir.path(), count)?;
+    let (app, ms) = launch(display, &local(dir.path())).await?;
+    println!("  start to interactive canvas: {ms:.0} ms");
+    Ok((app, dir))
 }
 
 /// Samples the app's memory every 200 ms until `stop` is set; the task returns the peaks.
@@ -461,6 +443,26 @@ fn peak_memory(
         peak
     });
     (stop, sampler)
+}
+
+/// Prints memory now and at its peak, then what is alive once idle textures are released, and quits.
+async fn wrap_up(
+    app: App,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sampler: tokio::task::JoinHandle<(f64, f64)>,
+) -> anyhow::Result<()> {
+    let alive = app.js("window.__iskra.canvas.elementCount").await?;
+    let (rss, pss) = memory(&app);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await?;
+    println!("  still responsive with {alive} elements; now app RSS {rss:.0} MB, PSS {pss:.0} MB");
+    println!(
+        "  peak while panning: app RSS {:.0} MB, PSS with WebKit {:.0} MB",
+        peak.0, peak.1
+    );
+    idle_release(&app).await?;
+    app.quit().await;
+    Ok(())
 }
 
 /// Waits past the textures' idle time, draws one frame and prints what is still alive.

@@ -5,9 +5,9 @@
  * call pays for its setup, the difference between a smooth far zoom and a slide show.
  *
  * The atlas is a render target allocated once (`ATLAS_SIDE` square, or the GPU's limit) with
- * its own mip chain: a cell's image is rendered into every level itself (32, 16 … 1 px), so a
- * cell never blurs into its neighbours however far out the camera is, and no mip chain of the
- * whole atlas is regenerated when a cell changes. Cells are handed out by `CellPool`; the
+ * its own mip chain: a cell's image is shrunk to every level on the CPU and drawn into that
+ * level (32, 16 … 1 px), so a cell never blurs into its neighbours however far out the camera
+ * is, and no mip chain of the whole atlas is regenerated when a cell changes. Cells are handed out by `CellPool`; the
  * texture cache takes one per loaded `dot` image and gives it back when the image goes idle.
  * Writes made during a frame are rendered into the atlas by `flush`, before that frame draws.
  */
@@ -84,39 +84,57 @@ export class DotAtlas implements CellStore {
     this.store?.pool.give(cell);
   }
 
-  /** Renders the cells written since the last flush into every mip level of the atlas. */
+  /**
+   * Renders the cells written since the last flush into every mip level of the atlas. Each
+   * level is one strip (the new cells side by side at that level's size, shrunk on the CPU)
+   * drawn in two batches — erase the cells, then the strip's pieces — so a flush costs the
+   * same few draw calls whether one image landed or fifty.
+   */
   flush(): void {
     const store = this.store;
     if (!store || this.pending.size === 0) return;
-    const stage = new Container();
-    const made: Texture[] = [];
-    for (const [cell, image] of this.pending) {
-      const { x, y } = store.pool.origin(cell);
-      // A reused cell is cleared first, or a transparent image would show the one before it.
-      const clear = new Sprite(Texture.WHITE);
-      clear.blendMode = 'erase';
-      clear.position.set(x, y);
-      clear.setSize(DOT_SIZE, DOT_SIZE);
-      const texture = image === null ? Texture.WHITE : Texture.from(image as HTMLCanvasElement, true);
-      if (image !== null) {
-        // Its own mips, so each level of the cell is drawn from a source of about its size.
-        texture.source.autoGenerateMipmaps = true;
-        texture.source.scaleMode = 'linear';
-        made.push(texture);
-      }
-      const sprite = new Sprite(texture);
-      sprite.position.set(x, y);
-      sprite.setSize(DOT_SIZE, DOT_SIZE);
-      stage.addChild(clear, sprite);
-    }
+    const cells = [...this.pending];
     this.pending = new Map();
     for (let level = 0; level < store.source.mipLevelCount; level++) {
+      const side = DOT_SIZE >> level;
+      const strip = document.createElement('canvas');
+      strip.width = side * cells.length;
+      strip.height = side;
+      const ctx = strip.getContext('2d');
+      if (!ctx) return;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.fillStyle = '#ffffff';
+      cells.forEach(([, image], i) => {
+        if (image === null) ctx.fillRect(i * side, 0, side, side);
+        else ctx.drawImage(image, i * side, 0, side, side);
+      });
+      const source = Texture.from(strip, true).source;
+      const stage = new Container();
+      // A reused cell is cleared first, or a transparent image would show the one before it.
+      const erased = cells.map(([cell]) => {
+        const clear = new Sprite(Texture.WHITE);
+        clear.blendMode = 'erase';
+        return this.place(clear, store, cell);
+      });
+      const drawn = cells.map(([cell], i) =>
+        this.place(new Sprite(new Texture({ source, frame: new Rectangle(i * side, 0, side, side) })), store, cell),
+      );
+      stage.addChild(...erased, ...drawn);
       // A level's projection spans its own pixels: the cells are laid out at its scale.
       stage.scale.set(1 / 2 ** level);
       this.renderer.render({ container: stage, target: store.texture, clear: false, mipLevel: level });
+      for (const sprite of drawn) sprite.texture.destroy(false);
+      stage.destroy({ children: true });
+      source.destroy();
     }
-    stage.destroy({ children: true });
-    for (const t of made) t.destroy(true);
+  }
+
+  /** `sprite` over `cell`, in level-0 atlas pixels. */
+  private place(sprite: Sprite, store: Store, cell: number): Sprite {
+    const { x, y } = store.pool.origin(cell);
+    sprite.position.set(x, y);
+    sprite.setSize(DOT_SIZE, DOT_SIZE);
+    return sprite;
   }
 
   destroy(): void {

@@ -2,7 +2,8 @@
  * GPU textures of assets at four levels of detail, loaded on demand and released when unused.
  *
  * The scene asks for `(assetId, lod)` every time it draws a visible element; a miss starts a
- * load (at most `MAX_CONCURRENT` at once, smallest levels first so something shows quickly)
+ * load (at most `MAX_CONCURRENT` at once — `MAX_CONCURRENT_DOTS` for atlas cells — smallest
+ * levels first so something shows quickly)
  * and the scene is told when it lands. Textures nobody has used for `IDLE_MS`, or beyond the
  * idle budget, are destroyed — panning away from a thousand images frees their GPU memory,
  * panning back within a few seconds finds them still there. A load that has not landed after
@@ -28,6 +29,12 @@ function variantOf(lod: Lod): AssetVariant {
 
 /** Loads running at once (decode is the bottleneck; more only competes for the CPU). */
 export const MAX_CONCURRENT = 6;
+/**
+ * Dot loads running at once, beside the others. A load lands between frames, so with a slow
+ * frame (ten thousand images in view on a software renderer) a few slots bound how fast a
+ * far-out view fills in: dots are tiny to decode, so they get more.
+ */
+export const MAX_CONCURRENT_DOTS = 24;
 /** A load that neither lands nor fails in this long is abandoned (and retried if still needed). */
 export const LOAD_TIMEOUT_MS = 10000;
 /** A texture unused this long is destroyed. */
@@ -95,6 +102,7 @@ export class TextureCache {
   private readonly queues: Record<Lod, Fifo> = { dot: new Fifo(), micro: new Fifo(), thumb: new Fifo(), full: new Fifo() };
   private queued = 0;
   private loading = 0;
+  private loadingDots = 0;
   /** Sweeps so far: the current frame's number. */
   private frame = 1;
   /** The clock read once per frame, by the frame's first lookup. */
@@ -174,7 +182,7 @@ export class TextureCache {
   stats(): { ready: number; loading: number; queued: number } {
     let ready = 0;
     for (const e of this.all()) if (e.state === 'ready') ready++;
-    return { ready, loading: this.loading, queued: this.queued };
+    return { ready, loading: this.loading + this.loadingDots, queued: this.queued };
   }
 
   destroyAll(): void {
@@ -211,7 +219,7 @@ export class TextureCache {
     const live = (e: Entry) => e.state === 'queued' && this.isLive(e);
     for (const lod of LODS) {
       const queue = this.queues[lod];
-      while (this.loading < MAX_CONCURRENT) {
+      while (lod === 'dot' ? this.loadingDots < MAX_CONCURRENT_DOTS : this.loading < MAX_CONCURRENT) {
         const e = queue.peek(live);
         if (!e) break;
         if (lod === 'dot') {
@@ -230,7 +238,8 @@ export class TextureCache {
   private async load(e: Entry): Promise<void> {
     const url = this.urlFor(e.assetId, variantOf(e.lod));
     e.state = 'loading';
-    this.loading++;
+    if (e.lod === 'dot') this.loadingDots++;
+    else this.loading++;
     try {
       if (!url) throw new Error('missing');
       const img = new Image();
@@ -262,7 +271,8 @@ export class TextureCache {
         e.cell = null;
       }
     } finally {
-      this.loading--;
+      if (e.lod === 'dot') this.loadingDots--;
+      else this.loading--;
       this.pump();
       this.onLoaded();
     }
