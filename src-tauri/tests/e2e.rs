@@ -268,6 +268,18 @@ async fn canvas_edits_projects_and_names_survive_a_relaunch() {
     deselect(&app).await;
     app.settle().await.expect("settled");
     app.screenshot(&screenshot_path("canvas")).await.unwrap();
+    // Zoomed far out, the images are cells of the atlas drawn as particles, not sprites.
+    app.js("(window.__iskra.canvas.engine.zoomTo(0.02), true)")
+        .await
+        .unwrap();
+    app.wait_until(
+        "the images drawn as dots of the atlas",
+        "(() => { const e = window.__iskra.canvas.engine, els = window.__iskra.canvas.doc.ordered(); \
+           return !e.cameraMoving && e.scene.dots.count === els.length && e.scene.nodes.size === 0 \
+             && els.every((el) => e.textures.peek(el.assetId, 'dot')); })()",
+    )
+    .await
+    .unwrap();
     app.quit().await;
 }
 
