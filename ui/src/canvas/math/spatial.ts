@@ -81,7 +81,8 @@ export class SpatialGrid<Id = string> {
   set(id: Id, rect: Rect): void {
     const prev = this.entries.get(id);
     const fine = this.levels[0].keysFor(rect);
-    if (prev && sameKeys(prev.keys[0], fine) && (fine.length > 0 || sameKeys(prev.keys[1], this.levels[1].keysFor(rect)))) {
+    // The same fine cells mean the same coarse ones (or, none, still oversized).
+    if (prev && sameKeys(prev.keys[0], fine)) {
       prev.rect = rect;
       return;
     }
