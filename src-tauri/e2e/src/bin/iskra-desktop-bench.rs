@@ -416,7 +416,11 @@ async fn hundred_thousand(display: &Display) -> anyhow::Result<()> {
         "  swept the whole canvas at far zoom: at most {ready} textures alive, {visible} elements drawn"
     );
     centre(&app, 0.6, 0).await?;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Two animation frames: the canvas has culled at the new camera and asked for its textures.
+    app.js_async(
+        "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))",
+    )
+    .await?;
     settle(&app).await?;
     frame_times(&app, "pan + zoom at 60 %", 6.0).await?;
     wrap_up(app, stop, sampler).await

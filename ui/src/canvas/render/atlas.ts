@@ -60,11 +60,6 @@ export class DotAtlas implements CellStore {
     return this.made().texture;
   }
 
-  /** Cells the atlas has, the white one included. */
-  get capacity(): number {
-    return this.made().pool.capacity;
-  }
-
   /** The solid white cell: loading and missing tiles are drawn with it, tinted. */
   get white(): Texture {
     return this.cell(WHITE_CELL);
