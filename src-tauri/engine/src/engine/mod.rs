@@ -109,11 +109,7 @@ pub(crate) struct Db {
 impl crate::snapshot::Writer for Mutex<Db> {
     fn write(&self, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()> {
         let mut db = self.lock();
-        let tx = db
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        f(&tx)?;
-        tx.commit()?;
+        crate::store::write_unsynced(&mut db.conn, f)?;
         MutexGuard::unlock_fair(db);
         Ok(())
     }

@@ -71,6 +71,25 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` in an immediate transaction of `conn` that commits without waiting for the disk
+/// (`synchronous=NORMAL` for this commit only; the connection's FULL comes back after it, also
+/// when `f` fails). Only for rows derived from others already durable — a snapshot pass's: in
+/// WAL mode a later commit is never durable without every earlier one, so the next FULL commit
+/// (an edit's) or a checkpoint makes these durable too, and a power cut before then loses
+/// rows the journal still yields. An edit waiting for the writer then waits for the pass's
+/// statements, not for its flush as well.
+pub fn write_unsynced(conn: &mut Connection, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()> {
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let done = (|| {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        f(&tx)?;
+        tx.commit()?;
+        Ok(())
+    })();
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    done
+}
+
 /// Applies every embedded migration not yet recorded; returns how many ran.
 pub fn migrate(conn: &mut Connection) -> Result<usize> {
     conn.execute_batch(
@@ -159,5 +178,34 @@ mod tests {
             .unwrap();
         assert_eq!((mode.as_str(), sync, fk), ("wal", 2, 1));
         assert_eq!(integrity_check(&conn).unwrap(), "ok");
+    }
+
+    /// A pass's unsynced commit lands, and the connection is back at FULL after it, also when
+    /// the transaction fails (then nothing of it is kept).
+    #[test]
+    fn an_unsynced_write_commits_and_restores_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("t.db")).unwrap();
+        let sync = |conn: &Connection| -> i64 {
+            conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap()
+        };
+        write_unsynced(&mut conn, &|tx| {
+            assert_eq!(sync(tx), 1, "NORMAL inside");
+            tx.execute_batch("CREATE TABLE t (n INTEGER)")?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(sync(&conn), 2);
+        let failed = write_unsynced(&mut conn, &|tx| {
+            tx.execute("INSERT INTO t VALUES (1)", [])?;
+            Err(EngineError::Corrupt("stop".into()))
+        });
+        assert!(matches!(failed, Err(EngineError::Corrupt(_))));
+        assert_eq!(sync(&conn), 2, "FULL again after a failure");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0, "the failed transaction was rolled back");
     }
 }
