@@ -8,7 +8,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::store::{now_rfc3339, snapshots};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
@@ -87,12 +87,7 @@ fn write_with(
 ) -> Result<()> {
     match writer {
         Some(writer) => writer.write(f),
-        None => {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            f(&tx)?;
-            tx.commit()?;
-            Ok(())
-        }
+        None => crate::store::write(conn, f),
     }
 }
 

@@ -48,6 +48,9 @@ pub fn open_in_memory() -> Result<Connection> {
     Ok(conn)
 }
 
+/// Every commit waits for the disk (D3, X1); see [`write_unsynced`] for the one exception.
+const SYNCHRONOUS: &str = "FULL";
+
 /// Bytes of the database file each connection maps into memory for reading.
 const MMAP_BYTES: i64 = 256 << 20;
 
@@ -60,7 +63,7 @@ fn configure(conn: &Connection) -> Result<()> {
     // journal_mode answers with the mode in force ("memory" for in-memory databases).
     let _mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", SYNCHRONOUS)?;
     // No automatic checkpoints: SQLite would run one inside whichever commit crosses the
     // threshold — a user's edit. The snapshot thread checkpoints instead (see `snapshot`).
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -80,14 +83,17 @@ fn configure(conn: &Connection) -> Result<()> {
 /// statements, not for its flush as well.
 pub fn write_unsynced(conn: &mut Connection, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    let done = (|| {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        f(&tx)?;
-        tx.commit()?;
-        Ok(())
-    })();
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let done = write(conn, f);
+    conn.pragma_update(None, "synchronous", SYNCHRONOUS)?;
     done
+}
+
+/// Runs `f` in an immediate transaction of `conn` and commits it (rolled back when `f` fails).
+pub fn write(conn: &mut Connection, f: &dyn Fn(&Connection) -> Result<()>) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    f(&tx)?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Applies every embedded migration not yet recorded; returns how many ran.
