@@ -49,6 +49,12 @@ impl Engine {
         self.ops_tx(ops, |c, op| outbox::schedule_retry(c, op, next_ms, error))
     }
 
+    /// The server answered again: what backed off only because it was unreachable is due now.
+    /// Returns how many operations were made due.
+    pub fn ops_due_on_reconnect(&self) -> Result<usize> {
+        outbox::due_on_reconnect(&self.db().conn)
+    }
+
     /// Not sent on purpose (e.g. uploads paused): try again not before `next_ms`.
     pub fn ops_postpone(&self, ops: &[Uuid], next_ms: u64, error: &OpError) -> Result<()> {
         self.ops_tx(ops, |c, op| outbox::postpone(c, op, next_ms, error))

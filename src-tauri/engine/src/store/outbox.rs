@@ -309,6 +309,18 @@ pub fn schedule_retry(conn: &Connection, op_id: Uuid, next_ms: u64, error: &OpEr
     Ok(())
 }
 
+/// The server answered again: operations backing off only because it could not be reached
+/// are due now (D4: the outbox flushes on reconnect); those waiting on a server failure or its
+/// `Retry-After` keep their time. Returns how many were made due.
+pub fn due_on_reconnect(conn: &Connection) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE outbox SET next_attempt_ms = 0 WHERE state = 'pending' AND next_attempt_ms > 0
+               AND json_extract(last_error, '$.kind') = 'network'",
+        )?
+        .execute([])?)
+}
+
 /// Leaves an operation pending without counting an attempt (e.g. uploads paused by quota).
 pub fn postpone(conn: &Connection, op_id: Uuid, next_ms: u64, error: &OpError) -> Result<()> {
     conn.prepare_cached(

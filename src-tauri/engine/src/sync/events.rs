@@ -3,10 +3,11 @@
 //! (and one that ended brings the credit balance up to date), `credits.updated` into the cached
 //! balance, `quota.updated` into the kept quota the storage bar shows offline,
 //! and a `quota.updated` or `credits.updated` naming another plan than the account's
-//! fetches the account again. Reconnects with backoff after any break, resuming with
-//! `Last-Event-ID` (persisted, so a restart resumes too). A refused session ends it.
+//! fetches the account again. Reconnects with backoff (at most `MAX_RECONNECT_DELAY` apart) after
+//! any break, resuming with `Last-Event-ID` (persisted, so a restart resumes too); a reconnect
+//! makes the operations that waited for the server due at once. A refused session ends it.
 
-use super::backoff::retry_delay;
+use super::backoff::reconnect_delay;
 use super::{SyncClient, SyncError};
 use crate::generation::GenerationState;
 use crate::store::settings;
@@ -35,7 +36,10 @@ pub(super) async fn follow(client: &SyncClient, wake: Arc<Notify>) -> Result<(),
             Ok(resp) => {
                 failures = 0;
                 client.set_online(true).await?;
-                wake.notify_one(); // catch up on whatever happened while disconnected
+                // Catch up on whatever happened while disconnected, and send at once what
+                // waited only because the server could not be reached.
+                client.on_engine(|e| e.ops_due_on_reconnect()).await?;
+                wake.notify_one();
                 let mut stream = resp.bytes_stream().eventsource();
                 while let Some(item) = stream.next().await {
                     match item {
@@ -55,7 +59,7 @@ pub(super) async fn follow(client: &SyncClient, wake: Arc<Notify>) -> Result<(),
                 }
             }
         }
-        tokio::time::sleep(retry_delay(failures, None)).await;
+        tokio::time::sleep(reconnect_delay(failures)).await;
         failures = failures.saturating_add(1);
     }
 }

@@ -11,6 +11,8 @@
 //! accepted is flushed once more, so the placeholder's link to it leaves in the same pass. The
 //! pull adopts projects created on other devices, fetches changes of every project the server
 //! has, and refreshes the generations still running (and the credit balance when one changed).
+//! A pass that reaches the server while operations back off from a time it could not makes
+//! them due and sends them in a second pass, so coming back online never waits out a backoff.
 
 use super::backoff::retry_delay;
 use super::{SyncClient, SyncError};
@@ -39,6 +41,18 @@ pub struct SyncReport {
     pub generations: usize,
 }
 
+impl SyncReport {
+    /// Adds what a further pass (or part of one) sent, refused and pulled; what it deferred is
+    /// the caller's to judge (the later pass may have sent what the earlier one deferred).
+    fn absorb(&mut self, later: &SyncReport) {
+        self.sent += later.sent;
+        self.rejected += later.rejected;
+        self.pulled += later.pulled;
+        self.new_projects += later.new_projects;
+        self.generations += later.generations;
+    }
+}
+
 /// Projects a pass already pulled (through a push) or linked a generation's placeholder in.
 #[derive(Default)]
 struct Touched {
@@ -59,7 +73,7 @@ impl SyncClient {
     pub async fn sync_once(&self) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         let result = match self.refresh_session().await {
-            Ok(()) => self.pass(&mut report).await,
+            Ok(()) => self.pass_and_catch_up(&mut report).await,
             Err(e) => Err(e),
         };
         let (online, error) = match &result {
@@ -91,6 +105,20 @@ impl SyncClient {
         Ok((lanes, assets))
     }
 
+    /// A pass; when it reached the server while operations still backed off from a time it
+    /// could not, those are due now and a second pass sends them (D4: flush on reconnect).
+    async fn pass_and_catch_up(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+        self.pass(report).await?;
+        if self.on_engine(|e| e.ops_due_on_reconnect()).await? == 0 {
+            return Ok(());
+        }
+        let mut again = SyncReport::default();
+        self.pass(&mut again).await?;
+        report.absorb(&again);
+        report.deferred = again.deferred;
+        Ok(())
+    }
+
     async fn pass(&self, report: &mut SyncReport) -> Result<(), SyncError> {
         let (lanes, assets) = self.lanes().await?;
         let mut touched = Touched::default();
@@ -109,9 +137,7 @@ impl SyncClient {
                         .await?;
                 }
             }
-            report.sent += again.sent;
-            report.rejected += again.rejected;
-            report.pulled += again.pulled;
+            report.absorb(&again);
         }
         self.pull(report, &touched.pulled).await?;
         let refreshed = self.refresh_generations().await?;

@@ -270,6 +270,54 @@ async fn unreachable_server_means_offline_and_backoff() {
 }
 
 #[tokio::test]
+async fn what_backed_off_while_offline_goes_as_soon_as_the_server_answers() {
+    let (e, _dir) = engine();
+    let p = e.create_project(None).unwrap().id;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let offline = SyncClient::new(e.clone(), &format!("http://127.0.0.1:{port}"), "tok").unwrap();
+    assert!(offline.sync_once().await.unwrap_err().is_offline());
+    // A change whose last attempt met a server failure keeps its backoff.
+    let (_, r) = e
+        .add_element(p, &NewElement::image(None, 1.0, 2.0, 3.0, 4.0))
+        .unwrap();
+    let failed = OpError::Server {
+        status: 503,
+        code: iskra_protocol::ErrorCode::Internal,
+        message: "down".into(),
+    };
+    let later = now_ms() + 3_600_000;
+    e.ops_retry_later(&r.op_ids(), later, &failed).unwrap();
+    let waiting = e.outbox().unwrap();
+    assert!(
+        waiting.iter().all(|o| o.next_attempt_ms > now_ms()),
+        "both operations were backing off: {waiting:?}"
+    );
+
+    let server = FakeServer::start(healthy).await;
+    let client = SyncClient::new(e.clone(), &server.url, "tok").unwrap();
+    let report = client.sync_once().await.unwrap();
+    assert_eq!((report.sent, report.deferred), (1, 1), "{report:?}");
+    // The first pass deferred the creation and reached the server with its pull; the second
+    // sent it, once.
+    let calls = server.calls();
+    let created = calls.iter().filter(|c| *c == "POST /v1/projects").count();
+    assert!(
+        created == 1 && calls[0].starts_with("GET /v1/projects"),
+        "{calls:?}"
+    );
+    let left = e.outbox().unwrap();
+    assert_eq!(
+        (left.len(), left[0].payload.kind(), left[0].next_attempt_ms),
+        (1, "canvas.change", later),
+        "the server failure's backoff is kept"
+    );
+}
+
+#[tokio::test]
 async fn pull_adopts_projects_from_other_devices() {
     let (e, _dir) = engine();
     let other = Uuid::new_v4();
