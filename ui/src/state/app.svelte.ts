@@ -9,7 +9,7 @@
  * Start-up follows D2: restore the most recently opened project, or create the first one.
  */
 import type { Backend } from '../backend/backend';
-import type { Account, AssetQuery, LibraryAsset, Project, ProjectQuery, StorageInfo, SyncStatus } from '../backend/types';
+import type { Account, AssetQuery, LibraryAsset, OpenCanvas, Project, ProjectQuery, StorageInfo, SyncStatus } from '../backend/types';
 import { estimateRequest } from '../lib/credits';
 import { baseName, fileNameOf } from '../lib/format';
 import { CanvasState } from './canvas.svelte';
@@ -100,7 +100,12 @@ export class AppState {
 
   async start(): Promise<void> {
     try {
-      const [account, sync] = await Promise.all([this.backend.account(), this.backend.syncStatus()]);
+      // The first reads go out together, and the project opens as soon as its id is known:
+      // the canvas (the first frame) waits for one chain of round trips, not for all of them.
+      const opening = this.backend
+        .recentProject()
+        .then(async (recent) => this.backend.openProject(recent ?? (await this.firstProject())));
+      const [account, sync, open] = await Promise.all([this.backend.account(), this.backend.syncStatus(), opening]);
       this.account = account;
       this.sync = sync;
       if (account.signedIn) {
@@ -109,9 +114,7 @@ export class AppState {
         void this.credits.refresh();
         void this.sharing.refresh();
       }
-      const recent = await this.backend.recentProject();
-      const id = recent ?? (await this.firstProject());
-      await this.openProject(id);
+      this.show(open);
       void this.refreshAssets();
       void this.sharing.receive();
     } catch (e) {
@@ -125,7 +128,11 @@ export class AppState {
 
   async openProject(id: string): Promise<void> {
     if (this.project?.id !== id) await this.canvas.flush();
-    const open = await this.backend.openProject(id);
+    this.show(await this.backend.openProject(id));
+  }
+
+  /** Shows an opened project on the canvas. */
+  private show(open: OpenCanvas): void {
     this.project = open.project;
     this.canvas.load(open);
     void this.generations.load(open.project.id);
