@@ -4,7 +4,7 @@
 //! estimates, and the billing pages with their typed refusals.
 
 use super::fake_generations::FakeGenerations;
-use super::fake_server::{healthy, FakeServer, Resp};
+use super::fake_server::{healthy, unreachable_url, FakeServer, Resp};
 use super::*;
 use crate::credits::{BillingError, CreditShortfall, EstimateRequest};
 use crate::engine::tests::engine;
@@ -79,12 +79,7 @@ async fn the_balance_is_fetched_at_start_and_follows_the_event_stream() {
 
     // Offline, the kept balance is what there is.
     drop(server);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let offline = SyncClient::new(e.clone(), &format!("http://127.0.0.1:{port}"), "tok").unwrap();
+    let offline = SyncClient::new(e.clone(), &unreachable_url(), "tok").unwrap();
     let kept = offline.credits().await.unwrap().unwrap();
     assert_eq!((kept.available, kept.plan), (88, Tier::Pro));
 }

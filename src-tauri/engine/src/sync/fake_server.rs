@@ -193,3 +193,13 @@ async fn serve_one(
     stream.write_all(out.as_bytes()).await?;
     stream.shutdown().await
 }
+
+/// A server address nothing listens on: every connection is refused (a server that is down).
+pub fn unreachable_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}

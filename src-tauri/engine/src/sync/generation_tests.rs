@@ -4,7 +4,7 @@
 //! events and pulls.
 
 use super::fake_generations::FakeGenerations;
-use super::fake_server::{healthy, FakeServer, Resp};
+use super::fake_server::{healthy, unreachable_url, FakeServer, Resp};
 use super::*;
 use crate::engine::tests::engine;
 use crate::generation::{GenerateRequest, GenerationState};
@@ -40,12 +40,7 @@ async fn requested_offline_it_is_submitted_exactly_once_on_reconnect() {
     let (id, element) = (g.generation.id, g.placeholder.id);
     assert!(e.open_project(p).unwrap().canvas.elements[0].id == element);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let offline = SyncClient::new(e.clone(), &format!("http://127.0.0.1:{port}"), "tok").unwrap();
+    let offline = SyncClient::new(e.clone(), &unreachable_url(), "tok").unwrap();
     assert!(offline.sync_once().await.unwrap_err().is_offline());
     assert_eq!(e.generation(id).unwrap().status, GenerationState::Waiting);
 

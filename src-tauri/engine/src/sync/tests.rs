@@ -1,6 +1,6 @@
 //! Tests of the sync client against a fake server speaking docs/api.md.
 
-use super::fake_server::{healthy, project_json, FakeServer, Resp};
+use super::fake_server::{healthy, project_json, unreachable_url, FakeServer, Resp};
 use super::*;
 use crate::engine::tests::engine;
 use crate::media::tests::PNG_1X1;
@@ -252,13 +252,7 @@ async fn refused_session_stops_sync_and_keeps_ops_untouched() {
 async fn unreachable_server_means_offline_and_backoff() {
     let (e, _dir) = engine();
     e.create_project(None).unwrap();
-    // Bind then drop a listener: the port is closed, connections are refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let client = SyncClient::new(e.clone(), &format!("http://127.0.0.1:{port}"), "tok").unwrap();
+    let client = SyncClient::new(e.clone(), &unreachable_url(), "tok").unwrap();
     let err = client.sync_once().await.unwrap_err();
     assert!(err.is_offline(), "{err}");
     let st = status(&e, true).unwrap();
@@ -273,12 +267,7 @@ async fn unreachable_server_means_offline_and_backoff() {
 async fn what_backed_off_while_offline_goes_as_soon_as_the_server_answers() {
     let (e, _dir) = engine();
     let p = e.create_project(None).unwrap().id;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let offline = SyncClient::new(e.clone(), &format!("http://127.0.0.1:{port}"), "tok").unwrap();
+    let offline = SyncClient::new(e.clone(), &unreachable_url(), "tok").unwrap();
     assert!(offline.sync_once().await.unwrap_err().is_offline());
     // A change whose last attempt met a server failure keeps its backoff.
     let (_, r) = e
