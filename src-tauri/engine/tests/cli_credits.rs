@@ -10,18 +10,8 @@ mod fake_server;
 mod common;
 
 use common::{iskra, ok, signed_in};
-use fake_server::{healthy, FakeServer, Resp};
+use fake_server::{healthy, unreachable_url, FakeServer, Resp};
 use serde_json::{json, Value};
-
-/// A port nothing listens on.
-fn closed_server() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}")
-}
 
 #[test]
 fn balance_history_and_the_kept_balance_offline() {
@@ -72,7 +62,7 @@ fn balance_history_and_the_kept_balance_offline() {
 
     // The server is gone: the balance kept by the first call is shown.
     drop(rt);
-    let kept = ok(signed_in(dir.path(), &closed_server(), &["credits"]));
+    let kept = ok(signed_in(dir.path(), &unreachable_url(), &["credits"]));
     assert_eq!(kept["available"], json!(88));
 
     // Signed out: a clear refusal.

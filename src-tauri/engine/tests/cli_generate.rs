@@ -16,7 +16,7 @@ mod common;
 
 use common::{command, iskra, json, ok, signed_in};
 use fake_generations::FakeGenerations;
-use fake_server::{healthy, FakeServer};
+use fake_server::{healthy, unreachable_url, FakeServer};
 use iskra_protocol::GenerationStatus;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -27,16 +27,6 @@ use std::time::{Duration, Instant};
 
 /// How long a step may take on a loaded machine.
 const STEP: Duration = Duration::from_secs(60);
-
-/// A port nothing listens on.
-fn closed_server() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}")
-}
 
 /// The `{"error": …}` document on stderr (its last line: warnings may come first).
 fn error(out: &Output) -> Value {
@@ -138,7 +128,7 @@ fn generate_offline_waits_in_the_outbox_and_cancels_here() {
         "Sign in to generate: generation runs on your Iskra account"
     );
 
-    let server = closed_server();
+    let server = unreachable_url();
     let args = [
         "generate",
         &p,
@@ -257,7 +247,7 @@ fn generate_wait_prints_progress_until_completed_and_models_stay_cached() {
     let models = ok(signed_in(d, &fake.url, &["models"]));
     assert_eq!(models.as_array().unwrap().len(), 3);
     drop(fake);
-    let cached = ok(signed_in(d, &closed_server(), &["models"]));
+    let cached = ok(signed_in(d, &unreachable_url(), &["models"]));
     assert_eq!(cached, models);
 }
 
