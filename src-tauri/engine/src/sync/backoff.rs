@@ -37,6 +37,7 @@ fn jittered(attempts: u32, max: Duration) -> Duration {
     Duration::from_millis(half + rand::thread_rng().gen_range(0..=half))
 }
 
+/// `BASE · 2^attempts`, at most `max`.
 fn ceiling(attempts: u32, max: Duration) -> Duration {
     BASE_DELAY.saturating_mul(1u32 << attempts.min(16)).min(max)
 }
