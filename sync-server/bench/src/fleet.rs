@@ -3,9 +3,10 @@
 //! (`GET /v1/events`) open and pushes one change every [`PUSH_EVERY`] at its own phase, so the
 //! server answers pushes while it fans every change out to both of the user's streams. Run at
 //! [`FLEETS`] sizes on each backend; every push's latency is recorded and drawn as a histogram
-//! ([`crate::histogram`]).
+//! ([`crate::histogram`]), beside the flushes the disk gave meanwhile ([`crate::disk`]).
 
 use crate::database::Scratch;
+use crate::disk;
 use crate::histogram::Histogram;
 use crate::load::{self, Client, Outcome, Span};
 use crate::report::{Bound, Report, Row};
@@ -54,6 +55,8 @@ pub struct FleetRun {
     pub pushes: usize,
     /// The server's RSS growth with the fleet connected, MB.
     pub growth_mb: f64,
+    /// The disk's flushes meanwhile ([`disk::Probe`]), sorted.
+    pub flushes: Vec<Duration>,
 }
 
 impl FleetRun {
@@ -62,7 +65,7 @@ impl FleetRun {
         let n = self.devices;
         let name = |what: &str| format!("{label}: {n} devices, 1 push/s + SSE each: {what}");
         let per_push = self.events as f64 / self.pushes.max(1) as f64;
-        vec![
+        let mut rows = vec![
             Row::new(
                 name("push p50"),
                 self.outcome.percentile_ms(0.50),
@@ -84,7 +87,16 @@ impl FleetRun {
             Row::new(name("pushes"), self.outcome.rate(), "req/s", Bound::Info),
             Row::new(name("events per push"), per_push, "events", Bound::Info),
             Row::new(name("server RSS growth"), self.growth_mb, "MB", Bound::Info),
-        ]
+        ];
+        for (what, p) in [("p50", 0.5), ("p99", 0.99), ("max", 1.0)] {
+            rows.push(Row::new(
+                name(&format!("disk flush meanwhile (4 KiB + fdatasync) {what}")),
+                load::percentile_ms(&self.flushes, p),
+                "ms",
+                Bound::Info,
+            ));
+        }
+        rows
     }
 
     /// The latency histogram of this run's pushes.
@@ -159,7 +171,10 @@ pub async fn run(server: &Server, devices: usize, span: Span) -> Result<FleetRun
     }
     let growth_mb = server.memory()?.rss - before;
 
-    let outcome = load::drive(pushers, WARMUP, span, Some(PUSH_EVERY)).await?;
+    let probe = disk::Probe::start()?;
+    let outcome = load::drive(pushers, WARMUP, span, Some(PUSH_EVERY)).await;
+    let flushes = probe.finish()?;
+    let outcome = outcome?;
     readers.abort_all();
     let pushes = outcome.latencies.len() + WARMUP * users * 2;
     Ok(FleetRun {
@@ -168,6 +183,7 @@ pub async fn run(server: &Server, devices: usize, span: Span) -> Result<FleetRun
         events: events.load(Ordering::Relaxed),
         pushes,
         growth_mb,
+        flushes,
     })
 }
 

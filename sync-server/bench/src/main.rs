@@ -11,6 +11,7 @@
 mod api_keys;
 mod credits;
 mod database;
+mod disk;
 mod fleet;
 mod generation;
 mod histogram;
