@@ -4,16 +4,17 @@
 //! A push runs in one transaction that first bumps the project's `seq` (taking its row lock, so
 //! pushes to one project commit in `seq` order on both backends), then records op ids (repeats
 //! are skipped), merges with [`ObjectState`] and writes elements and change-log rows in bulk:
-//! two [`Script`]s whatever the batch's size — one round trip each to SQLite's connection
-//! thread — and, when the pushing client is a few pushes behind, what others wrote since its
-//! cursor is read in the same transaction. A batch that changes nothing is rolled back, so
+//! two [`Script`]s in a [`WriteTx`] whatever the batch's size — one round trip each to
+//! SQLite's connection thread, the transaction's BEGIN and COMMIT riding with them — and,
+//! when the pushing client is a few pushes behind, what others wrote since its cursor is read
+//! in the same transaction. A batch that changes nothing is rolled back, so
 //! repeating a push leaves state and cursor untouched.
 
-use super::script::{Arg, Script};
+use super::script::{Arg, Script, WriteTx};
 use super::Store;
 use iskra_protocol::merge::ObjectState;
 use iskra_protocol::{Canvas, Change, ChangeAction, Target, Viewport, VIEWPORT_ID};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -121,8 +122,9 @@ impl Store {
         pull_since: Option<i64>,
         valid: &[(&Change, Target, ChangeAction<'_>)],
     ) -> Result<Option<Pushed>, sqlx::Error> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = WriteTx::begin(self).await?;
         let Some(head) = read_head(self, &mut tx, user, pid, valid).await? else {
+            tx.rollback().await?;
             return Ok(None);
         };
         let Some(merged) = merge(valid, &head) else {
@@ -154,8 +156,7 @@ impl Store {
                 ],
             );
         }
-        let rows = script.rows(&mut tx).await?;
-        tx.commit().await?;
+        let rows = tx.commit(script).await?;
         let pulled = match pull {
             None => None,
             Some(_) => {
@@ -371,7 +372,7 @@ struct Head {
 /// the changes touch: one script. `None` when there is no such project.
 async fn read_head(
     store: &Store,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     user: &str,
     pid: &str,
     valid: &[(&Change, Target, ChangeAction<'_>)],
@@ -420,7 +421,7 @@ async fn read_head(
     let mut seq = None;
     let mut fresh = HashSet::new();
     let mut states = HashMap::new();
-    for row in script.rows(tx).await? {
+    for row in tx.run(script).await? {
         let (tag, a, b): (String, String, Option<String>) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         match tag.as_str() {
